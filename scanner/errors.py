@@ -1,0 +1,46 @@
+"""Exceptions with a message fit for one line on stderr or in an ERROR result."""
+from __future__ import annotations
+
+
+class OrgscanError(Exception):
+    """Base of orgscan's own errors."""
+
+
+class UsageError(OrgscanError):
+    """Bad command line, configuration or scenario: exit code 2, one line, no traceback."""
+
+
+class AwsError(OrgscanError):
+    """An AWS call failed after the SDK's retries; ``action`` is the IAM action, e.g. ``kms:GetKeyPolicy``."""
+
+    def __init__(self, action: str, code: str, message: str) -> None:
+        super().__init__(f"{action} failed: {code}: {message}")
+        self.action = action
+        self.code = code
+        self.detail = message
+
+
+class AccessDenied(AwsError):
+    """The call was denied; the result names the action so the role's policy can be fixed."""
+
+    def __init__(self, action: str, code: str, message: str) -> None:
+        super().__init__(action, code, message)
+        self.args = (f"access denied to {action} ({code})",)
+
+
+class ServiceNotAvailable(OrgscanError):
+    """The service has no endpoint in the region: the check is NOT_APPLICABLE there, not an ERROR."""
+
+    def __init__(self, service: str, region: str) -> None:
+        super().__init__(f"{service} is not available in {region}")
+        self.service = service
+        self.region = region
+
+
+class UndeclaredAction(OrgscanError):
+    """A check called an AWS action that its metadata does not declare: a bug in the check."""
+
+    def __init__(self, check_id: str, action: str) -> None:
+        super().__init__(f"check {check_id} called {action}, which its metadata does not declare in iam_actions")
+        self.check_id = check_id
+        self.action = action

@@ -1,0 +1,187 @@
+"""The vocabulary every part of orgscan shares: check metadata, findings and results.
+
+A check is a plain function plus a frozen :class:`CheckMetadata`. It returns
+:class:`Finding` objects; the runner turns each into a result record of the
+canonical document (see ``docs/results.md``) by adding the account, the
+severity, the target and a stable fingerprint.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from scanner.context import CheckContext
+
+GLOBAL_REGION = "global"
+CHECK_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)?$")
+
+
+class Severity(str, enum.Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFORMATIONAL = "informational"
+
+    @property
+    def rank(self) -> int:
+        """4 for critical down to 0 for informational."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFORMATIONAL: 0,
+}
+
+
+class Status(str, enum.Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ERROR = "ERROR"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+class Scope(str, enum.Enum):
+    """Where a check runs: once per (account, region), or once per account (region ``global``)."""
+
+    REGIONAL = "regional"
+    ACCOUNT = "account"
+
+
+@dataclass(frozen=True)
+class Remediation:
+    """How to fix a FAIL: prose plus a ready CLI call and/or IaC snippet."""
+
+    text: str
+    cli: str = ""
+    iac: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class ComplianceMapping:
+    """A control of a named framework that a check implements, e.g. ("CIS AWS Foundations v3.0.0", "3.5")."""
+
+    framework: str
+    control: str
+
+
+@dataclass(frozen=True)
+class CheckMetadata:
+    """Everything orgscan and its reports know about a check, apart from its logic."""
+
+    id: str
+    title: str
+    severity: Severity
+    service: str
+    resource_type: str
+    scope: Scope
+    rationale: str
+    remediation: Remediation
+    iam_actions: tuple[str, ...]
+    references: tuple[str, ...] = ()
+    compliance: tuple[ComplianceMapping, ...] = ()
+    #: Seconds the check may run for one target before it is turned into ERROR;
+    #: ``None`` uses the scan's ``--check-timeout``.
+    timeout_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if not CHECK_ID_PATTERN.match(self.id):
+            raise ValueError(f"check id {self.id!r} is not snake_case")
+        object.__setattr__(self, "severity", Severity(self.severity))
+        object.__setattr__(self, "scope", Scope(self.scope))
+        object.__setattr__(self, "iam_actions", tuple(self.iam_actions))
+        object.__setattr__(self, "references", tuple(self.references))
+        object.__setattr__(self, "compliance", tuple(self.compliance))
+        for action in self.iam_actions:
+            if ":" not in action:
+                raise ValueError(f"check {self.id}: IAM action {action!r} must be 'service:Action'")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metadata as plain JSON-ready data (used by ``checks list`` and the reports)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity.value,
+            "service": self.service,
+            "resource_type": self.resource_type,
+            "scope": self.scope.value,
+            "rationale": self.rationale,
+            "remediation": {
+                "text": self.remediation.text,
+                "cli": self.remediation.cli,
+                "iac": self.remediation.iac,
+                "url": self.remediation.url,
+            },
+            "references": list(self.references),
+            "compliance": [{"framework": c.framework, "control": c.control} for c in self.compliance],
+            "iam_actions": list(self.iam_actions),
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a check says about one resource (or about the target as a whole).
+
+    ``region`` defaults to the target's region (``global`` for account-wide
+    checks); per-trail results set the trail's home region. ``evidence`` must
+    never hold a sensitive value: mask it first (see ``checks.sensitive``).
+    """
+
+    status: Status
+    resource_id: str
+    message: str
+    resource_arn: str | None = None
+    resource_type: str | None = None
+    region: str | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))
+
+
+CheckFunction = Callable[["CheckContext"], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check: its metadata and the plain function that judges one target."""
+
+    metadata: CheckMetadata
+    function: CheckFunction
+
+    @property
+    def id(self) -> str:
+        return self.metadata.id
+
+    def __call__(self, context: "CheckContext") -> Iterable[Finding]:
+        return self.function(context)
+
+
+def check(metadata: CheckMetadata) -> Callable[[CheckFunction], Check]:
+    """Decorator that pairs a function with its metadata; it registers nothing.
+
+    The function's name must equal the check id, so that the id, the module
+    and the function can be found from each other.
+    """
+
+    def wrap(function: CheckFunction) -> Check:
+        if function.__name__ != metadata.id:
+            raise ValueError(f"check function {function.__name__!r} must be named like its id {metadata.id!r}")
+        return Check(metadata=metadata, function=function)
+
+    return wrap
+
+
+def fingerprint(check_id: str, account_id: str, region: str, resource_id: str) -> str:
+    """Stable identity of a result: the same check, account, region and resource give the same value."""
+    material = "\x1f".join((check_id, account_id, region, resource_id))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
