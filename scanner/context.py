@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from scanner.aws import AwsReader
 from scanner.model import GLOBAL_REGION
@@ -52,6 +52,17 @@ class CheckContext:
     organization: OrganizationFacts | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     scan_mode: str = "account"
+    credentials_provider: Callable[[], Mapping[str, str]] | None = field(default=None, repr=False)
+
+    def credentials_environment(self) -> dict[str, str]:
+        """The account's current credentials as ``AWS_*`` environment variables, for a subprocess.
+
+        Only for bridges to external tools (the Prowler bridge); pass them in an
+        environment, never on a command line, and never log them.
+        """
+        if self.credentials_provider is None:
+            raise RuntimeError("this context has no credentials to hand to a subprocess")
+        return dict(self.credentials_provider())
 
     @property
     def account_id(self) -> str:

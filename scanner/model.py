@@ -143,9 +143,16 @@ class Finding:
     resource_type: str | None = None
     region: str | None = None
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    #: Bridged results (e.g. Prowler's) carry their own check id, severity and
+    #: title; orgscan's own checks leave these unset.
+    check_id: str | None = None
+    severity: Severity | None = None
+    title: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
+        if self.severity is not None:
+            object.__setattr__(self, "severity", Severity(self.severity))
 
 
 CheckFunction = Callable[["CheckContext"], Iterable[Finding]]
