@@ -1,0 +1,259 @@
+"""The ``orgscan`` command.
+
+Exit codes (also in the README):
+
+* 0: no FAIL at or above ``--fail-on`` and no ERROR
+* 1: a FAIL at or above ``--fail-on`` (default ``low``)
+* 2: usage or configuration error (one line on stderr)
+* 3: no such FAIL, but some result is ERROR
+* 4: internal error (a bug; rerun with ``--log-level debug`` for details)
+* 130: interrupted (SIGINT or SIGTERM); ``orgscan scan --resume DIR`` finishes the scan
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from scanner import __version__
+from scanner.config import FAIL_ON_CHOICES, ScanSettings, read_config, split_list, validate
+from scanner.errors import UsageError
+from scanner.logsetup import configure_logging
+from scanner.plugins import build_plugin_manager, collect_checks, collect_report_formats, describe_plugins
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 4
+log = logging.getLogger("orgscan")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _plugin_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plugin", action="append", metavar="MODULE", help="load a plugin from a module path (repeatable)")
+    parser.add_argument("--disable-plugin", action="append", metavar="NAME", help="block a plugin by name (repeatable)")
+
+
+def _scan_arguments(parser: argparse.ArgumentParser) -> None:
+    reach = parser.add_argument_group("accounts and regions")
+    reach.add_argument("--profile", help="AWS profile of the caller (default: the standard credential chain)")
+    reach.add_argument("--org", action="store_true", help="scan every ACTIVE account of the caller's AWS Organization")
+    reach.add_argument("--ou", type=split_list, metavar="OU[,OU]", help="with --org: only accounts under these OUs (recursive)")
+    reach.add_argument("--accounts", type=split_list, metavar="ID[,ID]", help="only these account ids")
+    reach.add_argument("--exclude-accounts", type=split_list, metavar="ID[,ID]", help="skip these account ids")
+    reach.add_argument("--role-name", help="role assumed in every other account (default OrganizationAccountAccessRole)")
+    reach.add_argument("--external-id", help="sts:ExternalId for the role")
+    reach.add_argument("--role-session-name", help="session name of the assumed role (default orgscan)")
+    reach.add_argument("--regions", type=split_list, metavar="R[,R]|all", help="regions to scan, or 'all' enabled regions (default: the profile's region)")
+    run = parser.add_argument_group("checks and execution")
+    run.add_argument("--checks", type=split_list, metavar="ID[,ID]", help="only these checks")
+    run.add_argument("--exclude-checks", type=split_list, metavar="ID[,ID]", help="skip these checks")
+    run.add_argument("--concurrency", type=int, help="targets scanned at once (default 32)")
+    run.add_argument("--check-timeout", type=float, metavar="SECONDS", help="a check running longer becomes ERROR (default 300)")
+    run.add_argument("--executor", choices=("local", "dask"), help="where targets run (default local threads)")
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="Dask scheduler address for --executor dask")
+    out = parser.add_argument_group("output")
+    out.add_argument("--output-dir", metavar="DIR", help="where results.json and reports go (default ./orgscan-out)")
+    out.add_argument("--format", type=split_list, metavar="NAME[,NAME]", help="report formats besides json: html, sarif, asff, csv, markdown")
+    out.add_argument("--fail-on", choices=FAIL_ON_CHOICES, help="lowest FAIL severity that makes the exit code 1 (default low)")
+    out.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    out.add_argument("--log-level", help="debug, info, warning (default), error")
+    parser.add_argument("--config", metavar="FILE", help="TOML file with the same options (the command line wins)")
+    parser.add_argument("--resume", metavar="DIR", help="finish an interrupted scan in DIR, scanning only what is missing")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="orgscan", description="Organization-wide AWS compliance scanner.")
+    parser.add_argument("--version", action="version", version=f"orgscan {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    scan = commands.add_parser("scan", help="scan one account or a whole organization", argument_default=argparse.SUPPRESS)
+    _scan_arguments(scan)
+    _plugin_arguments(scan)
+
+    report = commands.add_parser("report", help="render reports from a results.json, without AWS")
+    report.add_argument("results", metavar="RESULTS_JSON")
+    report.add_argument("--format", type=split_list, required=True, metavar="NAME[,NAME]")
+    report.add_argument("--output-dir", metavar="DIR", help="default: the directory of RESULTS_JSON")
+    _plugin_arguments(report)
+
+    checks = commands.add_parser("checks", help="the available checks")
+    checks_commands = checks.add_subparsers(dest="checks_command", metavar="list", parser_class=_Parser, required=True)
+    listing = checks_commands.add_parser("list", help="list every check with its metadata")
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    _plugin_arguments(listing)
+
+    plugins = commands.add_parser("plugins", help="loaded plugins, their distributions and hooks")
+    plugins.add_argument("--format", choices=("table", "json"), default="table")
+    _plugin_arguments(plugins)
+
+    policy = commands.add_parser("iam-policy", help="least-privilege policy for the member-account audit role")
+    policy.add_argument("--cloudformation", action="store_true", help="a CloudFormation template (for StackSets) creating the role")
+    policy.add_argument("--role-name", default="OrgScanAudit")
+    policy.add_argument("--checks", type=split_list, metavar="ID[,ID]", help="only these checks' actions")
+    _plugin_arguments(policy)
+
+    commands.add_parser("demo", help="scan the simulated organization on loopback and write every report", add_help=False)
+    upload = commands.add_parser("upload", help="upload results to a service", add_help=False)
+    upload.add_argument("target", nargs="?", choices=("securityhub",))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["demo"]:
+            from scanner.simulator.demo import main as demo_main
+
+            return demo_main(argv[1:])
+        if argv[:2] == ["upload", "securityhub"]:
+            from reports.securityhub_upload import main as upload_main
+
+            return upload_main(argv[2:])
+        return _dispatch(argv)
+    except UsageError as error:
+        print(f"orgscan: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("orgscan: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, no traceback
+        log.debug("internal error", exc_info=True)
+        print(f"orgscan: internal error: {type(error).__name__}: {error} (rerun with --log-level debug)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _dispatch(argv: list[str]) -> int:
+    parser = _build_parser()
+    if not argv:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if argv[0] == "scan":
+        return _scan(parser, argv)
+    args = parser.parse_args(argv)
+    if args.command == "upload":
+        raise UsageError("orgscan upload: name a target: securityhub")
+    manager = build_plugin_manager(args.plugin or [], args.disable_plugin or [])
+    if args.command == "report":
+        return _report(args, manager)
+    if args.command == "checks":
+        return _checks_list(args, manager)
+    if args.command == "plugins":
+        return _plugins(args, manager)
+    if args.command == "iam-policy":
+        from scanner.iam_policy import render_policy
+
+        checks = collect_checks(manager, ScanSettings().options())
+        print(render_policy(checks, cloudformation=args.cloudformation, role_name=args.role_name, only=args.checks))
+        return 0
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+def _scan(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    from scanner.scan import resume_scan, run_scan
+
+    # Plugins can add options, so the plugin list is read before the full parse.
+    pre = _Parser(add_help=False)
+    pre.add_argument("--config")
+    pre.add_argument("--plugin", action="append", default=[])
+    pre.add_argument("--disable-plugin", action="append", default=[])
+    early, _ = pre.parse_known_args(argv[1:])
+    config_plugins: list[str] = []
+    config_disabled: list[str] = []
+    if early.config:
+        preview = read_config(early.config, plugin_keys=set(), lenient=True)
+        config_plugins = preview.get("plugin", [])
+        config_disabled = preview.get("disable_plugin", [])
+    manager = build_plugin_manager([*config_plugins, *early.plugin], [*config_disabled, *early.disable_plugin])
+
+    scan_parser = _Parser(prog="orgscan scan", argument_default=argparse.SUPPRESS)
+    _scan_arguments(scan_parser)
+    _plugin_arguments(scan_parser)
+    group = scan_parser.add_argument_group("plugin options")
+    before = set(id(a) for a in scan_parser._actions)
+    manager.hook.orgscan_add_options(group=group)
+    plugin_defaults: dict[str, Any] = {}
+    for action in scan_parser._actions:
+        if id(action) not in before:
+            plugin_defaults[action.dest] = None if action.default is argparse.SUPPRESS else action.default
+            action.default = argparse.SUPPRESS
+    args = vars(scan_parser.parse_args(argv[1:]))
+
+    config = read_config(args["config"], plugin_keys=set(plugin_defaults)) if "config" in args else {}
+    cli_plugin_options = {k: args.pop(k) for k in list(args) if k in plugin_defaults}
+    resume = args.pop("resume", None)
+    args.pop("config", None)
+    merged: dict[str, Any] = {**config, **args}
+    merged["plugin_options"] = {**plugin_defaults, **config.get("plugin_options", {}), **cli_plugin_options}
+    merged["plugin"] = [*config_plugins, *early.plugin]
+    merged["disable_plugin"] = [*config_disabled, *early.disable_plugin]
+    settings = ScanSettings(**merged)
+    validate(settings)
+    configure_logging(settings.log_level)
+
+    if resume:
+        overrides = {k: v for k, v in args.items() if k in ("concurrency", "quiet", "log_level", "check_timeout")}
+        outcome = resume_scan(Path(resume), lambda s: manager, overrides=overrides)
+    else:
+        outcome = run_scan(settings, manager)
+    summary = outcome.document["summary"]["by_status"]
+    if not settings.quiet:
+        print(
+            f"orgscan: {summary['FAIL']} FAIL, {summary['PASS']} PASS, {summary['ERROR']} ERROR, "
+            f"{summary['NOT_APPLICABLE']} N/A; wrote {', '.join(str(p) for p in outcome.written)}",
+            file=sys.stderr,
+        )
+    return outcome.exit_code
+
+
+def _report(args: argparse.Namespace, manager: Any) -> int:
+    from scanner.document import load_document
+    from scanner.scan import select_formats, write_reports
+
+    document = load_document(Path(args.results))
+    output_dir = Path(args.output_dir) if args.output_dir else Path(args.results).parent
+    formats = select_formats(collect_report_formats(manager), [f for f in args.format if f != "json"])
+    if "json" not in args.format:
+        formats = formats[1:]
+    for path in write_reports(document, output_dir, formats):
+        print(path)
+    return 0
+
+
+def _checks_list(args: argparse.Namespace, manager: Any) -> int:
+    checks = collect_checks(manager, ScanSettings().options())
+    if args.format == "json":
+        print(json.dumps([c.metadata.to_dict() for c in checks.values()], indent=2))
+        return 0
+    rows = [(c.id, c.metadata.severity.value, c.metadata.scope.value, c.metadata.service, c.metadata.title) for c in checks.values()]
+    _print_table(("ID", "SEVERITY", "SCOPE", "SERVICE", "TITLE"), rows)
+    return 0
+
+
+def _plugins(args: argparse.Namespace, manager: Any) -> int:
+    described = describe_plugins(manager)
+    if args.format == "json":
+        print(json.dumps(described, indent=2))
+        return 0
+    rows = [(p["name"], f"{p['distribution'] or '-'} {p['version'] or ''}".strip(), ", ".join(p["hooks"])) for p in described]
+    _print_table(("PLUGIN", "DISTRIBUTION", "HOOKS"), rows)
+    return 0
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    for row in (header, *rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""Fan-out of checks over (account, region) targets, with results spooled as they arrive.
+
+The plan (accounts, their regions, the checks) is fixed before any check runs,
+so the document can account for every planned (account, region, check). A
+target is one account and one region (or ``global`` for account-wide checks);
+its checks run one after another and share the account's answer cache, and
+targets run concurrently (``--concurrency``). Each check runs with a timeout;
+whatever a check, a region or an account does, the others go on.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterable, Mapping
+
+import botocore.exceptions
+
+from scanner.aws import AwsReader, TargetCache
+from scanner.context import Account, CheckContext, OrganizationFacts
+from scanner.document import result_record
+from scanner.errors import AccessDenied, AwsError, OrgscanError, ServiceNotAvailable, UndeclaredAction
+from scanner.model import GLOBAL_REGION, Check, Finding, Scope, Status
+from scanner.sessions import AccountSessions
+from scanner.targets import PlannedAccount
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 500
+#: Spool-only key naming the check that produced a bridged result; removed from the document.
+ORIGIN_KEY = "_origin"
+
+
+@dataclass(frozen=True)
+class Target:
+    account_id: str
+    region: str  # a region, or "global" for account-wide checks
+
+
+@dataclass
+class TargetOutcome:
+    target: Target
+    planned_checks: list[str]
+    records: list[dict[str, Any]]
+
+
+def planned_targets(account: PlannedAccount, checks: Mapping[str, Check]) -> list[tuple[Target, list[str]]]:
+    """The account's targets and the checks planned for each."""
+    regional = [c.id for c in checks.values() if c.metadata.scope is Scope.REGIONAL]
+    account_wide = [c.id for c in checks.values() if c.metadata.scope is Scope.ACCOUNT]
+    targets = []
+    if account_wide:
+        targets.append((Target(account.id, GLOBAL_REGION), account_wide))
+    if regional:
+        targets.extend((Target(account.id, region), regional) for region in account.regions)
+    return targets
+
+
+def error_records(check: Check, account_id: str, target_region: str, message: str, evidence: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """An ERROR result standing for a whole (account, region, check) that could not be judged."""
+    meta = check.metadata
+    return result_record(
+        check_id=meta.id,
+        title=meta.title,
+        service=meta.service,
+        status=Status.ERROR,
+        severity=meta.severity,
+        account_id=account_id,
+        region=target_region,
+        target_region=target_region,
+        resource_type=meta.resource_type,
+        resource_id=account_id,
+        resource_arn=None,
+        message=message[:MAX_MESSAGE],
+        evidence=evidence,
+    )
+
+
+def describe_error(error: BaseException) -> tuple[str, dict[str, Any]]:
+    """A one-line reason and evidence for an exception that escaped a check (never a traceback)."""
+    if isinstance(error, AccessDenied):
+        return f"access denied: {error.action} ({error.code})", {"action": error.action, "error_code": error.code}
+    if isinstance(error, AwsError):
+        return f"{error.action} failed: {error.code}: {error.detail}"[:MAX_MESSAGE], {"action": error.action, "error_code": error.code}
+    if isinstance(error, UndeclaredAction):
+        return str(error), {"action": error.action}
+    if isinstance(error, botocore.exceptions.BotoCoreError):
+        return f"AWS SDK error: {type(error).__name__}: {error}", {"error": type(error).__name__}
+    return f"check failed: {type(error).__name__}: {error}"[:MAX_MESSAGE], {"error": type(error).__name__}
+
+
+class TargetRunner:
+    """Runs the planned checks of one target and returns their result records.
+
+    Used by every executor: in threads here, or inside a Dask worker (which
+    builds its own ``AccountSessions`` from its own identity).
+    """
+
+    def __init__(
+        self,
+        sessions: AccountSessions,
+        checks: Mapping[str, Check],
+        *,
+        accounts: Mapping[str, Account],
+        api_regions: Mapping[str, str],
+        organization: OrganizationFacts | None,
+        scan_mode: str,
+        check_options: Mapping[str, Mapping[str, Any]],
+        check_timeout: float,
+    ) -> None:
+        self.sessions = sessions
+        self.checks = checks
+        self.accounts = accounts
+        self.api_regions = api_regions
+        self.organization = organization
+        self.scan_mode = scan_mode
+        self.check_options = check_options
+        self.check_timeout = check_timeout
+        self._caches: dict[str, TargetCache] = {}
+        self._lock = threading.Lock()
+
+    def _cache(self, account_id: str) -> TargetCache:
+        with self._lock:
+            cache = self._caches.get(account_id)
+            if cache is None:
+                cache = self._caches[account_id] = self.sessions.target_cache(account_id)
+            return cache
+
+    def forget_account(self, account_id: str) -> None:
+        """Drop an account's cached answers once its last target is done, so memory stays flat."""
+        with self._lock:
+            self._caches.pop(account_id, None)
+
+    def run(self, target: Target, planned: list[str]) -> list[dict[str, Any]]:
+        """The result records of every planned check of one target."""
+        account = self.accounts[target.account_id]
+        cache = self._cache(account.id)
+        records: list[dict[str, Any]] = []
+        for check_id in planned:
+            records.extend(self._run_check(self.checks[check_id], account, target, cache))
+        return records
+
+    def _run_check(self, check: Check, account: Account, target: Target, cache: TargetCache) -> list[dict[str, Any]]:
+        meta = check.metadata
+        api_region = target.region if target.region != GLOBAL_REGION else self.api_regions[account.id]
+        reader = AwsReader(cache, api_region, frozenset(meta.iam_actions), meta.id)
+        organization = self.organization
+        if organization is not None and organization.management is not None:
+            organization = replace(organization, management=organization.management.for_check(meta.id, meta.iam_actions))
+        context = CheckContext(
+            account=account,
+            region=target.region,
+            api_region=api_region,
+            aws=reader,
+            organization=organization,
+            options=self.check_options.get(meta.id, {}),
+            scan_mode=self.scan_mode,
+            credentials_provider=lambda: self.sessions.environment(account.id),
+        )
+        findings: list[Finding] = []
+        failure: list[BaseException] = []
+
+        def judge() -> None:
+            try:
+                for finding in check(context) or ():
+                    findings.append(finding)
+            except BaseException as error:  # noqa: BLE001 - reported as ERROR, never stops the scan
+                failure.append(error)
+
+        worker = threading.Thread(target=judge, name=f"check-{meta.id}-{account.id}-{target.region}", daemon=True)
+        worker.start()
+        timeout = meta.timeout_seconds if meta.timeout_seconds is not None else self.check_timeout
+        worker.join(timeout)
+        if worker.is_alive():
+            return [error_records(check, account.id, target.region, f"check timed out after {timeout:g} s", {"timeout_seconds": timeout})]
+        records = [self._record(check, account, target, finding) for finding in list(findings)]
+        if failure:
+            error = failure[0]
+            if isinstance(error, ServiceNotAvailable) and not records:
+                return [self._not_applicable(check, account, target, f"{error.service} is not available in {error.region}")]
+            if not isinstance(error, (OrgscanError, botocore.exceptions.BotoCoreError)):
+                log.debug("check %s failed in %s/%s", meta.id, account.id, target.region, exc_info=error)
+            message, evidence = describe_error(error)
+            records.append(error_records(check, account.id, target.region, message, evidence))
+        elif not records:
+            records.append(self._not_applicable(check, account, target, "no resources in scope"))
+        return records
+
+    def _not_applicable(self, check: Check, account: Account, target: Target, message: str) -> dict[str, Any]:
+        record = error_records(check, account.id, target.region, message)
+        record["status"] = Status.NOT_APPLICABLE.value
+        return record
+
+    def _record(self, check: Check, account: Account, target: Target, finding: Finding) -> dict[str, Any]:
+        meta = check.metadata
+        if not isinstance(finding, Finding):
+            raise TypeError(f"check {meta.id} yielded {type(finding).__name__}, not a Finding")
+        record = result_record(
+            check_id=finding.check_id or meta.id,
+            title=finding.title or meta.title,
+            service=meta.service,
+            status=finding.status,
+            severity=finding.severity or meta.severity,
+            account_id=account.id,
+            region=finding.region or target.region,
+            target_region=target.region,
+            resource_type=finding.resource_type or meta.resource_type,
+            resource_id=finding.resource_id,
+            resource_arn=finding.resource_arn,
+            message=finding.message,
+            evidence=finding.evidence,
+        )
+        if finding.check_id and finding.check_id != meta.id:
+            record[ORIGIN_KEY] = meta.id  # lets the completeness check credit the bridge that ran
+        return record
+
+
+class Progress:
+    """One self-updating line on stderr: accounts done of total, errors so far, time left."""
+
+    def __init__(self, stream: Any, enabled: bool, accounts_total: int, targets_total: int) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.accounts_total = accounts_total
+        self.targets_total = targets_total
+        self.targets_done = 0
+        self.accounts_done = 0
+        self.errors = 0
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self._last = 0.0
+
+    def target_done(self, records: Iterable[Mapping[str, Any]], account_finished: bool) -> None:
+        with self._lock:
+            self.targets_done += 1
+            self.accounts_done += int(account_finished)
+            self.errors += sum(1 for r in records if r["status"] == Status.ERROR.value)
+            now = time.monotonic()
+            if not self.enabled or (now - self._last < 0.2 and self.targets_done < self.targets_total):
+                return
+            self._last = now
+            elapsed = now - self.started
+            left = elapsed / self.targets_done * (self.targets_total - self.targets_done) if self.targets_done else 0
+            self.stream.write(
+                f"\r\x1b[Korgscan: accounts {self.accounts_done}/{self.accounts_total}  "
+                f"targets {self.targets_done}/{self.targets_total}  errors {self.errors}  ~{left:.0f}s left"
+            )
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class LocalExecutor:
+    """Runs targets on a bounded thread pool in this process (the default executor)."""
+
+    name = "local"
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = concurrency
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def run(
+        self,
+        runner_factory: Callable[[], TargetRunner],
+        work: list[tuple[Target, list[str]]],
+        on_done: Callable[[TargetOutcome], None],
+        stop: threading.Event,
+    ) -> None:
+        runner = runner_factory()
+        remaining: dict[str, int] = {}
+        for target, _ in work:
+            remaining[target.account_id] = remaining.get(target.account_id, 0) + 1
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="orgscan-target")
+        try:
+            futures = {}
+            for target, planned in work:
+                futures[self._pool.submit(self._guarded, runner, target, planned, stop)] = (target, planned)
+            for future in concurrent.futures.as_completed(futures):
+                target, planned = futures[future]
+                records = future.result()
+                if records is None:  # stopped before it started
+                    continue
+                remaining[target.account_id] -= 1
+                if remaining[target.account_id] == 0:
+                    runner.forget_account(target.account_id)
+                on_done(TargetOutcome(target, planned, records))
+        finally:
+            self._pool.shutdown(wait=not stop.is_set(), cancel_futures=True)
+
+    @staticmethod
+    def _guarded(runner: TargetRunner, target: Target, planned: list[str], stop: threading.Event) -> list[dict] | None:
+        if stop.is_set():
+            return None
+        return runner.run(target, planned)

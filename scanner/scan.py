@@ -1,0 +1,342 @@
+"""One scan from settings to ``results.json``: plan, fan out, spool, account for everything, render."""
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import logging
+import signal
+import sys
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping, TextIO
+
+import pluggy
+
+from scanner.aws import AwsReader
+from scanner.config import ScanSettings
+from scanner.context import Account, OrganizationFacts
+from scanner.document import Spool, build_document, find_gaps, new_scan_id, utc_now
+from scanner.errors import AwsError, UsageError
+from scanner.model import GLOBAL_REGION, Check, Severity, Status
+from scanner.plugins import collect_checks, collect_report_formats, notify
+from scanner.reporting import ReportFormat, write_private_file
+from scanner.runner import ORIGIN_KEY, LocalExecutor, Progress, Target, TargetOutcome, TargetRunner, error_records, planned_targets
+from scanner.sessions import AccountSessions
+from scanner.targets import PlannedAccount, enabled_regions, plan_accounts, validate_account_ids, validate_regions
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+EXIT_ERROR = 3
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class ScanOutcome:
+    document: dict[str, Any]
+    output_dir: Path
+    written: list[Path]
+    exit_code: int
+
+
+def select_checks(available: Mapping[str, Check], include: list[str], exclude: list[str]) -> dict[str, Check]:
+    """The checks to run; an unknown id is a usage error that names it."""
+    for check_id in [*include, *exclude]:
+        if check_id not in available:
+            raise UsageError(f"unknown check id {check_id!r} (see `orgscan checks list`)")
+    chosen = {cid: c for cid, c in available.items() if (not include or cid in include) and cid not in exclude}
+    if not chosen:
+        raise UsageError("no checks selected")
+    return chosen
+
+
+def select_formats(available: Mapping[str, ReportFormat], names: list[str]) -> list[ReportFormat]:
+    """The report formats asked for, always including ``json``."""
+    wanted = ["json", *[n for n in names if n != "json"]]
+    for name in wanted:
+        if name not in available:
+            raise UsageError(f"--format: unknown report format {name!r} (available: {', '.join(sorted(available))})")
+    return [available[n] for n in wanted]
+
+
+def exit_code_for(results: list[Mapping[str, Any]], fail_on: str) -> int:
+    """1 for a FAIL at or above ``fail_on``, else 3 for any ERROR, else 0."""
+    if fail_on != "none":
+        threshold = Severity(fail_on).rank
+        if any(r["status"] == Status.FAIL.value and Severity(r["severity"]).rank >= threshold for r in results):
+            return EXIT_FAIL
+    if any(r["status"] == Status.ERROR.value for r in results):
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def write_reports(document: Mapping[str, Any], output_dir: Path, formats: list[ReportFormat]) -> list[Path]:
+    """Render every asked-for format from the document alone."""
+    written: list[Path] = []
+    for report in formats:
+        written.extend(report.write(document, output_dir))
+    return written
+
+
+class Scan:
+    """A scan's state: settings, plugins, checks, sessions and the plan."""
+
+    def __init__(self, settings: ScanSettings, manager: pluggy.PluginManager, *, stderr: TextIO = sys.stderr) -> None:
+        self.settings = settings
+        self.manager = manager
+        self.stderr = stderr
+        self.output_dir = Path(settings.output_dir)
+        self.spool = Spool(self.output_dir)
+        validate_account_ids(settings.accounts, "--accounts")
+        validate_account_ids(settings.exclude_accounts, "--exclude-accounts")
+        self.checks = select_checks(collect_checks(manager, settings.options()), settings.checks, settings.exclude_checks)
+        self.formats = select_formats(collect_report_formats(manager), settings.format)
+        self.sessions = AccountSessions(
+            profile=settings.profile,
+            role_name=settings.role_name,
+            external_id=settings.external_id,
+            role_session_name=settings.role_session_name,
+            max_pool_connections=max(10, settings.concurrency),
+            default_region=(settings.regions[0] if settings.regions and settings.regions != ["all"] else None),
+        )
+        self.stop = threading.Event()
+
+    # planning ----------------------------------------------------------------
+
+    def plan(self) -> dict[str, Any]:
+        """Accounts, their regions and the checks: fixed before any check runs, stored in the spool."""
+        settings = self.settings
+        if settings.regions and settings.regions != ["all"]:
+            if "all" in settings.regions:
+                raise UsageError("--regions: 'all' cannot be combined with named regions")
+            regions = validate_regions(settings.regions, self.sessions.known_regions())
+        elif settings.regions == ["all"]:
+            regions = None
+        else:
+            regions = [self.sessions.default_region]
+        account_plan = plan_accounts(
+            self.sessions,
+            organization=settings.org,
+            ous=settings.ou,
+            accounts=settings.accounts,
+            exclude_accounts=settings.exclude_accounts,
+        )
+        if not account_plan.accounts:
+            raise UsageError("no accounts to scan (check --ou, --accounts and --exclude-accounts)")
+        fallback_regions = regions
+        if regions is None:
+            caller_reader = AwsReader(self.sessions.target_cache(self.sessions.caller_account_id), self.sessions.default_region)
+            fallback_regions = self._enabled_regions(caller_reader)
+        scannable = [a for a in account_plan.accounts if a.status == "scanned"]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
+            list(pool.map(lambda a: self._prepare_account(a, regions, fallback_regions), scannable))
+        all_regions = sorted({r for a in account_plan.accounts for r in a.regions} or set(fallback_regions or []))
+        return {
+            "scan_id": new_scan_id(),
+            "started_at": utc_now(),
+            "mode": account_plan.mode,
+            "organization_id": account_plan.organization_id,
+            "management_account_id": account_plan.management_account_id,
+            "caller_account_id": self.sessions.caller_account_id,
+            "partition": self.sessions.partition,
+            "regions": all_regions,
+            "checks": list(self.checks),
+            "accounts": [
+                {"id": a.id, "name": a.name, "status": a.status, "error": a.error, "regions": a.regions}
+                for a in account_plan.accounts
+            ],
+            "settings": self.settings.to_dict(),
+        }
+
+    def _enabled_regions(self, reader: AwsReader) -> list[str]:
+        try:
+            return enabled_regions(reader, self.sessions.known_regions())
+        except AwsError as error:
+            raise UsageError(f"--regions all: cannot list the enabled regions: {error}") from None
+
+    def _prepare_account(self, account: PlannedAccount, regions: list[str] | None, fallback: list[str] | None) -> None:
+        """Assume the account's role once and find its regions; a failure makes the account ERROR."""
+        account.regions = list(regions or fallback or [])
+        try:
+            self.sessions.verify_access(account.id)
+            if regions is None:
+                reader = AwsReader(self.sessions.target_cache(account.id), self.sessions.default_region)
+                account.regions = enabled_regions(reader, self.sessions.known_regions())
+        except AwsError as error:
+            account.status = "error"
+            if error.action == "sts:AssumeRole":
+                account.error = f"cannot assume {self.sessions.role_arn(account.id)}: {error.code}: {error.detail}"[:500]
+            else:
+                account.error = f"{error.action} failed: {error.code}: {error.detail}"[:500]
+
+    # running -------------------------------------------------------------------
+
+    def run(self, plan: dict[str, Any], resuming: bool = False) -> ScanOutcome:
+        settings = self.settings
+        accounts = {a["id"]: PlannedAccount(a["id"], a["name"], a["status"], a["error"], a["regions"]) for a in plan["accounts"]}
+        scan_section = self._scan_section(plan)
+        if not resuming:
+            self.spool.write_plan(plan)
+        self.spool.open(truncate=not resuming)
+        done = self.spool.completed_targets() if resuming else set()
+        notify(self.manager, "orgscan_scan_started", scan=scan_section)
+
+        work: list[tuple[Target, list[str]]] = []
+        for account in accounts.values():
+            if account.status == "skipped":
+                continue
+            for target, planned in planned_targets(account, self.checks):
+                if (target.account_id, target.region) in done:
+                    continue
+                if account.status == "error":
+                    records = [error_records(self.checks[c], account.id, target.region, f"account not scanned: {account.error}") for c in planned]
+                    self._target_done(TargetOutcome(target, planned, records), None)
+                else:
+                    work.append((target, planned))
+
+        progress = Progress(self.stderr, self.stderr.isatty() and not settings.quiet, len({t.account_id for t, _ in work}), len(work))
+        remaining_per_account: dict[str, int] = {}
+        for target, _ in work:
+            remaining_per_account[target.account_id] = remaining_per_account.get(target.account_id, 0) + 1
+
+        def on_done(outcome: TargetOutcome) -> None:
+            remaining_per_account[outcome.target.account_id] -= 1
+            self._target_done(outcome, progress, remaining_per_account[outcome.target.account_id] == 0)
+
+        interrupted = False
+        previous = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+        if previous is not None:
+            signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        try:
+            self._executor().run(lambda: self._target_runner(plan, accounts), work, on_done, self.stop)
+        except KeyboardInterrupt:
+            interrupted = True
+            self.stop.set()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            progress.close()
+            self.spool.close()
+        return self._finish(plan, scan_section, accounts, interrupted)
+
+    def _executor(self) -> Any:
+        if self.settings.executor == "dask":
+            from scanner.executors.dask import DaskExecutor
+
+            return DaskExecutor(self.settings.scheduler, self.settings)
+        return LocalExecutor(self.settings.concurrency)
+
+    def _target_runner(self, plan: Mapping[str, Any], accounts: Mapping[str, PlannedAccount]) -> TargetRunner:
+        return build_target_runner(self.sessions, self.checks, plan, self.settings)
+
+    def _target_done(self, outcome: TargetOutcome, progress: Progress | None, account_finished: bool = False) -> None:
+        self.spool.write_target(outcome.target.account_id, outcome.target.region, outcome.planned_checks, outcome.records)
+        for record in outcome.records:
+            notify(self.manager, "orgscan_result", result=_public(record))
+        if progress is not None:
+            progress.target_done(outcome.records, account_finished)
+
+    def _scan_section(self, plan: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "id": plan["scan_id"],
+            "started_at": plan["started_at"],
+            "finished_at": None,
+            "mode": plan["mode"],
+            "organization_id": plan["organization_id"],
+            "management_account_id": plan["management_account_id"],
+            "regions": plan["regions"],
+            "checks": [self.checks[c].metadata.to_dict() for c in plan["checks"]],
+            "accounts": [{k: a[k] for k in ("id", "name", "status", "error")} for a in plan["accounts"]],
+        }
+
+    def _finish(self, plan: Mapping[str, Any], scan_section: dict[str, Any], accounts: Mapping[str, PlannedAccount], interrupted: bool) -> ScanOutcome:
+        results: list[dict[str, Any]] = []
+        origin_of: dict[str, str] = {}
+        for record in self.spool.results():
+            origin = record.pop(ORIGIN_KEY, None)
+            if origin:
+                origin_of[record["check_id"]] = origin
+            results.append(record)
+        planned = [
+            (account.id, target.region, check_id)
+            for account in accounts.values()
+            if account.status != "skipped"
+            for target, checks in planned_targets(account, self.checks)
+            for check_id in checks
+        ]
+        for account_id, region, check_id in find_gaps(planned, results, origin_of):
+            reason = (
+                f"not scanned: the scan was interrupted; finish it with `orgscan scan --resume {self.output_dir}`"
+                if interrupted
+                else "no result was recorded for this check (internal error)"
+            )
+            results.append(error_records(self.checks[check_id], account_id, region, reason))
+        bridged = {}
+        for record in results:
+            if record["check_id"] not in self.checks and record["check_id"] not in bridged:
+                bridged[record["check_id"]] = {"id": record["check_id"], "title": record["title"], "severity": record["severity"], "service": record["service"], "bridged_by": origin_of.get(record["check_id"])}
+        scan_section["checks"] = scan_section["checks"] + sorted(bridged.values(), key=lambda c: c["id"])
+        scan_section["finished_at"] = utc_now()
+        if interrupted:
+            scan_section["interrupted"] = True
+        document = build_document(scan_section, results)
+        written = write_reports(document, self.output_dir, self.formats)
+        notify(self.manager, "orgscan_scan_finished", document=document, output_dir=str(self.output_dir))
+        code = EXIT_INTERRUPTED if interrupted else exit_code_for(document["results"], self.settings.fail_on)
+        return ScanOutcome(document, self.output_dir, written, code)
+
+
+def build_target_runner(sessions: AccountSessions, checks: Mapping[str, Check], plan: Mapping[str, Any], settings: ScanSettings) -> TargetRunner:
+    """A TargetRunner for a plan; Dask workers call this with their own sessions."""
+    partition = plan["partition"]
+    accounts = {a["id"]: Account(a["id"], a["name"], partition) for a in plan["accounts"]}
+    first_region = {a["id"]: (a["regions"][0] if a["regions"] else sessions.default_region) for a in plan["accounts"]}
+    organization = None
+    if plan["mode"] == "organization":
+        organization = OrganizationFacts(
+            id=plan["organization_id"],
+            management_account_id=plan["management_account_id"],
+            management=AwsReader(sessions.target_cache(plan["caller_account_id"]), sessions.default_region),
+        )
+    return TargetRunner(
+        sessions,
+        checks,
+        accounts=accounts,
+        api_regions=first_region,
+        organization=organization,
+        scan_mode=plan["mode"],
+        check_options=settings.check_options,
+        check_timeout=settings.check_timeout,
+    )
+
+
+def _public(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != ORIGIN_KEY}
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run_scan(settings: ScanSettings, manager: pluggy.PluginManager, *, stderr: TextIO = sys.stderr) -> ScanOutcome:
+    """Plan and run a new scan."""
+    scan = Scan(settings, manager, stderr=stderr)
+    return scan.run(scan.plan())
+
+
+def resume_scan(output_dir: Path, manager_factory: Any, *, overrides: Mapping[str, Any] | None = None, stderr: TextIO = sys.stderr) -> ScanOutcome:
+    """Finish an interrupted scan: run only the targets not yet in its spool."""
+    spool = Spool(output_dir)
+    if not spool.has_plan():
+        raise UsageError(f"--resume {output_dir}: no interrupted scan there (missing {spool.directory / 'plan.json'})")
+    plan = spool.read_plan()
+    settings = ScanSettings(**plan["settings"])
+    settings = replace(settings, output_dir=str(output_dir), **dict(overrides or {}))
+    scan = Scan(settings, manager_factory(settings), stderr=stderr)
+    missing = [c for c in plan["checks"] if c not in scan.checks]
+    if missing:
+        raise UsageError(f"--resume: check {missing[0]!r} of the interrupted scan is no longer available")
+    return scan.run(plan, resuming=True)

@@ -1,0 +1,143 @@
+"""DevOps Guru state for one account and region, and the operations on it."""
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from moto.core.base_backend import BackendDict, BaseBackend
+
+from scanner.simulator.devopsguru.exceptions import ResourceNotFoundException, ValidationException
+
+OPT_IN_STATUSES = ("ENABLED", "DISABLED")
+# DevOps Guru only accepts tag keys with this prefix as application boundaries (case-insensitive).
+APP_BOUNDARY_PREFIX = "devops-guru-"
+
+
+def default_service_integration() -> dict[str, Any]:
+    """What a fresh account and region answers: OpsCenter and log anomaly detection off, the AWS owned key."""
+    return {
+        "OpsCenter": {"OptInStatus": "DISABLED"},
+        "LogsAnomalyDetection": {"OptInStatus": "DISABLED"},
+        "KMSServerSideEncryption": {"OptInStatus": "ENABLED", "Type": "AWS_OWNED_KMS_KEY"},
+    }
+
+
+class DevOpsGuruBackend(BaseBackend):
+    """One account's DevOps Guru in one region."""
+
+    def __init__(self, region_name: str, account_id: str):
+        super().__init__(region_name, account_id)
+        self.service_integration = default_service_integration()
+        self.stack_names: list[str] = []
+        self.tag_collections: dict[str, list[str]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.health = {"OpenReactiveInsights": 0, "OpenProactiveInsights": 0, "MetricsAnalyzed": 0, "ResourceHours": 0}
+
+    @staticmethod
+    def default_vpc_endpoint_service(service_region: str, zones: list[str]) -> list[dict[str, Any]]:
+        """The PrivateLink service ``com.amazonaws.<region>.devops-guru`` (interface, private DNS)."""
+        return BaseBackend.default_vpc_endpoint_service_factory(service_region, zones, "devops-guru")
+
+    # -- service integration -------------------------------------------------------------------
+
+    def describe_service_integration(self) -> dict[str, Any]:
+        return copy.deepcopy(self.service_integration)
+
+    def update_service_integration(self, config: dict[str, Any]) -> None:
+        for section in ("OpsCenter", "LogsAnomalyDetection"):
+            status = (config.get(section) or {}).get("OptInStatus")
+            if status:
+                self.service_integration[section] = {"OptInStatus": status}
+        kms = config.get("KMSServerSideEncryption")
+        if kms:
+            self.service_integration["KMSServerSideEncryption"] = self._kms_setting(kms)
+
+    @staticmethod
+    def _kms_setting(kms: dict[str, Any]) -> dict[str, Any]:
+        encryption_type = kms.get("Type") or "AWS_OWNED_KMS_KEY"
+        status = kms.get("OptInStatus") or "ENABLED"
+        key_id = kms.get("KMSKeyId")
+        if encryption_type == "CUSTOMER_MANAGED_KEY" and not key_id:
+            raise ValidationException(
+                "KMSKeyId is required when Type is CUSTOMER_MANAGED_KEY",
+                [{"Name": "KMSKeyId", "Message": "KMSKeyId is required when Type is CUSTOMER_MANAGED_KEY"}],
+                reason="INVALID_PARAMETER_COMBINATION",
+            )
+        setting: dict[str, Any] = {"OptInStatus": status, "Type": encryption_type}
+        if encryption_type == "CUSTOMER_MANAGED_KEY":
+            setting["KMSKeyId"] = key_id
+        return setting
+
+    # -- resource collection --------------------------------------------------------------------
+
+    def get_resource_collection(self, collection_type: str) -> dict[str, Any]:
+        if collection_type == "AWS_CLOUD_FORMATION":
+            return {"CloudFormation": {"StackNames": list(self.stack_names)}}
+        if collection_type == "AWS_TAGS":
+            return {"Tags": [{"AppBoundaryKey": key, "TagValues": list(values)} for key, values in self.tag_collections.items()]}
+        # AWS_SERVICE: a collection built from the services' own resources, which nothing here defines.
+        return {}
+
+    def update_resource_collection(self, action: str, collection: dict[str, Any]) -> None:
+        stacks = (collection.get("CloudFormation") or {}).get("StackNames")
+        tags = collection.get("Tags")
+        if stacks is None and tags is None:
+            raise ValidationException(
+                "ResourceCollection must name CloudFormation stacks or tags", reason="INVALID_PARAMETER_COMBINATION"
+            )
+        for tag in tags or []:
+            if not tag["AppBoundaryKey"].lower().startswith(APP_BOUNDARY_PREFIX):
+                message = f"AppBoundaryKey {tag['AppBoundaryKey']!r} must begin with the prefix DevOps-Guru-"
+                raise ValidationException(message, [{"Name": "AppBoundaryKey", "Message": message}])
+        if action == "ADD":
+            for name in stacks or []:
+                if name not in self.stack_names:
+                    self.stack_names.append(name)
+            for tag in tags or []:
+                values = self.tag_collections.setdefault(tag["AppBoundaryKey"], [])
+                values.extend(value for value in tag["TagValues"] if value not in values)
+        else:
+            self.stack_names = [name for name in self.stack_names if name not in set(stacks or [])]
+            for tag in tags or []:
+                key = tag["AppBoundaryKey"]
+                remaining = [value for value in self.tag_collections.get(key, []) if value not in set(tag["TagValues"])]
+                if remaining and tag["TagValues"]:
+                    self.tag_collections[key] = remaining
+                else:
+                    self.tag_collections.pop(key, None)
+
+    def is_in_use(self) -> bool:
+        """DevOps Guru analyses something here: a stack or a tag boundary is in the collection."""
+        return bool(self.stack_names or self.tag_collections)
+
+    # -- notification channels ------------------------------------------------------------------
+
+    def list_notification_channels(self) -> list[dict[str, Any]]:
+        return [{"Id": channel_id, "Config": copy.deepcopy(config)} for channel_id, config in self.channels.items()]
+
+    def add_notification_channel(self, config: dict[str, Any]) -> str:
+        topic_arn = config["Sns"].get("TopicArn")
+        for channel_id, existing in self.channels.items():
+            if existing["Sns"].get("TopicArn") == topic_arn:
+                # The service answers an existing topic with the channel it already has.
+                return channel_id
+        channel_id = str(uuid.uuid4())
+        self.channels[channel_id] = copy.deepcopy(config)
+        return channel_id
+
+    def remove_notification_channel(self, channel_id: str) -> None:
+        if self.channels.pop(channel_id, None) is None:
+            raise ResourceNotFoundException(
+                f"Notification channel {channel_id} does not exist", resource_id=channel_id, resource_type="NotificationChannel"
+            )
+
+    # -- health ---------------------------------------------------------------------------------
+
+    def describe_account_health(self) -> dict[str, Any]:
+        health = dict(self.health)
+        health.setdefault("AnalyzedResourceCount", len(self.stack_names) + sum(len(v) for v in self.tag_collections.values()))
+        return health
+
+
+devopsguru_backends = BackendDict(DevOpsGuruBackend, "devops-guru")

@@ -1,0 +1,71 @@
+"""Fault injection for the simulated organization: what can go wrong, and when it does.
+
+Every decision is a pure function of the seed, the call's account, region and
+IAM action, and how many times that same call was made before: the same scan
+meets the same faults, whatever order its threads happen to run in.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Faults:
+    """Faults the simulator injects; change the attributes of ``sim.faults`` at any time.
+
+    - ``latency_ms``: added to every API call.
+    - ``throttle_rate``, ``server_error_rate``, ``connection_reset_rate``: the share
+      (0.0 to 1.0) of calls answered with the protocol's throttling error, a 5xx
+      response, or a reset TCP connection.
+    - ``deny_assume_role``: account ids whose role cannot be assumed (AccessDenied).
+    - ``deny_actions``: ``{"222222222222": ["kms:GetKeyPolicy"]}``: IAM actions denied
+      inside an account (``service:*`` denies a whole service).
+    - ``max_session_seconds``: assumed-role credentials expire this soon, and expired
+      keys are then rejected with ExpiredToken, so credential refresh is exercised.
+    - ``iam_enforcement``: moto checks every call against the caller's IAM policies.
+    - ``fault_operations``: limit the rate-based faults to these IAM actions (empty: all
+      calls but ``sts:AssumeRole``, so that a scan still reaches its accounts).
+    - ``seed``: which calls are hit.
+    """
+
+    latency_ms: float = 0.0
+    throttle_rate: float = 0.0
+    server_error_rate: float = 0.0
+    connection_reset_rate: float = 0.0
+    deny_assume_role: set[str] = field(default_factory=set)
+    deny_actions: dict[str, list[str]] = field(default_factory=dict)
+    max_session_seconds: int | None = None
+    iam_enforcement: bool = False
+    fault_operations: tuple[str, ...] = ()
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("throttle_rate", "server_error_rate", "connection_reset_rate"):
+            rate = getattr(self, name)
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"Faults.{name} must be between 0.0 and 1.0, got {rate}")
+        if self.latency_ms < 0:
+            raise ValueError(f"Faults.latency_ms must not be negative, got {self.latency_ms}")
+        if self.max_session_seconds is not None and self.max_session_seconds < 1:
+            raise ValueError(f"Faults.max_session_seconds must be at least 1, got {self.max_session_seconds}")
+        self.deny_assume_role = set(self.deny_assume_role)
+
+    def action_denied(self, account_id: str, action: str) -> bool:
+        """Whether ``action`` (``kms:GetKeyPolicy``) is denied inside ``account_id``."""
+        denied = self.deny_actions.get(account_id) or ()
+        service = action.split(":", 1)[0].lower()
+        wanted = action.lower()
+        return any(item.lower() == wanted or item.lower() == f"{service}:*" for item in denied)
+
+    def rate_faults_apply(self, action: str) -> bool:
+        if self.fault_operations:
+            return action.lower() in {op.lower() for op in self.fault_operations}
+        return action.lower() != "sts:assumerole"
+
+
+def roll(seed: int, kind: str, key: tuple[str, ...], occurrence: int) -> float:
+    """A number in [0, 1) fixed by the seed, the kind of fault, the call and its occurrence."""
+    text = "\x1f".join((str(seed), kind, *key, str(occurrence)))
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64

@@ -1,0 +1,266 @@
+"""Every API call to the simulated organization passes here first: identified, counted, maybe faulted.
+
+It sits in front of moto in both modes: as WSGI middleware in front of the
+loopback server, and around moto's botocore stub in process. It knows which
+account, region and IAM action a raw request is for (from the SigV4
+credential scope, the access key and the service model), and answers faults
+with the error each protocol really uses, so the SDK's retry logic treats
+them as it would AWS's.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Mapping
+from urllib.parse import parse_qs
+
+from scanner.simulator.faults import Faults, roll
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+# SigV4 signing names that differ from botocore's service names.
+_SERVICE_BY_SIGNING_NAME = {
+    "tagging": "resourcegroupstaggingapi",
+    "execute-api": "apigateway",
+}
+
+# The error code a service uses to say "access denied" where it differs from its protocol's default.
+_ACCESS_DENIED_CODE = {"sns": "AuthorizationError", "ec2": "UnauthorizedOperation"}
+
+
+class ConnectionReset(Exception):
+    """The call must end with a reset TCP connection instead of a response."""
+
+
+@dataclass
+class Call:
+    """One API call as the interceptor sees it."""
+
+    service: str
+    region: str
+    operation: str
+    protocol: str
+    access_key: str
+    account_id: str
+    params: Mapping[str, Any]
+
+    @property
+    def action(self) -> str:
+        """The IAM action, e.g. ``kms:ListKeys`` (``tag:GetResources`` for the tagging API)."""
+        from scanner.aws import IAM_PREFIXES
+
+        prefix = IAM_PREFIXES.get(self.service) or _service_model(self.service).endpoint_prefix
+        return f"{prefix}:{self.operation}"
+
+
+@functools.lru_cache(maxsize=None)
+def _service_model(service: str) -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service)
+
+
+@functools.lru_cache(maxsize=None)
+def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], tuple[str, ...], str]]:
+    """``(method, path regex, required query keys, operation)`` for a REST service, longest paths first."""
+    model = _service_model(service)
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri = http.get("requestUri", "/")
+        path, _, query = uri.partition("?")
+        pattern = re.sub(r"\{[^}]+\+\}", ".+", path)
+        pattern = re.sub(r"\{[^}]+\}", "[^/]+", pattern)
+        query_keys = tuple(part.split("=")[0] for part in query.split("&") if part)
+        routes.append((http.get("method", "POST"), re.compile(f"^{pattern.rstrip('/')}/?$"), query_keys, name))
+    routes.sort(key=lambda route: (len(route[2]), len(route[1].pattern)), reverse=True)
+    return routes
+
+
+def identify(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Call | None:
+    """The call a raw request makes, or ``None`` when it is not a signed AWS API call (moto's own API, say)."""
+    header = {key.lower(): value for key, value in headers.items()}
+    match = _CREDENTIAL.search(header.get("authorization", ""))
+    if match is None:
+        return None
+    access_key, region, signing_name = match.groups()
+    service = _SERVICE_BY_SIGNING_NAME.get(signing_name, signing_name)
+    try:
+        model = _service_model(service)
+    except Exception:
+        return None
+    params: dict[str, Any] = {}
+    target = header.get("x-amz-target")
+    content_type = header.get("content-type", "")
+    if target:
+        protocol = "json"
+        operation = target.rsplit(".", 1)[-1]
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            params = {}
+    elif "x-www-form-urlencoded" in content_type or (method == "GET" and "Action=" in query):
+        protocol = "ec2" if model.protocol == "ec2" else "query"
+        text = body.decode("utf-8", "replace") if body else query
+        form = {key: values[0] for key, values in parse_qs(text, keep_blank_values=True).items()}
+        operation = form.get("Action", "")
+        params = form
+    elif "smithy-protocol" in header:
+        protocol = "smithy-rpc-v2-cbor"
+        operation = path.rstrip("/").rsplit("/", 1)[-1]
+    else:
+        protocol = model.protocol if model.protocol in ("rest-json", "rest-xml") else "rest-json"
+        operation = ""
+        query_keys = set(parse_qs(query, keep_blank_values=True))
+        for route_method, pattern, required_query, name in _rest_routes(service):
+            if route_method == method and pattern.match(path) and set(required_query) <= query_keys:
+                operation = name
+                break
+    from moto.iam.models import get_account_id_from
+
+    return Call(service, region, operation, protocol, access_key, get_account_id_from(access_key), params)
+
+
+# -- error responses --------------------------------------------------------------------------
+
+
+def error_response(call: Call, code: str, message: str, status: int) -> tuple[int, dict[str, str], bytes]:
+    """``(status, headers, body)`` of an error in the call's protocol, as AWS would send it."""
+    request_id = str(uuid.uuid4())
+    if call.protocol in ("query", "ec2") or call.protocol == "rest-xml":
+        escaped = _xml_escape(message)
+        if call.protocol == "ec2":
+            body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code>"
+                    f"<Message>{escaped}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>")
+        elif call.protocol == "rest-xml":
+            body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{escaped}</Message>"
+                    f"<RequestId>{request_id}</RequestId></Error>")
+        else:
+            fault = "Receiver" if status >= 500 else "Sender"
+            body = (f"<ErrorResponse xmlns=\"https://{call.service}.amazonaws.com/doc/\"><Error><Type>{fault}</Type>"
+                    f"<Code>{code}</Code><Message>{escaped}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+        headers = {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}
+        return status, headers, body.encode()
+    headers = {"Content-Type": "application/x-amz-json-1.1" if call.protocol == "json" else "application/json",
+               "x-amzn-RequestId": request_id, "x-amzn-ErrorType": code}
+    return status, headers, json.dumps({"__type": code, "message": message, "Message": message}).encode()
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def access_denied(call: Call, caller_arn: str, resource: str = "*") -> tuple[int, dict[str, str], bytes]:
+    """The error a service gives when the caller's policies do not allow the action."""
+    if call.protocol in ("json", "rest-json", "smithy-rpc-v2-cbor"):
+        code, status = "AccessDeniedException", 400 if call.protocol == "json" else 403
+    else:
+        code, status = _ACCESS_DENIED_CODE.get(call.service, "AccessDenied"), 403
+    message = (f"User: {caller_arn} is not authorized to perform: {call.action} on resource: {resource} "
+               f"because no identity-based policy allows the {call.action} action")
+    return error_response(call, code, message, status)
+
+
+def throttled(call: Call) -> tuple[int, dict[str, str], bytes]:
+    if call.protocol == "ec2":
+        return error_response(call, "RequestLimitExceeded", "Request limit exceeded.", 503)
+    if call.protocol == "query":
+        return error_response(call, "Throttling", "Rate exceeded", 400)
+    if call.protocol == "rest-xml":
+        return error_response(call, "SlowDown", "Please reduce your request rate.", 503)
+    if call.protocol == "rest-json":
+        return error_response(call, "ThrottlingException", "Rate exceeded", 429)
+    return error_response(call, "ThrottlingException", "Rate exceeded", 400)
+
+
+def server_error(call: Call) -> tuple[int, dict[str, str], bytes]:
+    if call.protocol in ("query", "ec2", "rest-xml"):
+        return error_response(call, "ServiceUnavailable", "Service is unavailable. Please try again.", 503)
+    return error_response(call, "InternalFailure", "The request processing has failed because of an unknown error.", 500)
+
+
+def expired_token(call: Call) -> tuple[int, dict[str, str], bytes]:
+    # Query services say ExpiredToken, JSON services ExpiredTokenException; both are 400.
+    code = "ExpiredToken" if call.protocol in ("query", "ec2", "rest-xml") else "ExpiredTokenException"
+    return error_response(call, code, "The security token included in the request is expired", 400)
+
+
+# -- the decisions ----------------------------------------------------------------------------
+
+
+class Interceptor:
+    """Counts calls and applies the simulation's faults and access rules to each one."""
+
+    def __init__(self, simulation: Any):
+        self.simulation = simulation
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str, str]] = Counter()
+        self._occurrences: Counter[tuple[str, ...]] = Counter()
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self._counts.clear()
+            self._occurrences.clear()
+
+    def call_counts(self) -> dict[tuple[str, str, str], int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def before(self, call: Call) -> tuple[int, dict[str, str], bytes] | None:
+        """The response to send instead of moto's, or ``None`` to let moto answer; may raise ConnectionReset."""
+        faults: Faults = self.simulation.faults
+        action = call.action
+        key = (call.account_id, call.region, action)
+        with self._lock:
+            self._counts[key] += 1
+            occurrence = self._occurrences[key]
+            self._occurrences[key] += 1
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000.0)
+        if faults.rate_faults_apply(action):
+            if faults.connection_reset_rate and roll(faults.seed, "reset", key, occurrence) < faults.connection_reset_rate:
+                raise ConnectionReset()
+            if faults.server_error_rate and roll(faults.seed, "5xx", key, occurrence) < faults.server_error_rate:
+                return server_error(call)
+            if faults.throttle_rate and roll(faults.seed, "throttle", key, occurrence) < faults.throttle_rate:
+                return throttled(call)
+        assumed = self._assumed_role(call)
+        if assumed is not None and _expired(assumed):
+            return expired_token(call)
+        if action.lower() == "sts:assumerole":
+            denial = self.simulation.assume_role_denial(call)
+            if denial:
+                return access_denied(call, self._caller_arn(call, assumed), call.params.get("RoleArn", "*"))
+        if faults.action_denied(call.account_id, action):
+            return access_denied(call, self._caller_arn(call, assumed))
+        return None
+
+    @staticmethod
+    def _assumed_role(call: Call) -> Any:
+        from moto.sts.models import sts_backends
+
+        try:
+            return sts_backends[call.account_id]["aws"].get_assumed_role_from_access_key(call.access_key)
+        except KeyError:
+            return None
+
+    def _caller_arn(self, call: Call, assumed: Any) -> str:
+        if assumed is not None:
+            return assumed.arn
+        return f"arn:aws:iam::{call.account_id}:user/{self.simulation.ADMIN_USER}"
+
+
+def _expired(assumed: Any) -> bool:
+    from moto.core.utils import utcnow
+
+    expiration = assumed.expiration
+    now = utcnow()
+    if expiration.tzinfo is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=expiration.tzinfo)
+    return expiration <= now

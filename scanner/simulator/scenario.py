@@ -1,0 +1,698 @@
+"""A simulated AWS Organization, declared as data: the scenario file format and its loader.
+
+A scenario is a TOML file (see ``docs/simulator.md``). :func:`load_scenario`
+reads and checks it; every problem is reported as ``file:place: problem``
+(for example ``org.toml:accounts[3].kms_keys[0].policy: not valid JSON``) in
+a :class:`scanner.errors.UsageError`. Nothing here imports moto: scenarios can
+be read and checked cheaply.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from scanner.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+KEY_ID = re.compile(r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+ACCOUNT_STATUSES = ("ACTIVE", "SUSPENDED")
+KEY_STATES = ("Enabled", "Disabled", "PendingDeletion")
+KEY_SPECS = (
+    "SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384",
+    "ECC_NIST_P521", "ECC_SECG_P256K1", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512",
+)
+KEY_USAGES = ("ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT")
+KEY_MANAGERS = ("CUSTOMER", "AWS")
+ENCRYPTION_TYPES = ("CUSTOMER_MANAGED_KEY", "AWS_OWNED_KMS_KEY")
+OPT_IN = ("ENABLED", "DISABLED")
+ENDPOINT_TYPES = ("Interface", "Gateway", "GatewayLoadBalancer")
+ENDPOINT_STATES = ("available", "pending", "pendingAcceptance", "deleting", "deleted", "rejected", "failed")
+SUBSCRIPTION_PROTOCOLS = ("http", "https", "email", "email-json", "sqs", "lambda", "sms", "application", "firehose")
+DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
+
+
+@dataclass
+class KmsKey:
+    """A KMS key. ``policy`` is the key policy text (``None``: AWS's default key policy for the account)."""
+
+    id: str
+    region: str
+    description: str = ""
+    policy: str | None = None
+    rotation: bool = False
+    state: str = "Enabled"
+    spec: str = "SYMMETRIC_DEFAULT"
+    usage: str = "ENCRYPT_DECRYPT"
+    multi_region: bool = False
+    replica_regions: tuple[str, ...] = ()
+    manager: str = "CUSTOMER"
+    aliases: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class DevOpsGuruSetup:
+    """DevOps Guru in one region: the encryption setting and the resource collection."""
+
+    region: str
+    encryption_type: str = "AWS_OWNED_KMS_KEY"
+    encryption_opt_in: str = "ENABLED"
+    kms_key: str | None = None
+    stacks: tuple[str, ...] = ()
+    tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    notification_topics: tuple[str, ...] = ()
+    ops_center: str = "DISABLED"
+    logs_anomaly_detection: str = "DISABLED"
+
+
+@dataclass
+class VpcEndpoint:
+    service: str
+    type: str = "Interface"
+    state: str = "available"
+    private_dns: bool = True
+    policy: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def service_name(self, region: str) -> str:
+        """``com.amazonaws.<region>.<service>`` for a short name, the name itself otherwise."""
+        return self.service if "." in self.service else f"com.amazonaws.{region}.{self.service}"
+
+
+@dataclass
+class Vpc:
+    region: str
+    cidr: str = "10.0.0.0/16"
+    subnets: tuple[str, ...] = ("10.0.1.0/24",)
+    tags: dict[str, str] = field(default_factory=dict)
+    endpoints: list[VpcEndpoint] = field(default_factory=list)
+    default: bool = False
+
+
+@dataclass
+class Trail:
+    name: str
+    region: str
+    multi_region: bool = True
+    logging: bool = True
+    log_file_validation: bool = True
+    kms_key_id: str | None = None
+    organization: bool = False
+    include_global_events: bool = True
+    event_selectors: list[dict[str, Any]] = field(default_factory=list)
+    advanced_event_selectors: list[dict[str, Any]] = field(default_factory=list)
+    bucket: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class IamPrincipal:
+    name: str
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Subscription:
+    protocol: str
+    endpoint: str
+
+
+@dataclass
+class SnsTopic:
+    name: str
+    region: str
+    tags: dict[str, str] = field(default_factory=dict)
+    subscriptions: list[Subscription] = field(default_factory=list)
+
+
+@dataclass
+class ApiDestination:
+    name: str
+    region: str
+    url: str
+    connection: str = ""
+    http_method: str = "POST"
+
+
+@dataclass
+class Bucket:
+    name: str
+    region: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Account:
+    """One account of the organization and everything declared in it."""
+
+    id: str
+    name: str
+    email: str
+    ou: str = ""
+    status: str = "ACTIVE"
+    role_assumable: bool = True
+    root_mfa: bool = True
+    default_vpc: bool = True
+    kms_keys: list[KmsKey] = field(default_factory=list)
+    devops_guru: list[DevOpsGuruSetup] = field(default_factory=list)
+    vpcs: list[Vpc] = field(default_factory=list)
+    trails: list[Trail] = field(default_factory=list)
+    iam_roles: list[IamPrincipal] = field(default_factory=list)
+    iam_users: list[IamPrincipal] = field(default_factory=list)
+    sns_topics: list[SnsTopic] = field(default_factory=list)
+    api_destinations: list[ApiDestination] = field(default_factory=list)
+    s3_buckets: list[Bucket] = field(default_factory=list)
+
+
+@dataclass
+class Scenario:
+    """A whole simulated organization: the management account first, then the members."""
+
+    name: str
+    management_account_id: str
+    regions: tuple[str, ...]
+    accounts: list[Account]
+    organization_id: str = "o-exampleorg01"
+    organizational_units: tuple[str, ...] = ()
+    role_name: str = DEFAULT_ROLE_NAME
+    source: str = "<scenario>"
+
+    @property
+    def account_ids(self) -> list[str]:
+        return [account.id for account in self.accounts]
+
+    def account(self, account_id: str) -> Account:
+        for account in self.accounts:
+            if account.id == account_id:
+                return account
+        raise KeyError(account_id)
+
+    @property
+    def management(self) -> Account:
+        return self.account(self.management_account_id)
+
+
+def aws_default_key_policy(account_id: str, partition: str = "aws") -> str:
+    """The key policy AWS gives a key created without one: the account root may do everything."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Id": "key-default-1",
+            "Statement": [
+                {
+                    "Sid": "Enable IAM User Permissions",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+
+
+# -- loading --------------------------------------------------------------------------------------
+
+
+class _Place:
+    """Where in the file a value sits, for error messages: ``accounts[3].kms_keys[0].policy``."""
+
+    def __init__(self, source: str, path: str = ""):
+        self.source = source
+        self.path = path
+
+    def child(self, name: str | int) -> "_Place":
+        if isinstance(name, int):
+            return _Place(self.source, f"{self.path}[{name}]")
+        return _Place(self.source, f"{self.path}.{name}" if self.path else name)
+
+    def fail(self, problem: str) -> UsageError:
+        where = f"{self.source}:{self.path}" if self.path else self.source
+        return UsageError(f"{where}: {problem}")
+
+
+class _Table:
+    """A TOML table being read: typed getters that name the place on error, and a check for unknown keys."""
+
+    def __init__(self, data: Any, place: _Place):
+        if not isinstance(data, Mapping):
+            raise place.fail(f"expected a table, got {type(data).__name__}")
+        self.data = data
+        self.place = place
+        self.used: set[str] = set()
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None, required: bool = False) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if required:
+                raise self.place.fail(f"missing required key {key!r}")
+            return default
+        value = self.data[key]
+        # bool is an int in Python; a scenario saying `rotation = 1` is a mistake worth reporting.
+        if kind is not bool and isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise self.place.child(key).fail(f"expected {_kind_name(kind)}, got a boolean")
+        if not isinstance(value, kind):
+            raise self.place.child(key).fail(f"expected {_kind_name(kind)}, got {type(value).__name__}")
+        return value
+
+    def choice(self, key: str, allowed: tuple[str, ...], default: str | None = None, required: bool = False) -> Any:
+        value = self.get(key, str, default, required)
+        if value is not None and value not in allowed:
+            raise self.place.child(key).fail(f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        values = self.get(key, list, None)
+        if values is None:
+            return default
+        for index, value in enumerate(values):
+            if not isinstance(value, str):
+                raise self.place.child(key).child(index).fail(f"expected a string, got {type(value).__name__}")
+        return tuple(values)
+
+    def tags(self, key: str = "tags") -> dict[str, str]:
+        table = self.get(key, Mapping, {})
+        tags = {}
+        for tag_key, tag_value in table.items():
+            if not isinstance(tag_value, str):
+                raise self.place.child(key).child(tag_key).fail(f"tag values are strings, got {type(tag_value).__name__}")
+            if not 1 <= len(tag_key) <= 128:
+                raise self.place.child(key).child(tag_key).fail("tag keys are 1 to 128 characters long")
+            if len(tag_value) > 256:
+                raise self.place.child(key).child(tag_key).fail("tag values are at most 256 characters long")
+            tags[str(tag_key)] = tag_value
+        return tags
+
+    def tables(self, key: str) -> list["_Table"]:
+        items = self.get(key, list, [])
+        return [_Table(item, self.place.child(key).child(index)) for index, item in enumerate(items)]
+
+    def policy(self, key: str = "policy") -> str | None:
+        """A policy given as a TOML table (serialised to JSON) or as JSON text (which must parse)."""
+        self.used.add(key)
+        if key not in self.data:
+            return None
+        value = self.data[key]
+        if isinstance(value, Mapping):
+            return json.dumps(value)
+        if isinstance(value, str):
+            try:
+                json.loads(value)
+            except ValueError as error:
+                raise self.place.child(key).fail(f"not valid JSON ({error})") from None
+            return value
+        raise self.place.child(key).fail(f"expected a table or JSON text, got {type(value).__name__}")
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.place.child(unknown[0]).fail(f"unknown key (known: {', '.join(sorted(self.used))})")
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "a string", bool: "true or false", int: "an integer", list: "a list", Mapping: "a table", dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """The scenario in the TOML file at ``path``; a :class:`UsageError` names the file, place and problem."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{source}: cannot read scenario ({error.strerror or error})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{source}: not valid TOML ({error})") from None
+    return scenario_from_dict(data, source=source)
+
+
+def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
+    """A scenario from already-parsed data (the TOML layout), checked like a file."""
+    root = _Table(data, _Place(source))
+    name = root.get("name", str, "scenario")
+    organization = _Table(root.get("organization", Mapping, required=True), root.place.child("organization"))
+    management_id = organization.get("management_account", str, required=True)
+    if not ACCOUNT_ID.match(management_id):
+        raise organization.place.child("management_account").fail(f"{management_id!r} is not a 12-digit account id")
+    organization_id = organization.get("id", str, "o-exampleorg01")
+    if not ORG_ID.match(organization_id):
+        raise organization.place.child("id").fail(f"{organization_id!r} is not an organization id (o- and 10 to 32 lower-case letters or digits)")
+    regions = organization.strings("regions")
+    if not regions:
+        raise organization.place.child("regions").fail("name at least one region")
+    known_regions = _partition_regions()
+    for index, region in enumerate(regions):
+        if region not in known_regions:
+            raise organization.place.child("regions").child(index).fail(f"{region!r} is not a region of the aws partition")
+    units = organization.strings("units")
+    for index, unit in enumerate(units):
+        if not unit or unit.startswith("/") or unit.endswith("/") or "//" in unit:
+            raise organization.place.child("units").child(index).fail(f"{unit!r} is not an OU path like 'Workloads/Prod'")
+    role_name = organization.get("role_name", str, DEFAULT_ROLE_NAME)
+    organization.finish()
+
+    accounts = [_read_account(table, regions, units) for table in root.tables("accounts")]
+    root.finish()
+
+    seen: dict[str, int] = {}
+    for index, account in enumerate(accounts):
+        if account.id in seen:
+            raise root.place.child("accounts").child(index).child("id").fail(
+                f"account {account.id} is already declared at accounts[{seen[account.id]}]"
+            )
+        seen[account.id] = index
+    if management_id not in seen:
+        raise organization.place.child("management_account").fail(f"{management_id} is not one of the declared accounts")
+    _check_key_ids_unique(accounts, root.place)
+    return Scenario(
+        name=name,
+        management_account_id=management_id,
+        regions=tuple(regions),
+        accounts=accounts,
+        organization_id=organization_id,
+        organizational_units=_with_parents(units),
+        role_name=role_name,
+        source=source,
+    )
+
+
+def _partition_regions() -> set[str]:
+    import botocore.session
+
+    session = botocore.session.get_session()
+    regions = set(session.get_available_regions("ec2", partition_name="aws", allow_non_regional=False))
+    return regions
+
+
+def _with_parents(units: tuple[str, ...]) -> tuple[str, ...]:
+    """Every OU path with its ancestors, parents before children."""
+    paths: list[str] = []
+    for unit in units:
+        parts = unit.split("/")
+        for depth in range(1, len(parts) + 1):
+            path = "/".join(parts[:depth])
+            if path not in paths:
+                paths.append(path)
+    return tuple(sorted(paths, key=lambda p: p.count("/")))
+
+
+def _region(table: _Table, regions: tuple[str, ...]) -> str:
+    region = table.get("region", str, regions[0])
+    if region not in regions:
+        raise table.place.child("region").fail(f"{region!r} is not one of the organization's regions ({', '.join(regions)})")
+    return region
+
+
+def _read_account(table: _Table, regions: tuple[str, ...], units: tuple[str, ...]) -> Account:
+    account_id = table.get("id", str, required=True)
+    if not ACCOUNT_ID.match(account_id):
+        raise table.place.child("id").fail(f"{account_id!r} is not a 12-digit account id")
+    ou = table.get("ou", str, "")
+    if ou and ou not in _with_parents(units):
+        raise table.place.child("ou").fail(f"OU {ou!r} is not declared in organization.units")
+    account = Account(
+        id=account_id,
+        name=table.get("name", str, required=True),
+        email=table.get("email", str, required=True),
+        ou=ou,
+        status=table.choice("status", ACCOUNT_STATUSES, "ACTIVE"),
+        role_assumable=table.get("role_assumable", bool, True),
+        root_mfa=table.get("root_mfa", bool, True),
+        default_vpc=table.get("default_vpc", bool, True),
+    )
+    if "@" not in account.email:
+        raise table.place.child("email").fail(f"{account.email!r} is not an email address")
+    for index, key_table in enumerate(table.tables("kms_keys")):
+        account.kms_keys.append(_read_key(key_table, account_id, regions, index))
+    for guru_table in table.tables("devops_guru"):
+        account.devops_guru.append(_read_devops_guru(guru_table, regions))
+    seen_guru_regions = set()
+    for index, setup in enumerate(account.devops_guru):
+        if setup.region in seen_guru_regions:
+            raise table.place.child("devops_guru").child(index).child("region").fail(f"DevOps Guru in {setup.region} is already declared")
+        seen_guru_regions.add(setup.region)
+    for vpc_table in table.tables("vpcs"):
+        account.vpcs.append(_read_vpc(vpc_table, regions))
+    for trail_table in table.tables("trails"):
+        account.trails.append(_read_trail(trail_table, regions))
+    for role_table in table.tables("iam_roles"):
+        account.iam_roles.append(_read_principal(role_table))
+    for user_table in table.tables("iam_users"):
+        account.iam_users.append(_read_principal(user_table))
+    for topic_table in table.tables("sns_topics"):
+        account.sns_topics.append(_read_topic(topic_table, regions))
+    for destination_table in table.tables("api_destinations"):
+        account.api_destinations.append(
+            ApiDestination(
+                name=destination_table.get("name", str, required=True),
+                region=_region(destination_table, regions),
+                url=destination_table.get("url", str, required=True),
+                connection=destination_table.get("connection", str, ""),
+                http_method=destination_table.choice("http_method", ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"), "POST"),
+            )
+        )
+        destination_table.finish()
+    for bucket_table in table.tables("s3_buckets"):
+        account.s3_buckets.append(
+            Bucket(name=bucket_table.get("name", str, required=True), region=_region(bucket_table, regions), tags=bucket_table.tags())
+        )
+        bucket_table.finish()
+    table.finish()
+    return account
+
+
+def _read_key(table: _Table, account_id: str, regions: tuple[str, ...], index: int) -> KmsKey:
+    region = _region(table, regions)
+    multi_region = table.get("multi_region", bool, False)
+    key_id = table.get("id", str, None) or _derived_key_id(account_id, region, index, multi_region)
+    if not KEY_ID.match(key_id):
+        raise table.place.child("id").fail(f"{key_id!r} is not a key id (a UUID, or mrk- and 32 hex digits)")
+    if multi_region and not key_id.startswith("mrk-"):
+        raise table.place.child("id").fail("multi-Region key ids start with mrk-")
+    aliases = table.strings("aliases")
+    for alias_index, alias in enumerate(aliases):
+        if not re.fullmatch(r"alias/[a-zA-Z0-9/_-]+", alias):
+            raise table.place.child("aliases").child(alias_index).fail(f"{alias!r} is not an alias name like alias/my-key")
+    manager = table.choice("manager", KEY_MANAGERS, "CUSTOMER")
+    if manager == "CUSTOMER" and any(alias.startswith("alias/aws/") for alias in aliases):
+        raise table.place.child("aliases").fail("alias/aws/ names are reserved for AWS managed keys (set manager = \"AWS\")")
+    replicas = table.strings("replica_regions")
+    for replica_index, replica in enumerate(replicas):
+        if replica not in regions or replica == region:
+            raise table.place.child("replica_regions").child(replica_index).fail(f"{replica!r} is not another of the organization's regions")
+    if replicas and not multi_region:
+        raise table.place.child("replica_regions").fail("only multi-Region keys have replicas")
+    key = KmsKey(
+        id=key_id,
+        region=region,
+        description=table.get("description", str, ""),
+        policy=table.policy("policy"),
+        rotation=table.get("rotation", bool, False),
+        state=table.choice("state", KEY_STATES, "Enabled"),
+        spec=table.choice("spec", KEY_SPECS, "SYMMETRIC_DEFAULT"),
+        usage=table.choice("usage", KEY_USAGES, "ENCRYPT_DECRYPT"),
+        multi_region=multi_region,
+        replica_regions=replicas,
+        manager=manager,
+        aliases=aliases,
+        tags=table.tags(),
+    )
+    # A raw policy is kept as written, even when it is not JSON: malformed policies are a test case.
+    raw = table.get("policy_text", str, None)
+    if raw is not None:
+        if key.policy is not None:
+            raise table.place.child("policy_text").fail("give either policy or policy_text, not both")
+        key.policy = raw
+    table.finish()
+    return key
+
+
+def _derived_key_id(account_id: str, region: str, index: int, multi_region: bool) -> str:
+    """A key id that stays the same across runs, so ARNs and result fingerprints are stable."""
+    import uuid
+
+    value = uuid.uuid5(uuid.NAMESPACE_URL, f"orgscan-simulator:{account_id}:{region}:key:{index}")
+    return f"mrk-{value.hex}" if multi_region else str(value)
+
+
+def _read_devops_guru(table: _Table, regions: tuple[str, ...]) -> DevOpsGuruSetup:
+    setup = DevOpsGuruSetup(region=_region(table, regions))
+    encryption = table.get("encryption", Mapping, None)
+    if encryption is not None:
+        enc = _Table(encryption, table.place.child("encryption"))
+        setup.encryption_type = enc.choice("type", ENCRYPTION_TYPES, "AWS_OWNED_KMS_KEY")
+        setup.encryption_opt_in = enc.choice("opt_in_status", OPT_IN, "ENABLED")
+        setup.kms_key = enc.get("kms_key", str, None)
+        if setup.encryption_type == "CUSTOMER_MANAGED_KEY" and not setup.kms_key:
+            raise enc.place.child("kms_key").fail("a customer managed key needs kms_key (key id, key ARN, alias name or alias ARN)")
+        enc.finish()
+    setup.stacks = table.strings("stacks")
+    tag_table = table.get("tags", Mapping, {})
+    for key, values in tag_table.items():
+        place = table.place.child("tags").child(key)
+        if not key.lower().startswith("devops-guru-"):
+            raise place.fail("DevOps Guru tag boundaries start with DevOps-Guru-")
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise place.fail("expected a list of tag values")
+        setup.tags[key] = tuple(values)
+    setup.notification_topics = table.strings("notification_topics")
+    setup.ops_center = table.choice("ops_center", OPT_IN, "DISABLED")
+    setup.logs_anomaly_detection = table.choice("logs_anomaly_detection", OPT_IN, "DISABLED")
+    table.finish()
+    return setup
+
+
+def _read_vpc(table: _Table, regions: tuple[str, ...]) -> Vpc:
+    import ipaddress
+
+    vpc = Vpc(region=_region(table, regions), default=table.get("default", bool, False))
+    vpc.cidr = table.get("cidr", str, "172.31.0.0/16" if vpc.default else "10.0.0.0/16")
+    try:
+        network = ipaddress.IPv4Network(vpc.cidr)
+    except ValueError as error:
+        raise table.place.child("cidr").fail(f"not an IPv4 CIDR ({error})") from None
+    vpc.subnets = table.strings("subnets", () if vpc.default else ("10.0.1.0/24",))
+    for index, subnet in enumerate(vpc.subnets):
+        try:
+            subnet_network = ipaddress.IPv4Network(subnet)
+        except ValueError as error:
+            raise table.place.child("subnets").child(index).fail(f"not an IPv4 CIDR ({error})") from None
+        if not subnet_network.subnet_of(network):
+            raise table.place.child("subnets").child(index).fail(f"{subnet} is not inside the VPC's {vpc.cidr}")
+    vpc.tags = table.tags()
+    for endpoint_table in table.tables("endpoints"):
+        endpoint = VpcEndpoint(
+            service=endpoint_table.get("service", str, required=True),
+            type=endpoint_table.choice("type", ENDPOINT_TYPES, "Interface"),
+            state=endpoint_table.choice("state", ENDPOINT_STATES, "available"),
+            private_dns=endpoint_table.get("private_dns", bool, True),
+            policy=endpoint_table.policy("policy"),
+            tags=endpoint_table.tags(),
+        )
+        endpoint_table.finish()
+        vpc.endpoints.append(endpoint)
+    table.finish()
+    return vpc
+
+
+def _read_trail(table: _Table, regions: tuple[str, ...]) -> Trail:
+    name = table.get("name", str, required=True)
+    if not re.fullmatch(r"[0-9a-zA-Z][.\-_0-9a-zA-Z]{1,126}[0-9a-zA-Z]", name):
+        raise table.place.child("name").fail(f"{name!r} is not a trail name (3-128 letters, digits, . _ -)")
+    trail = Trail(
+        name=name,
+        region=_region(table, regions),
+        multi_region=table.get("multi_region", bool, True),
+        logging=table.get("logging", bool, True),
+        log_file_validation=table.get("log_file_validation", bool, True),
+        kms_key_id=table.get("kms_key_id", str, None),
+        organization=table.get("organization", bool, False),
+        include_global_events=table.get("include_global_events", bool, True),
+        bucket=table.get("bucket", str, None),
+        tags=table.tags(),
+    )
+    if trail.organization and not trail.multi_region:
+        raise table.place.child("multi_region").fail("an organization trail must be multi-Region in this simulator")
+    for index, selector in enumerate(table.get("event_selectors", list, [])):
+        trail.event_selectors.append(_read_selector(selector, table.place.child("event_selectors").child(index), basic=True))
+    for index, selector in enumerate(table.get("advanced_event_selectors", list, [])):
+        trail.advanced_event_selectors.append(_read_selector(selector, table.place.child("advanced_event_selectors").child(index), basic=False))
+    if trail.event_selectors and trail.advanced_event_selectors:
+        raise table.place.child("advanced_event_selectors").fail("a trail has basic or advanced event selectors, not both")
+    table.finish()
+    return trail
+
+
+_BASIC_SELECTOR_KEYS = {"ReadWriteType", "IncludeManagementEvents", "DataResources", "ExcludeManagementEventSources"}
+_ADVANCED_SELECTOR_KEYS = {"Name", "FieldSelectors"}
+_FIELD_SELECTOR_KEYS = {"Field", "Equals", "StartsWith", "EndsWith", "NotEquals", "NotStartsWith", "NotEndsWith"}
+
+
+def _read_selector(selector: Any, place: _Place, basic: bool) -> dict[str, Any]:
+    """An event selector in the CloudTrail API's own shape (keys as in PutEventSelectors)."""
+    if not isinstance(selector, Mapping):
+        raise place.fail("expected a table")
+    allowed = _BASIC_SELECTOR_KEYS if basic else _ADVANCED_SELECTOR_KEYS
+    for key in selector:
+        if key not in allowed:
+            raise place.child(key).fail(f"unknown key (known: {', '.join(sorted(allowed))})")
+    if basic:
+        read_write = selector.get("ReadWriteType", "All")
+        if read_write not in ("ReadOnly", "WriteOnly", "All"):
+            raise place.child("ReadWriteType").fail(f"{read_write!r} is not one of ReadOnly, WriteOnly, All")
+        return {"ReadWriteType": read_write, "IncludeManagementEvents": bool(selector.get("IncludeManagementEvents", True)),
+                "DataResources": list(selector.get("DataResources", [])),
+                "ExcludeManagementEventSources": list(selector.get("ExcludeManagementEventSources", []))}
+    fields = selector.get("FieldSelectors")
+    if not isinstance(fields, list) or not fields:
+        raise place.child("FieldSelectors").fail("an advanced event selector needs FieldSelectors")
+    for index, field_selector in enumerate(fields):
+        if not isinstance(field_selector, Mapping) or "Field" not in field_selector:
+            raise place.child("FieldSelectors").child(index).fail("each field selector needs Field")
+        for key in field_selector:
+            if key not in _FIELD_SELECTOR_KEYS:
+                raise place.child("FieldSelectors").child(index).child(key).fail(f"unknown key (known: {', '.join(sorted(_FIELD_SELECTOR_KEYS))})")
+    return dict(selector)
+
+
+def _read_principal(table: _Table) -> IamPrincipal:
+    principal = IamPrincipal(name=table.get("name", str, required=True), description=table.get("description", str, ""), tags=table.tags())
+    if not re.fullmatch(r"[\w+=,.@-]{1,64}", principal.name):
+        raise table.place.child("name").fail(f"{principal.name!r} is not an IAM name (1-64 of letters, digits and +=,.@_-)")
+    table.finish()
+    return principal
+
+
+def _read_topic(table: _Table, regions: tuple[str, ...]) -> SnsTopic:
+    topic = SnsTopic(name=table.get("name", str, required=True), region=_region(table, regions), tags=table.tags())
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", topic.name):
+        raise table.place.child("name").fail(f"{topic.name!r} is not an SNS topic name")
+    for sub_table in table.tables("subscriptions"):
+        topic.subscriptions.append(
+            Subscription(protocol=sub_table.choice("protocol", SUBSCRIPTION_PROTOCOLS, required=True), endpoint=sub_table.get("endpoint", str, required=True))
+        )
+        sub_table.finish()
+    table.finish()
+    return topic
+
+
+def _check_key_ids_unique(accounts: list[Account], place: _Place) -> None:
+    seen: dict[tuple[str, str, str], str] = {}
+    for account_index, account in enumerate(accounts):
+        for key_index, key in enumerate(account.kms_keys):
+            where = f"accounts[{account_index}].kms_keys[{key_index}]"
+            for region in (key.region, *key.replica_regions):
+                identity = (account.id, region, key.id)
+                if identity in seen:
+                    raise _Place(place.source, f"{where}.id").fail(f"key {key.id} is already declared at {seen[identity]}")
+                seen[identity] = where
+            for alias in key.aliases:
+                alias_identity = (account.id, key.region, alias)
+                if alias_identity in seen:
+                    raise _Place(place.source, f"{where}.aliases").fail(f"{alias} is already used at {seen[alias_identity]}")
+                seen[alias_identity] = where
+
+
+# -- shipped scenarios ----------------------------------------------------------------------------
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+
+
+def default_scenario() -> Scenario:
+    """The demo organization shipped with orgscan (``scenarios/default.toml``)."""
+    return load_scenario(SCENARIO_DIR / "default.toml")

@@ -1,0 +1,138 @@
+"""Which accounts and regions a scan covers.
+
+Single-account mode scans the caller's account (or ``--accounts`` through role
+assumption). Organization mode lists the organization's accounts (paginated)
+from the management account or a delegated administrator; suspended or closed
+accounts are listed as skipped, never dropped silently.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from scanner.aws import AwsReader
+from scanner.errors import AccessDenied, AwsError, UsageError
+from scanner.sessions import AccountSessions
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+OU_ID = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
+ENABLED_OPT_IN = {"opt-in-not-required", "opted-in"}
+
+
+@dataclass
+class PlannedAccount:
+    """An account of the plan: ``scanned`` unless skipped (suspended) or, later, ``error``."""
+
+    id: str
+    name: str = ""
+    status: str = "scanned"
+    error: str | None = None
+    regions: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "status": self.status, "error": self.error}
+
+
+@dataclass
+class AccountPlan:
+    mode: str
+    organization_id: str | None
+    management_account_id: str | None
+    accounts: list[PlannedAccount]
+
+
+def validate_account_ids(values: Iterable[str], option: str) -> list[str]:
+    """The ids, or a UsageError naming the malformed one."""
+    ids = []
+    for value in values:
+        value = value.strip()
+        if not ACCOUNT_ID.match(value):
+            raise UsageError(f"{option}: {value!r} is not a 12-digit AWS account id")
+        ids.append(value)
+    return ids
+
+
+def validate_regions(requested: list[str], known: set[str]) -> list[str]:
+    """Explicit regions, each known to botocore for the caller's partition."""
+    for region in requested:
+        if region not in known:
+            raise UsageError(f"--regions: unknown region {region!r} (not a region of this partition)")
+    return list(dict.fromkeys(requested))
+
+
+def plan_accounts(
+    sessions: AccountSessions,
+    *,
+    organization: bool,
+    ous: list[str],
+    accounts: list[str],
+    exclude_accounts: list[str],
+) -> AccountPlan:
+    """The accounts to scan; in organization mode, read from AWS Organizations."""
+    caller = sessions.caller_account_id
+    if not organization:
+        ids = accounts or [caller]
+        return AccountPlan(
+            "account",
+            None,
+            None,
+            [PlannedAccount(i) for i in ids if i not in set(exclude_accounts)],
+        )
+    reader = AwsReader(sessions.target_cache(caller), sessions.default_region)
+    try:
+        org = reader.call("organizations", "describe_organization")["Organization"]
+        listed = reader.collect("organizations", "list_accounts", "Accounts")
+        if ous:
+            in_ous = set()
+            for ou in ous:
+                in_ous |= _accounts_under(reader, ou)
+            listed = [a for a in listed if a["Id"] in in_ous]
+    except AccessDenied as error:
+        raise UsageError(
+            f"--org: the caller ({caller}) may not read the organization ({error.action} denied); "
+            "run from the management account or a delegated administrator"
+        ) from None
+    except AwsError as error:
+        if error.code == "AWSOrganizationsNotInUseException":
+            raise UsageError(f"--org: account {caller} is not a member of an AWS Organization") from None
+        if error.code in {"ParentNotFoundException", "InvalidInputException", "TargetNotFoundException"}:
+            raise UsageError(f"--ou: {error.detail or error.code}") from None
+        raise UsageError(f"--org: cannot list the organization's accounts: {error}") from None
+    if accounts:
+        known = {a["Id"] for a in listed}
+        unknown = [a for a in accounts if a not in known]
+        if unknown and not ous:
+            raise UsageError(f"--accounts: {unknown[0]} is not an account of organization {org['Id']}")
+        listed = [a for a in listed if a["Id"] in set(accounts)]
+    planned = []
+    for account in sorted(listed, key=lambda a: a["Id"]):
+        if account["Id"] in set(exclude_accounts):
+            continue
+        state = account.get("State") or account.get("Status") or "ACTIVE"
+        entry = PlannedAccount(account["Id"], account.get("Name", ""))
+        if state != "ACTIVE":
+            entry.status = "skipped"
+            entry.error = f"account is {state.lower()}"
+        planned.append(entry)
+    return AccountPlan("organization", org["Id"], org.get("MasterAccountId"), planned)
+
+
+def _accounts_under(reader: AwsReader, parent_id: str) -> set[str]:
+    """Account ids under an OU (or root), recursively."""
+    if not OU_ID.match(parent_id):
+        raise UsageError(f"--ou: {parent_id!r} is not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)")
+    ids = {a["Id"] for a in reader.collect("organizations", "list_accounts_for_parent", "Accounts", ParentId=parent_id)}
+    for child in reader.collect("organizations", "list_organizational_units_for_parent", "OrganizationalUnits", ParentId=parent_id):
+        ids |= _accounts_under(reader, child["Id"])
+    return ids
+
+
+def enabled_regions(reader: AwsReader, partition_regions: set[str]) -> list[str]:
+    """The account's enabled regions of the caller's partition (opt-in state respected)."""
+    regions = reader.collect("ec2", "describe_regions", "Regions")
+    return sorted(
+        r["RegionName"]
+        for r in regions
+        if r.get("OptInStatus", "opt-in-not-required") in ENABLED_OPT_IN and r["RegionName"] in partition_regions
+    )
