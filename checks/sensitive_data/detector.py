@@ -1,0 +1,190 @@
+"""The one interface the sensitive-data checks use: find secrets and personal data in a short text.
+
+``SensitiveDataDetector.scan(text, name=...)`` gives back :class:`Detection`
+records that name the kind of data and carry a *masked* preview; the value
+itself never leaves this module. Everything behind it (the validated patterns in
+:mod:`checks.sensitive_data.patterns`) can be replaced without touching the
+checks.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from checks.sensitive_data import patterns
+
+SECRET = "secret"
+PERSONAL_DATA = "personal_data"
+
+MASK = "****"
+
+
+def mask(value: str) -> str:
+    """A preview of ``value`` that shows at most three characters of each end, never the middle.
+
+    Short values show nothing; the number of characters shown grows slowly with
+    the length so that no preview ever reveals a useful part of a credential.
+    """
+    length = len(value)
+    if length < 8:
+        return MASK
+    if length < 16:
+        shown = 1
+    elif length < 32:
+        shown = 2
+    else:
+        shown = 3
+    return f"{value[:shown]}{MASK}{value[-shown:]}"
+
+
+def name_words(name: str) -> list[str]:
+    """``DbPassword`` / ``db_password`` / ``db-password`` -> ``["db", "password"]``."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
+    return [word for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if word]
+
+
+#: Words that, ending a tag key or field name, say its value is a credential.
+_CREDENTIAL_WORDS = frozenset(
+    {
+        "password", "passwd", "pwd", "pass", "passphrase", "passcode", "secret", "token", "apikey", "apitoken",
+        "credential", "credentials", "creds", "privatekey", "secretkey", "accesskey", "bearer", "pat",
+    }
+)
+_CREDENTIAL_BIGRAMS = frozenset(
+    {("api", "key"), ("private", "key"), ("secret", "key"), ("access", "key"), ("signing", "key"),
+     ("client", "secret"), ("auth", "token"), ("master", "password"), ("connection", "string")}
+)
+#: Words that may follow the credential word without changing what the value is (``TokenValue``).
+_VALUE_SUFFIXES = frozenset({"value", "string", "str", "plain", "plaintext", "raw", "text", "b64", "base64", "encoded"})
+
+
+def is_credential_name(name: str) -> bool:
+    """True for names like ``db_password``, ``GITHUB_TOKEN``, ``ApiKey``; False for ``SecretArn``, ``TokenExpiry``."""
+    words = name_words(name)
+    while words and words[-1] in _VALUE_SUFFIXES:
+        words.pop()
+    if not words:
+        return False
+    if words[-1] in _CREDENTIAL_WORDS:
+        return True
+    return len(words) >= 2 and (words[-2], words[-1]) in _CREDENTIAL_BIGRAMS
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One piece of sensitive data: what kind, where, and a masked preview (never the value)."""
+
+    kind: str
+    category: str
+    location: str
+    preview: str
+
+    @property
+    def description(self) -> str:
+        return patterns.KIND_DESCRIPTIONS[self.kind]
+
+    def to_evidence(self) -> dict[str, str]:
+        return {"location": self.location, "kind": self.kind, "category": self.category, "preview": self.preview}
+
+
+def category_of(kind: str) -> str:
+    return SECRET if kind in patterns.SECRET_KINDS else PERSONAL_DATA
+
+
+class SensitiveDataDetector:
+    """Finds secrets and personal data in tag keys, tag values and free-form fields.
+
+    ``allow_value_patterns``: regular expressions; a detected piece of data that
+    one matches in full is ignored (e.g. ``.*@example\\.com``). ``ignore_kinds``:
+    kinds never reported (e.g. ``phone_number``).
+    """
+
+    def __init__(self, allow_value_patterns: Iterable[str] = (), ignore_kinds: Iterable[str] = ()) -> None:
+        self._allowed = []
+        for pattern in allow_value_patterns:
+            try:
+                self._allowed.append(re.compile(pattern))
+            except re.error as error:
+                raise ValueError(f"allow_value_patterns: {pattern!r} is not a regular expression ({error})") from None
+        self._ignored = frozenset(ignore_kinds)
+        unknown = self._ignored - set(patterns.KIND_DESCRIPTIONS)
+        if unknown:
+            raise ValueError(
+                f"ignore_kinds: unknown kind(s) {sorted(unknown)}; known: {sorted(patterns.KIND_DESCRIPTIONS)}"
+            )
+
+    def _allowed_text(self, text: str) -> bool:
+        return any(pattern.fullmatch(text) for pattern in self._allowed)
+
+    def spans(self, text: str, name: str = "") -> list[tuple[int, int, str]]:
+        """Non-overlapping ``(start, end, kind)`` of sensitive data in ``text``; ``name`` (a tag key) is context."""
+        if not text or self._allowed_text(text):
+            return []
+        words = frozenset(name_words(name)) if name else frozenset()
+        chosen: list[tuple[int, int, str]] = []
+        for recogniser in patterns.all_recognisers():
+            for start, end, kind in sorted(recogniser(text, words), key=lambda s: (s[0], -(s[1] - s[0]))):
+                if kind in self._ignored or self._allowed_text(text[start:end]):
+                    continue
+                if any(patterns.overlaps((start, end), (s, e)) for s, e, _ in chosen):
+                    continue
+                chosen.append((start, end, kind))
+        if name and not chosen and "credential_named_field" not in self._ignored and is_credential_name(name):
+            stripped = text.strip()
+            if stripped and not patterns.is_placeholder(stripped) and not patterns.is_reference(stripped):
+                start = text.index(stripped)
+                chosen.append((start, start + len(stripped), "credential_named_field"))
+        return sorted(chosen)
+
+    def scan(self, text: str, *, name: str = "", location: str = "value") -> list[Detection]:
+        """Detections in ``text``, each with a masked preview; ``name`` is the key or field it sits under."""
+        return [
+            Detection(kind, category_of(kind), location, mask(text[start:end]))
+            for start, end, kind in self.spans(text, name)
+        ]
+
+    def scan_tag(self, key: str, value: str) -> list[Detection]:
+        """Detections in a tag's key (as text) and in its value (with the key as context)."""
+        return self.scan(key, location="key") + self.scan(value, name=key, location="value")
+
+    def redact(self, text: str) -> str:
+        """``text`` with every piece of sensitive data replaced by its masked preview (for names in results)."""
+        if not text:
+            return text
+        pieces, cursor = [], 0
+        for start, end, _kind in self.spans(text):
+            pieces.append(text[cursor:start])
+            pieces.append(mask(text[start:end]))
+            cursor = end
+        pieces.append(text[cursor:])
+        return "".join(pieces)
+
+
+#: The detector with no allowlist, for redacting resource names in results.
+DEFAULT_DETECTOR = SensitiveDataDetector()
+
+
+def redact_identifier(text: str | None) -> str | None:
+    """A resource id or ARN with any embedded sensitive data masked (an IAM user named after an email)."""
+    if text is None:
+        return None
+    return DEFAULT_DETECTOR.redact(text)
+
+
+def detector_from_options(options: Mapping[str, Any], check_id: str, extra_keys: Iterable[str] = ()) -> SensitiveDataDetector:
+    """The detector configured by a check's ``[checks.<id>]`` table; unknown keys are an error naming them."""
+    known = {"allow_value_patterns", "ignore_kinds", *extra_keys}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"[checks.{check_id}]: unknown option(s) {unknown}; known: {sorted(known)}")
+    patterns_option = options.get("allow_value_patterns", [])
+    kinds_option = options.get("ignore_kinds", [])
+    for option, value in (("allow_value_patterns", patterns_option), ("ignore_kinds", kinds_option)):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+            raise ValueError(f"[checks.{check_id}] {option} must be a list of strings")
+    try:
+        return SensitiveDataDetector(patterns_option, kinds_option)
+    except ValueError as error:
+        raise ValueError(f"[checks.{check_id}] {error}") from None
