@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import sys
 from typing import Any, Iterable, Mapping
 
 import pluggy
@@ -31,6 +33,9 @@ def build_plugin_manager(plugins: Iterable[str] = (), disabled: Iterable[str] = 
     for module_path in plugins:
         if manager.is_blocked(module_path):
             continue
+        # A local plugin module lives beside the user, as with `python -m`.
+        if os.getcwd() not in sys.path:
+            sys.path.append(os.getcwd())
         try:
             module = importlib.import_module(module_path)
         except Exception as error:  # noqa: BLE001 - any import failure is the user's plugin's
