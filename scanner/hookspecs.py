@@ -87,6 +87,8 @@ def orgscan_register_report_formats() -> Sequence["ReportFormat"]:
 def orgscan_scan_started(scan: Mapping[str, Any]) -> None:
     """Notification: the scan has been planned and is about to call AWS.
 
+    Fires once per scan (also when a scan is resumed), before any check runs.
+
     :param scan: the ``scan`` section of the result document as it stands at
         the start (id, started_at, mode, regions, checks, accounts).
     :return: nothing; an exception is logged and does not stop the scan.
@@ -108,6 +110,8 @@ def orgscan_result(result: Mapping[str, Any]) -> None:
 @hookspec
 def orgscan_scan_finished(document: Mapping[str, Any], output_dir: str) -> None:
     """Notification: the scan has ended and ``results.json`` is written.
+
+    Fires once per scan, after every report is written.
 
     :param document: the complete result document.
     :param output_dir: the directory holding ``results.json`` and the reports.
