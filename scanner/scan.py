@@ -211,7 +211,7 @@ class Scan:
         if previous is not None:
             signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
-            self._executor().run(lambda: self._target_runner(plan, accounts), work, on_done, self.stop)
+            self._executor(plan).run(lambda: build_target_runner(self.sessions, self.checks, plan, settings), work, on_done, self.stop)
         except KeyboardInterrupt:
             interrupted = True
             self.stop.set()
@@ -222,15 +222,12 @@ class Scan:
             self.spool.close()
         return self._finish(plan, scan_section, accounts, interrupted)
 
-    def _executor(self) -> Any:
+    def _executor(self, plan: Mapping[str, Any]) -> Any:
         if self.settings.executor == "dask":
             from scanner.executors.dask import DaskExecutor
 
-            return DaskExecutor(self.settings.scheduler, self.settings)
+            return DaskExecutor(self.settings, plan)
         return LocalExecutor(self.settings.concurrency)
-
-    def _target_runner(self, plan: Mapping[str, Any], accounts: Mapping[str, PlannedAccount]) -> TargetRunner:
-        return build_target_runner(self.sessions, self.checks, plan, self.settings)
 
     def _target_done(self, outcome: TargetOutcome, progress: Progress | None, account_finished: bool = False) -> None:
         self.spool.write_target(outcome.target.account_id, outcome.target.region, outcome.planned_checks, outcome.records)
