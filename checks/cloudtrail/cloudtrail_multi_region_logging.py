@@ -1,0 +1,83 @@
+"""At least one multi-Region trail is logging read and write management events for the account."""
+from __future__ import annotations
+
+from checks.cloudtrail.trails import ANY_MANAGEMENT_SOURCE, TRAIL_ACTIONS, first_error, trails_covering_account
+from checks.sensitive_data.detector import redact_identifier
+from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+
+METADATA = CheckMetadata(
+    id="cloudtrail_multi_region_logging",
+    title="A multi-Region CloudTrail trail logs read and write management events",
+    severity=Severity.HIGH,
+    service="cloudtrail",
+    resource_type="AWS::::Account",
+    scope=Scope.ACCOUNT,
+    rationale=(
+        "CloudTrail is the record of API and user activity, and the only way to see how a customer managed key "
+        "(such as DevOps Guru's) is used. Without a multi-Region trail that is logging and records both read and "
+        "write management events, activity in some Regions or of some kinds leaves no trace. An organization trail "
+        "in the management account covers every member account."
+    ),
+    remediation=Remediation(
+        text=(
+            "Create (or update) a multi-Region trail that records all management events and start logging; in an "
+            "organization, prefer one organization trail created from the management account."
+        ),
+        cli=(
+            "aws cloudtrail create-trail --name org-trail --s3-bucket-name <log-bucket> --is-multi-region-trail "
+            "--is-organization-trail --enable-log-file-validation --kms-key-id <key-arn> && "
+            "aws cloudtrail put-event-selectors --trail-name org-trail "
+            "--event-selectors '[{\"ReadWriteType\":\"All\",\"IncludeManagementEvents\":true}]' && "
+            "aws cloudtrail start-logging --name org-trail"
+        ),
+        url="https://docs.aws.amazon.com/awscloudtrail/latest/userguide/creating-trail-organization.html",
+    ),
+    iam_actions=TRAIL_ACTIONS,
+    references=(
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudtrail-controls.html#cloudtrail-1",
+        "https://docs.aws.amazon.com/devops-guru/latest/userguide/logging-using-cloudtrail.html",
+    ),
+    compliance=(
+        ComplianceMapping("CIS AWS Foundations Benchmark v3.0.0", "3.1"),
+        ComplianceMapping("AWS Foundational Security Best Practices", "CloudTrail.1"),
+    ),
+)
+
+
+@check(METADATA)
+def cloudtrail_multi_region_logging(ctx):
+    trails = trails_covering_account(ctx, ctx.api_region)
+    qualifying = [t for t in trails if t.error is None and t.multi_region and t.is_logging and t.records_all_management()]
+    evidence_trails = [
+        {
+            **t.summary(),
+            "trail_arn": redact_identifier(t.arn),
+            "records_read_management_events": None if t.error else t.records_management(ANY_MANAGEMENT_SOURCE, True),
+            "records_write_management_events": None if t.error else t.records_management(ANY_MANAGEMENT_SOURCE, False),
+        }
+        for t in trails
+    ]
+    if qualifying:
+        chosen = qualifying[0]
+        yield Finding(
+            Status.PASS,
+            resource_id=ctx.account_id,
+            message=(
+                f"{'organization ' if chosen.organization_trail else ''}trail {redact_identifier(chosen.name)} is "
+                "multi-Region, logging, and records read and write management events"
+            ),
+            evidence={"qualifying_trails": [redact_identifier(t.arn) for t in qualifying], "trails": evidence_trails},
+        )
+        return
+    error = first_error(trails)
+    if error is not None:
+        # A trail we could not read might be the one that qualifies: not a FAIL.
+        raise error
+    if not trails:
+        message = "no CloudTrail trail logs this account"
+    else:
+        message = (
+            f"none of the {len(trails)} trail(s) is multi-Region, logging, and recording both read and write "
+            "management events"
+        )
+    yield Finding(Status.FAIL, resource_id=ctx.account_id, message=message, evidence={"trails": evidence_trails})

@@ -1,0 +1,32 @@
+"""The loop shared by the per-trail checks: one result per trail, in the trail's home region."""
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+from checks.cloudtrail.trails import MalformedResponse, Trail, own_trails_in_region
+from checks.sensitive_data.detector import redact_identifier
+from scanner.model import Finding, Status
+
+
+def judge_own_trails(ctx, judge: Callable[[Trail], tuple[bool, str, dict]]) -> Iterator[Finding]:
+    """PASS or FAIL per trail this account owns in the target region; ERROR for a malformed trail entry."""
+    for position, trail in enumerate(own_trails_in_region(ctx.aws, ctx.region, ctx.account_id)):
+        if isinstance(trail, MalformedResponse):
+            yield Finding(
+                Status.ERROR,
+                resource_id=f"trailList[{position}]",
+                message=f"unreadable trail in the DescribeTrails answer: {trail}",
+                region=ctx.region,
+            )
+            continue
+        passed, message, evidence = judge(trail)
+        arn = redact_identifier(trail.arn)
+        yield Finding(
+            Status.PASS if passed else Status.FAIL,
+            resource_id=arn,
+            resource_arn=arn,
+            region=trail.home_region,
+            message=message,
+            evidence={"trail_arn": arn, "is_multi_region_trail": trail.multi_region,
+                      "is_organization_trail": trail.organization_trail, **evidence},
+        )

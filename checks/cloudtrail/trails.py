@@ -1,0 +1,214 @@
+"""What the CloudTrail checks know about trails: which trails cover an account, and what they record.
+
+Gathering (``DescribeTrails``, ``GetTrailStatus``, ``GetEventSelectors``) goes
+through the cached reader, so the four CloudTrail checks share one call per
+trail. Judging what a trail records follows CloudTrail's own semantics for basic
+event selectors (``IncludeManagementEvents``, ``ReadWriteType``,
+``ExcludeManagementEventSources``) and advanced event selectors (field selectors
+ANDed within a selector, selectors ORed, every operator).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from scanner.aws import AwsReader
+from scanner.errors import AwsError
+
+KMS_EVENT_SOURCE = "kms.amazonaws.com"
+#: A stand-in event source for "management events in general": one that no
+#: selector of CloudTrail can exclude (only KMS and RDS Data API events can be).
+ANY_MANAGEMENT_SOURCE = "iam.amazonaws.com"
+
+#: IAM actions the trail gathering needs (every CloudTrail check declares them).
+TRAIL_ACTIONS = ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors")
+
+
+class MalformedResponse(ValueError):
+    """A CloudTrail answer that does not have the shape of its service model."""
+
+
+@dataclass
+class Trail:
+    """One trail as the checks need it; ``error`` is set when its status or selectors could not be read."""
+
+    arn: str
+    name: str
+    home_region: str
+    multi_region: bool
+    organization_trail: bool
+    log_file_validation: bool
+    kms_key_id: str | None
+    owner_account: str
+    is_logging: bool | None = None
+    basic_selectors: list[Mapping[str, Any]] = field(default_factory=list)
+    advanced_selectors: list[Mapping[str, Any]] = field(default_factory=list)
+    error: Exception | None = None
+
+    def covers_region(self, region: str) -> bool:
+        return self.multi_region or self.home_region == region
+
+    def records_management(self, event_source: str, read_only: bool) -> bool:
+        """True when the trail records management events from ``event_source`` of this read/write kind."""
+        if self.advanced_selectors:
+            event = {"eventCategory": "Management", "eventSource": event_source, "readOnly": "true" if read_only else "false"}
+            return any(advanced_selector_matches(selector, event) for selector in self.advanced_selectors)
+        for selector in self.basic_selectors:
+            if not selector.get("IncludeManagementEvents", True):
+                continue
+            if event_source in (selector.get("ExcludeManagementEventSources") or []):
+                continue
+            read_write = selector.get("ReadWriteType", "All")
+            if read_write == "All" or read_write == ("ReadOnly" if read_only else "WriteOnly"):
+                return True
+        return False
+
+    def records_all_management(self, event_source: str = ANY_MANAGEMENT_SOURCE) -> bool:
+        return self.records_management(event_source, True) and self.records_management(event_source, False)
+
+    def summary(self) -> dict[str, Any]:
+        """Evidence about the trail (no sensitive values: ARNs and flags)."""
+        return {
+            "trail_arn": self.arn,
+            "home_region": self.home_region,
+            "is_multi_region_trail": self.multi_region,
+            "is_organization_trail": self.organization_trail,
+            "is_logging": self.is_logging,
+            "selectors": "advanced" if self.advanced_selectors else "basic",
+        }
+
+
+_OPERATORS = ("Equals", "NotEquals", "StartsWith", "NotStartsWith", "EndsWith", "NotEndsWith")
+
+
+def advanced_selector_matches(selector: Mapping[str, Any], event: Mapping[str, str]) -> bool:
+    """True when every field selector of an advanced event selector accepts ``event``."""
+    field_selectors = selector.get("FieldSelectors")
+    if not isinstance(field_selectors, list):
+        raise MalformedResponse("advanced event selector without a FieldSelectors list")
+    for field_selector in field_selectors:
+        if not isinstance(field_selector, Mapping) or not isinstance(field_selector.get("Field"), str):
+            raise MalformedResponse("advanced field selector without a Field")
+        value = event.get(field_selector["Field"])
+        for operator in _OPERATORS:
+            operands = field_selector.get(operator)
+            if operands is None:
+                continue
+            if not isinstance(operands, list) or not all(isinstance(o, str) for o in operands):
+                raise MalformedResponse(f"advanced field selector {field_selector['Field']}: {operator} is not a list of strings")
+            if not _operator_accepts(operator, operands, value):
+                return False
+    return True
+
+
+def _operator_accepts(operator: str, operands: list[str], value: str | None) -> bool:
+    if value is None:
+        # The event has no such field (e.g. resources.type on a management event):
+        # positive operators cannot match it, negative ones let it through.
+        return operator.startswith("Not")
+    if operator == "Equals":
+        return value in operands
+    if operator == "NotEquals":
+        return value not in operands
+    if operator == "StartsWith":
+        return any(value.startswith(o) for o in operands)
+    if operator == "NotStartsWith":
+        return not any(value.startswith(o) for o in operands)
+    if operator == "EndsWith":
+        return any(value.endswith(o) for o in operands)
+    return not any(value.endswith(o) for o in operands)
+
+
+def _parse_trail(raw: Any) -> Trail:
+    if not isinstance(raw, Mapping):
+        raise MalformedResponse("DescribeTrails returned a trail that is not an object")
+    arn, name, home = raw.get("TrailARN"), raw.get("Name"), raw.get("HomeRegion")
+    if not all(isinstance(v, str) and v for v in (arn, name, home)):
+        raise MalformedResponse("DescribeTrails returned a trail without TrailARN, Name or HomeRegion")
+    parts = arn.split(":")
+    if len(parts) < 6 or not parts[0] == "arn":
+        raise MalformedResponse("DescribeTrails returned a TrailARN that is not an ARN")
+    return Trail(
+        arn=arn,
+        name=name,
+        home_region=home,
+        multi_region=bool(raw.get("IsMultiRegionTrail", False)),
+        organization_trail=bool(raw.get("IsOrganizationTrail", False)),
+        log_file_validation=bool(raw.get("LogFileValidationEnabled", False)),
+        kms_key_id=raw.get("KmsKeyId") or None,
+        owner_account=parts[4],
+    )
+
+
+def describe_trails(reader: AwsReader, region: str, include_shadow_trails: bool) -> list[Trail]:
+    """The trails DescribeTrails shows in ``region`` (raises AwsError; malformed ones raise MalformedResponse)."""
+    answer = reader.call("cloudtrail", "describe_trails", region=region, includeShadowTrails=include_shadow_trails)
+    trail_list = answer.get("trailList")
+    if not isinstance(trail_list, list):
+        raise MalformedResponse("DescribeTrails answer has no trailList")
+    return [_parse_trail(raw) for raw in trail_list]
+
+
+def own_trails_in_region(reader: AwsReader, region: str, account_id: str) -> list[Trail | MalformedResponse]:
+    """The trails whose home is ``region`` and that this account owns; a malformed entry is kept as its error.
+
+    Each trail is judged once, in its home region, by the account that owns it
+    (an organization trail by the management account).
+    """
+    answer = reader.call("cloudtrail", "describe_trails", region=region, includeShadowTrails=False)
+    trail_list = answer.get("trailList")
+    if not isinstance(trail_list, list):
+        raise MalformedResponse("DescribeTrails answer has no trailList")
+    trails: list[Trail | MalformedResponse] = []
+    for raw in trail_list:
+        try:
+            trail = _parse_trail(raw)
+        except MalformedResponse as error:
+            trails.append(error)
+            continue
+        if trail.home_region == region and trail.owner_account == account_id:
+            trails.append(trail)
+    return trails
+
+
+def load_state(reader: AwsReader, trail: Trail) -> Trail:
+    """The trail with its logging status and event selectors read (in its home region); errors are kept on it."""
+    try:
+        status = reader.call("cloudtrail", "get_trail_status", region=trail.home_region, Name=trail.arn)
+        logging = status.get("IsLogging")
+        if not isinstance(logging, bool):
+            raise MalformedResponse(f"GetTrailStatus of {trail.arn} has no boolean IsLogging")
+        trail.is_logging = logging
+        selectors = reader.call("cloudtrail", "get_event_selectors", region=trail.home_region, TrailName=trail.arn)
+        basic = selectors.get("EventSelectors") or []
+        advanced = selectors.get("AdvancedEventSelectors") or []
+        if not isinstance(basic, list) or not isinstance(advanced, list) or not all(isinstance(s, Mapping) for s in basic + advanced):
+            raise MalformedResponse(f"GetEventSelectors of {trail.arn} is not a list of selectors")
+        trail.basic_selectors, trail.advanced_selectors = basic, advanced
+    except (AwsError, MalformedResponse) as error:
+        trail.error = error
+    return trail
+
+
+def trails_covering_account(ctx: Any, region: str) -> list[Trail]:
+    """Every trail that logs this account as seen from ``region``, with status and selectors.
+
+    The account's own trails, including shadow copies of multi-Region trails and
+    of organization trails that AWS shows a member. In organization mode the
+    management account's organization trails are added from there, since they
+    cover every member whatever the member itself is shown.
+    """
+    trails: dict[str, Trail] = {}
+    for trail in describe_trails(ctx.aws, region, include_shadow_trails=True):
+        trails.setdefault(trail.arn, load_state(ctx.aws, trail))
+    organization = getattr(ctx, "organization", None)
+    if ctx.scan_mode == "organization" and organization is not None and organization.management is not None:
+        management = organization.management
+        for trail in describe_trails(management, region, include_shadow_trails=True):
+            if trail.organization_trail and trail.arn not in trails:
+                trails[trail.arn] = load_state(management, trail)
+    return list(trails.values())
+
+
+def first_error(trails: Iterable[Trail]) -> Exception | None:
+    return next((t.error for t in trails if t.error is not None), None)
