@@ -1,0 +1,76 @@
+"""The ``csv`` format: ``report.csv``, one row per result, for spreadsheets."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from scanner import hookimpl
+from scanner.reporting import ReportFormat, write_private_file
+
+from reports.overview import check_catalogue, check_document, result_sort_key, text
+
+FILE_NAME = "report.csv"
+
+COLUMNS = (
+    "status", "severity", "account_id", "account_name", "region", "check_id", "title", "service",
+    "resource_type", "resource_id", "resource_arn", "message", "evidence", "remediation", "fingerprint",
+)
+
+# Spreadsheets evaluate a cell that starts with one of these as a formula
+# (OWASP "CSV injection"); tab and carriage return can smuggle one in after
+# leading whitespace is trimmed.
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: str) -> str:
+    """``value`` made inert for spreadsheets: a leading formula character is preceded by an apostrophe."""
+    if value.startswith(_FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def render_csv(document: Mapping[str, Any]) -> bytes:
+    """All results, worst first, as UTF-8 CSV with a byte-order mark (so Excel reads non-ASCII text correctly)."""
+    check_document(document)
+    catalogue = check_catalogue(document)
+    account_names = {
+        text(account.get("id")): text(account.get("name"))
+        for account in document.get("scan", {}).get("accounts") or []
+    }
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for result in sorted(document["results"], key=result_sort_key):
+        meta = catalogue.get(result["check_id"], {})
+        row = {
+            "status": result["status"],
+            "severity": text(result.get("severity")) or meta.get("severity", ""),
+            "account_id": result["account_id"],
+            "account_name": account_names.get(result["account_id"], ""),
+            "region": result["region"],
+            "check_id": result["check_id"],
+            "title": text(result.get("title")) or meta.get("title", ""),
+            "service": text(result.get("service")) or meta.get("service", ""),
+            "resource_type": text(result.get("resource_type")),
+            "resource_id": text(result.get("resource_id")),
+            "resource_arn": text(result.get("resource_arn")),
+            "message": text(result.get("message")),
+            "evidence": json.dumps(result.get("evidence") or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+            "remediation": meta.get("remediation", {}).get("text", "") if result["status"] == "FAIL" else "",
+            "fingerprint": text(result.get("fingerprint")),
+        }
+        writer.writerow([neutralise_cell(row[column]) for column in COLUMNS])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def write_csv(document: Mapping[str, Any], output_dir: Path) -> list[Path]:
+    """Write ``report.csv`` into ``output_dir`` (atomically, owner-only)."""
+    return [write_private_file(Path(output_dir) / FILE_NAME, render_csv(document))]
+
+
+@hookimpl
+def orgscan_register_report_formats() -> list[ReportFormat]:
+    return [ReportFormat("csv", "report.csv, one row per result for spreadsheets", write_csv)]

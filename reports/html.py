@@ -1,0 +1,182 @@
+"""The ``html`` format: ``report.html``, one self-contained page for people.
+
+The summary (counts, accounts, checks, the accounts x checks matrix, scan
+metadata) is rendered by jinja2 with autoescaping. The findings table is
+rendered in the browser, a page at a time, from the results embedded as JSON in
+a ``<script type="application/json">`` element, so that 50,000 results stay
+fast. No network is used: CSS and JavaScript are inline and a Content Security
+Policy allows only those two blocks (by hash), so even a markup injection
+could not run script or load anything.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import jinja2
+from markupsafe import Markup
+
+from scanner import hookimpl
+from scanner.reporting import ReportFormat, write_private_file
+
+from reports.overview import (
+    SEVERITIES,
+    STATUSES,
+    build_overview,
+    check_catalogue,
+    check_document,
+    ordered_statuses,
+    percent,
+    result_sort_key,
+    text,
+)
+
+FILE_NAME = "report.html"
+TEMPLATES = Path(__file__).with_name("templates")
+
+# Inside <script> the HTML parser ends the element at "</script" and treats
+# "<!--" specially; U+2028/2029 end lines in older JavaScript parsers. JSON
+# allows every character to be written as \\uXXXX, so these never appear raw.
+_SCRIPT_DATA_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+
+
+def script_safe_json(value: Any) -> str:
+    """``value`` as compact JSON that can sit inside a ``<script>`` element without ending or changing it."""
+    encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False, allow_nan=False)
+    for raw, escaped in _SCRIPT_DATA_ESCAPES.items():
+        encoded = encoded.replace(raw, escaped)
+    return encoded
+
+
+def _csp_hash(content: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(content.encode("utf-8")).digest()).decode("ascii")
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+@lru_cache(maxsize=1)
+def _assets() -> tuple[str, str]:
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    if "</" in script or "</" in css:
+        raise RuntimeError("report.js and report.css must not contain '</': it would end their element")
+    return css, script
+
+
+def findings_data(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The results in the compact shape report.js reads: repeated strings become indexes into shared lists."""
+    catalogue = check_catalogue(document)
+    check_ids = sorted(catalogue)
+    check_index = {check_id: index for index, check_id in enumerate(check_ids)}
+    account_names = {text(a.get("id")): text(a.get("name")) for a in document["scan"].get("accounts") or []}
+    account_ids = sorted(set(account_names) | {r["account_id"] for r in document["results"]})
+    account_index = {account_id: index for index, account_id in enumerate(account_ids)}
+    regions = sorted({r["region"] for r in document["results"]})
+    region_index = {region: index for index, region in enumerate(regions)}
+    resource_types: dict[str, int] = {}
+    severity_index = {severity: index for index, severity in enumerate(SEVERITIES)}
+    status_index = {status: index for index, status in enumerate(STATUSES)}
+
+    rows = []
+    for result in sorted(document["results"], key=result_sort_key):
+        meta = catalogue[result["check_id"]]
+        severity = text(result.get("severity")).lower() or meta["severity"]
+        resource_type = text(result.get("resource_type")) or meta["resource_type"]
+        rows.append([
+            check_index[result["check_id"]],
+            status_index[result["status"]],
+            severity_index.get(severity, severity_index["informational"]),
+            account_index[result["account_id"]],
+            region_index[result["region"]],
+            resource_types.setdefault(resource_type, len(resource_types)),
+            text(result.get("resource_id")),
+            result.get("resource_arn") or None,
+            text(result.get("message")),
+            result.get("evidence") or {},
+            text(result.get("fingerprint")),
+        ])
+    return {
+        "checks": [
+            {key: catalogue[check_id][key] for key in ("id", "title", "rationale", "remediation", "references", "compliance")}
+            for check_id in check_ids
+        ],
+        "accounts": [{"id": account_id, "name": account_names.get(account_id, "")} for account_id in account_ids],
+        "regions": regions,
+        "statuses": list(STATUSES),
+        "severities": list(SEVERITIES),
+        "resourceTypes": list(resource_types),
+        "rows": rows,
+    }
+
+
+def render_html(document: Mapping[str, Any]) -> str:
+    """The whole report page."""
+    check_document(document)
+    overview = build_overview(document)
+    scan = document["scan"]
+    css, script = _assets()
+    scope = (f"organization {scan['organization_id']}" if scan.get("organization_id")
+             else ", ".join(row.id for row in overview.accounts) or "no account")
+
+    def matrix_cell(account_id: str, check_id: str) -> dict[str, Any] | None:
+        counts = overview.matrix.get((account_id, check_id))
+        if not counts:
+            return None
+        status = overview.worst(account_id, check_id)
+        label = {"FAIL": str(counts["FAIL"]), "ERROR": "!", "PASS": "\u2713", "NOT_APPLICABLE": "\u2013"}[status]
+        title = ", ".join(f"{count} {name}" for name, count in ordered_statuses(counts) if count)
+        return {"status": status, "label": label, "title": f"{account_id} / {check_id}: {title}"}
+
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        scope=scope,
+        scan={key: text(scan.get(key)) for key in ("id", "mode", "organization_id", "started_at", "finished_at")},
+        regions=[text(region) for region in scan.get("regions") or []],
+        tool_name=text(document.get("tool", {}).get("name")) or "orgscan",
+        tool_version=text(document.get("tool", {}).get("version")),
+        pass_rate=percent(overview.pass_rate),
+        total=overview.total,
+        status_counts=ordered_statuses(overview.status_counts),
+        failed_by_severity=[(severity, overview.failed_by_severity.get(severity, 0)) for severity in SEVERITIES],
+        accounts=overview.accounts,
+        scanned_count=sum(1 for row in overview.accounts if row.status == "scanned"),
+        errored=overview.errored_accounts,
+        skipped=overview.skipped_accounts,
+        checks=overview.checks,
+        matrix_cell=matrix_cell,
+        percent=percent,
+        css=Markup(css),
+        script=Markup(script),
+        style_hash=_csp_hash(css),
+        script_hash=_csp_hash(script),
+        data_json=Markup(script_safe_json(findings_data(document))),
+    )
+
+
+def write_html(document: Mapping[str, Any], output_dir: Path) -> list[Path]:
+    """Write ``report.html`` into ``output_dir`` (atomically, owner-only)."""
+    return [write_private_file(Path(output_dir) / FILE_NAME, render_html(document).encode("utf-8"))]
+
+
+@hookimpl
+def orgscan_register_report_formats() -> list[ReportFormat]:
+    return [ReportFormat("html", "report.html, a self-contained page with summary, matrix and filterable findings",
+                         write_html)]

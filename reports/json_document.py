@@ -1,0 +1,32 @@
+"""The ``json`` format: ``results.json``, the canonical result document every other report is made from."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from scanner import hookimpl
+from scanner.reporting import ReportFormat, write_private_file
+
+from reports.overview import check_document
+
+FILE_NAME = "results.json"
+
+
+def render_document(document: Mapping[str, Any]) -> bytes:
+    """The document as UTF-8 JSON: sorted keys and fixed indentation, so equal documents give equal bytes.
+
+    NaN and infinities are refused: they are not JSON and other tools could not read the file.
+    """
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def write_document(document: Mapping[str, Any], output_dir: Path) -> list[Path]:
+    """Write ``results.json`` into ``output_dir`` (atomically, owner-only)."""
+    check_document(document)
+    return [write_private_file(Path(output_dir) / FILE_NAME, render_document(document))]
+
+
+@hookimpl
+def orgscan_register_report_formats() -> list[ReportFormat]:
+    return [ReportFormat("json", "results.json, the canonical result document (always written)", write_document)]

@@ -1,0 +1,280 @@
+"""What every report needs from the result document: validated access, orderings and summary counts.
+
+Reports are pure functions of ``results.json`` (schema version 1). This module
+reads the document defensively: checks contributed by a bridge (e.g. Prowler)
+may appear in ``results`` without full metadata in ``scan.checks``, and
+optional fields may be missing or ``null``.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+SUPPORTED_SCHEMA_VERSION = 1
+
+#: Most severe first.
+SEVERITIES = ("critical", "high", "medium", "low", "informational")
+#: Worst first: what a cell of the accounts x checks matrix shows when several results meet.
+STATUSES = ("FAIL", "ERROR", "PASS", "NOT_APPLICABLE")
+
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+_STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
+
+
+class DocumentError(ValueError):
+    """The document is not a result document this version of orgscan can render."""
+
+
+def check_document(document: Mapping[str, Any]) -> None:
+    """Raise :class:`DocumentError` (one line naming the place) unless ``document`` is a schema-1 result document."""
+    if not isinstance(document, Mapping):
+        raise DocumentError("results.json: the document is not a JSON object")
+    version = document.get("schema_version")
+    if version != SUPPORTED_SCHEMA_VERSION:
+        raise DocumentError(
+            f"results.json: schema_version {version!r} is not supported (this orgscan reads {SUPPORTED_SCHEMA_VERSION})"
+        )
+    if not isinstance(document.get("results"), list):
+        raise DocumentError("results.json: 'results' must be a list")
+    if not isinstance(document.get("scan"), Mapping):
+        raise DocumentError("results.json: 'scan' must be an object")
+    for index, result in enumerate(document["results"]):
+        if not isinstance(result, Mapping):
+            raise DocumentError(f"results.json: results[{index}] is not an object")
+        for key in ("check_id", "status", "account_id", "region"):
+            if not isinstance(result.get(key), str) or not result.get(key):
+                raise DocumentError(f"results.json: results[{index}].{key} is missing or not a string")
+        if result["status"] not in _STATUS_RANK:
+            raise DocumentError(f"results.json: results[{index}].status {result['status']!r} is not one of {', '.join(STATUSES)}")
+
+
+def severity_rank(severity: str | None) -> int:
+    """0 for critical up to 4 for informational; unknown severities sort last."""
+    return _SEVERITY_RANK.get((severity or "").lower(), len(SEVERITIES))
+
+
+def status_rank(status: str | None) -> int:
+    """0 for FAIL (worst) up to 3 for NOT_APPLICABLE."""
+    return _STATUS_RANK.get(status or "", len(STATUSES))
+
+
+def worst_status(statuses: Iterable[str]) -> str | None:
+    """The worst of ``statuses`` (FAIL, then ERROR, PASS, NOT_APPLICABLE), or ``None`` for none."""
+    ranked = sorted(statuses, key=status_rank)
+    return ranked[0] if ranked else None
+
+
+def result_sort_key(result: Mapping[str, Any]) -> tuple:
+    """Worst first, then most severe, then by account, region, check and resource: a stable, readable order."""
+    return (
+        status_rank(result.get("status")),
+        severity_rank(result.get("severity")),
+        str(result.get("account_id") or ""),
+        str(result.get("region") or ""),
+        str(result.get("check_id") or ""),
+        str(result.get("resource_id") or ""),
+        str(result.get("fingerprint") or ""),
+    )
+
+
+def text(value: Any) -> str:
+    """``value`` as a string; ``None`` becomes the empty string."""
+    return "" if value is None else str(value)
+
+
+def check_catalogue(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every check id seen in the document mapped to its metadata, complete with defaults.
+
+    Checks known only from their results (bridged checks) take their title,
+    severity and service from the first result that names them.
+    """
+    catalogue: dict[str, dict[str, Any]] = {}
+    for entry in document.get("scan", {}).get("checks") or []:
+        if isinstance(entry, Mapping) and entry.get("id"):
+            catalogue[str(entry["id"])] = _complete_check(entry)
+    for result in document.get("results") or []:
+        check_id = result.get("check_id")
+        if check_id and check_id not in catalogue:
+            catalogue[check_id] = _complete_check(
+                {
+                    "id": check_id,
+                    "title": result.get("title") or check_id,
+                    "severity": result.get("severity") or "informational",
+                    "service": result.get("service") or "",
+                    "resource_type": result.get("resource_type") or "",
+                }
+            )
+    return catalogue
+
+
+def _complete_check(entry: Mapping[str, Any]) -> dict[str, Any]:
+    remediation = entry.get("remediation") or {}
+    if isinstance(remediation, str):
+        remediation = {"text": remediation}
+    return {
+        "id": str(entry["id"]),
+        "title": text(entry.get("title")) or str(entry["id"]),
+        "severity": text(entry.get("severity")).lower() or "informational",
+        "service": text(entry.get("service")),
+        "resource_type": text(entry.get("resource_type")),
+        "scope": text(entry.get("scope")),
+        "rationale": text(entry.get("rationale")),
+        "remediation": {key: text(remediation.get(key)) for key in ("text", "cli", "iac", "url")},
+        "references": [text(reference) for reference in entry.get("references") or [] if reference],
+        "compliance": [
+            {"framework": text(item.get("framework")), "control": text(item.get("control"))}
+            for item in entry.get("compliance") or []
+            if isinstance(item, Mapping)
+        ],
+        "iam_actions": [text(action) for action in entry.get("iam_actions") or []],
+    }
+
+
+def home_region(document: Mapping[str, Any]) -> str:
+    """The region where account-wide (``global``) results live in regional services such as Security Hub.
+
+    The scan's first region, like the host's ``api_region`` for account-wide checks.
+    """
+    regions = [region for region in document.get("scan", {}).get("regions") or [] if region and region != "global"]
+    return regions[0] if regions else "us-east-1"
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("us-iso-"):
+        return "aws-iso"
+    if region.startswith("us-isob-"):
+        return "aws-iso-b"
+    return "aws"
+
+
+@dataclass
+class AccountRow:
+    id: str
+    name: str
+    status: str
+    error: str
+    counts: Counter = field(default_factory=Counter)
+
+    @property
+    def pass_rate(self) -> float | None:
+        return _pass_rate(self.counts)
+
+
+@dataclass
+class CheckRow:
+    id: str
+    title: str
+    severity: str
+    service: str
+    counts: Counter = field(default_factory=Counter)
+
+    @property
+    def pass_rate(self) -> float | None:
+        return _pass_rate(self.counts)
+
+
+def _pass_rate(counts: Mapping[str, int]) -> float | None:
+    judged = counts.get("PASS", 0) + counts.get("FAIL", 0)
+    return None if judged == 0 else counts.get("PASS", 0) / judged
+
+
+@dataclass
+class Overview:
+    """Counts every summary-style report shows, computed once from the document.
+
+    The pass rate is PASS / (PASS + FAIL): ERROR and NOT_APPLICABLE results
+    say nothing about compliance and are counted separately.
+    """
+
+    status_counts: Counter
+    failed_by_severity: Counter
+    accounts: list[AccountRow]
+    checks: list[CheckRow]
+    #: (account id, check id) -> Counter of statuses
+    matrix: dict[tuple[str, str], Counter]
+
+    @property
+    def pass_rate(self) -> float | None:
+        return _pass_rate(self.status_counts)
+
+    @property
+    def total(self) -> int:
+        return sum(self.status_counts.values())
+
+    def worst(self, account_id: str, check_id: str) -> str | None:
+        counts = self.matrix.get((account_id, check_id))
+        return worst_status(counts) if counts else None
+
+    @property
+    def errored_accounts(self) -> list[AccountRow]:
+        return [row for row in self.accounts if row.status == "error"]
+
+    @property
+    def skipped_accounts(self) -> list[AccountRow]:
+        return [row for row in self.accounts if row.status == "skipped"]
+
+
+def build_overview(document: Mapping[str, Any]) -> Overview:
+    """Count the document's results by status, severity, account, check and (account, check)."""
+    catalogue = check_catalogue(document)
+    status_counts: Counter = Counter()
+    failed_by_severity: Counter = Counter()
+    per_account: dict[str, Counter] = defaultdict(Counter)
+    per_check: dict[str, Counter] = defaultdict(Counter)
+    matrix: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for result in document.get("results") or []:
+        status = result["status"]
+        status_counts[status] += 1
+        if status == "FAIL":
+            failed_by_severity[text(result.get("severity")).lower() or "informational"] += 1
+        per_account[result["account_id"]][status] += 1
+        per_check[result["check_id"]][status] += 1
+        matrix[(result["account_id"], result["check_id"])][status] += 1
+
+    accounts: list[AccountRow] = []
+    listed: set[str] = set()
+    for entry in document.get("scan", {}).get("accounts") or []:
+        account_id = text(entry.get("id"))
+        listed.add(account_id)
+        accounts.append(
+            AccountRow(
+                id=account_id,
+                name=text(entry.get("name")),
+                status=text(entry.get("status")) or "scanned",
+                error=text(entry.get("error")),
+                counts=per_account.get(account_id, Counter()),
+            )
+        )
+    for account_id in sorted(set(per_account) - listed):
+        accounts.append(AccountRow(id=account_id, name="", status="scanned", error="", counts=per_account[account_id]))
+    accounts.sort(key=lambda row: (row.name.lower() or "\uffff", row.id))
+
+    checks = [
+        CheckRow(id=meta["id"], title=meta["title"], severity=meta["severity"], service=meta["service"],
+                 counts=per_check.get(meta["id"], Counter()))
+        for meta in catalogue.values()
+    ]
+    checks.sort(key=lambda row: (severity_rank(row.severity), row.id))
+    return Overview(
+        status_counts=status_counts,
+        failed_by_severity=failed_by_severity,
+        accounts=accounts,
+        checks=checks,
+        matrix=dict(matrix),
+    )
+
+
+def percent(rate: float | None) -> str:
+    """A pass rate for people: ``"87.5%"``, or ``"n/a"`` when nothing was judged."""
+    return "n/a" if rate is None else f"{rate * 100:.1f}%"
+
+
+def ordered_statuses(counts: Mapping[str, int]) -> Sequence[tuple[str, int]]:
+    """``counts`` as (status, count) pairs in the canonical order, zeros included."""
+    return [(status, counts.get(status, 0)) for status in STATUSES]

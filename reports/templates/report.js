@@ -1,0 +1,248 @@
+(function () {
+  "use strict";
+  // Every value shown comes from the scan (tag values, resource ids, messages):
+  // it is only ever placed with textContent, attribute setters and option values,
+  // never parsed as HTML.
+  var data = JSON.parse(document.getElementById("orgscan-data").textContent);
+  var checks = data.checks, accounts = data.accounts, regions = data.regions;
+  var statuses = data.statuses, severities = data.severities, resourceTypes = data.resourceTypes;
+  var rows = data.rows;
+  var F = { check: 0, status: 1, severity: 2, account: 3, region: 4, type: 5, id: 6, arn: 7, message: 8, evidence: 9, fingerprint: 10 };
+  var PASS = statuses.indexOf("PASS");
+
+  var state = { text: "", account: "", region: "", check: "", severity: "", status: "not-pass",
+                sort: "", direction: 1, page: 0, pageSize: 100 };
+  var visible = [];
+  var opened = {};
+  var haystack = null;
+
+  function byId(id) { return document.getElementById(id); }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function addOptions(select, labels) {
+    for (var i = 0; i < labels.length; i++) {
+      var option = document.createElement("option");
+      option.value = String(i);
+      option.textContent = labels[i];
+      select.appendChild(option);
+    }
+  }
+
+  function accountLabel(index) {
+    var account = accounts[index];
+    return account.name ? account.id + " (" + account.name + ")" : account.id;
+  }
+
+  function searchText(row) {
+    var check = checks[row[F.check]], account = accounts[row[F.account]];
+    return [check.id, check.title, account.id, account.name, regions[row[F.region]], resourceTypes[row[F.type]],
+            row[F.id], row[F.arn] || "", row[F.message], JSON.stringify(row[F.evidence]), statuses[row[F.status]],
+            severities[row[F.severity]]].join("\u0001").toLowerCase();
+  }
+
+  function matches(row, index, terms) {
+    if (state.status === "not-pass") { if (row[F.status] === PASS) { return false; } }
+    else if (state.status !== "" && row[F.status] !== +state.status) { return false; }
+    if (state.account !== "" && row[F.account] !== +state.account) { return false; }
+    if (state.region !== "" && row[F.region] !== +state.region) { return false; }
+    if (state.check !== "" && row[F.check] !== +state.check) { return false; }
+    if (state.severity !== "" && row[F.severity] !== +state.severity) { return false; }
+    for (var t = 0; t < terms.length; t++) {
+      if (haystack[index].indexOf(terms[t]) === -1) { return false; }
+    }
+    return true;
+  }
+
+  var sortValue = {
+    status: function (row) { return row[F.status]; },
+    severity: function (row) { return row[F.severity]; },
+    account: function (row) { return accounts[row[F.account]].id; },
+    region: function (row) { return regions[row[F.region]]; },
+    check: function (row) { return checks[row[F.check]].id; },
+    resource: function (row) { return row[F.id]; },
+    message: function (row) { return row[F.message]; }
+  };
+
+  function applyFilters() {
+    var terms = state.text.toLowerCase().split(/\s+/).filter(function (term) { return term.length > 0; });
+    if (terms.length && haystack === null) { haystack = rows.map(searchText); }
+    visible = [];
+    for (var i = 0; i < rows.length; i++) {
+      if (matches(rows[i], i, terms)) { visible.push(i); }
+    }
+    if (state.sort) {
+      var value = sortValue[state.sort], direction = state.direction;
+      visible.sort(function (a, b) {
+        var x = value(rows[a]), y = value(rows[b]);
+        if (x < y) { return -direction; }
+        if (x > y) { return direction; }
+        return a - b;
+      });
+    }
+    state.page = 0;
+    render();
+  }
+
+  function link(url) {
+    if (!/^https?:\/\//i.test(url)) { return element("span", null, url); }
+    var anchor = element("a", null, url);
+    anchor.setAttribute("href", url);
+    anchor.setAttribute("rel", "noopener noreferrer");
+    anchor.setAttribute("target", "_blank");
+    return anchor;
+  }
+
+  function addDetail(list, term, content) {
+    list.appendChild(element("dt", null, term));
+    var description = element("dd");
+    if (typeof content === "string") { description.textContent = content; } else { description.appendChild(content); }
+    list.appendChild(description);
+  }
+
+  function detailsRow(index) {
+    var row = rows[index], check = checks[row[F.check]];
+    var tr = element("tr", "details");
+    var td = element("td");
+    td.colSpan = 7;
+    var list = element("dl");
+    addDetail(list, "Message", row[F.message]);
+    addDetail(list, "Check", check.id + ": " + check.title);
+    if (check.rationale) { addDetail(list, "Why it matters", check.rationale); }
+    addDetail(list, "Resource", resourceTypes[row[F.type]] + " " + row[F.id]);
+    if (row[F.arn]) { addDetail(list, "ARN", row[F.arn]); }
+    addDetail(list, "Evidence", element("pre", null, JSON.stringify(row[F.evidence], null, 2)));
+    var remediation = check.remediation || {};
+    if (remediation.text) { addDetail(list, "Remediation", remediation.text); }
+    if (remediation.cli) { addDetail(list, "CLI", element("pre", null, remediation.cli)); }
+    if (remediation.iac) { addDetail(list, "Infrastructure as code", element("pre", null, remediation.iac)); }
+    var references = (check.references || []).slice();
+    if (remediation.url && references.indexOf(remediation.url) === -1) { references.unshift(remediation.url); }
+    if (references.length) {
+      var referenceList = element("ul");
+      references.forEach(function (url) { var item = element("li"); item.appendChild(link(url)); referenceList.appendChild(item); });
+      addDetail(list, "References", referenceList);
+    }
+    if (check.compliance && check.compliance.length) {
+      addDetail(list, "Compliance", check.compliance.map(function (c) { return c.framework + " " + c.control; }).join("; "));
+    }
+    addDetail(list, "Fingerprint", row[F.fingerprint]);
+    td.appendChild(list);
+    tr.appendChild(td);
+    return tr;
+  }
+
+  function render() {
+    var body = byId("findings-body");
+    body.textContent = "";
+    var pages = Math.max(1, Math.ceil(visible.length / state.pageSize));
+    if (state.page >= pages) { state.page = pages - 1; }
+    var start = state.page * state.pageSize, end = Math.min(visible.length, start + state.pageSize);
+    var fragment = document.createDocumentFragment();
+    for (var v = start; v < end; v++) {
+      var index = visible[v], row = rows[index], check = checks[row[F.check]];
+      var tr = element("tr", "finding");
+      tr.setAttribute("data-index", String(index));
+      tr.appendChild(element("td", "status-" + statuses[row[F.status]], statuses[row[F.status]]));
+      var severityCell = element("td");
+      severityCell.appendChild(element("span", "sev sev-" + severities[row[F.severity]], severities[row[F.severity]]));
+      tr.appendChild(severityCell);
+      tr.appendChild(element("td", null, accountLabel(row[F.account])));
+      tr.appendChild(element("td", null, regions[row[F.region]]));
+      var checkCell = element("td", null, check.id);
+      checkCell.title = check.title;
+      tr.appendChild(checkCell);
+      tr.appendChild(element("td", "resource", row[F.id]));
+      tr.appendChild(element("td", null, row[F.message]));
+      fragment.appendChild(tr);
+      if (opened[index]) { fragment.appendChild(detailsRow(index)); }
+    }
+    body.appendChild(fragment);
+    byId("findings-count").textContent = visible.length === 0
+      ? "No result matches the filters."
+      : "Showing " + (start + 1) + "\u2013" + end + " of " + visible.length + " matching results (" + rows.length + " in total).";
+    byId("page-label").textContent = "Page " + (state.page + 1) + " of " + pages;
+    byId("page-previous").disabled = state.page === 0;
+    byId("page-next").disabled = state.page >= pages - 1;
+    var headers = document.querySelectorAll("#findings-table th[data-sort]");
+    for (var h = 0; h < headers.length; h++) {
+      var key = headers[h].getAttribute("data-sort");
+      headers[h].className = key === state.sort ? (state.direction > 0 ? "sorted-asc" : "sorted-desc") : "";
+    }
+  }
+
+  function bindSelect(id, key) {
+    byId(id).addEventListener("change", function (event) { state[key] = event.target.value; applyFilters(); });
+  }
+
+  addOptions(byId("filter-account"), accounts.map(function (a, i) { return accountLabel(i); }));
+  addOptions(byId("filter-region"), regions);
+  addOptions(byId("filter-check"), checks.map(function (c) { return c.id; }));
+  addOptions(byId("filter-severity"), severities);
+  addOptions(byId("filter-status"), statuses);
+  bindSelect("filter-account", "account");
+  bindSelect("filter-region", "region");
+  bindSelect("filter-check", "check");
+  bindSelect("filter-severity", "severity");
+  bindSelect("filter-status", "status");
+
+  var typing = null;
+  byId("filter-text").addEventListener("input", function (event) {
+    clearTimeout(typing);
+    var value = event.target.value;
+    typing = setTimeout(function () { state.text = value; applyFilters(); }, 150);
+  });
+  byId("page-size").addEventListener("change", function (event) { state.pageSize = +event.target.value; state.page = 0; render(); });
+  byId("page-previous").addEventListener("click", function () { state.page -= 1; render(); });
+  byId("page-next").addEventListener("click", function () { state.page += 1; render(); });
+  byId("filter-reset").addEventListener("click", function () {
+    ["filter-account", "filter-region", "filter-check", "filter-severity"].forEach(function (id) { byId(id).value = ""; });
+    byId("filter-status").value = "not-pass";
+    byId("filter-text").value = "";
+    state.text = state.account = state.region = state.check = state.severity = "";
+    state.status = "not-pass";
+    applyFilters();
+  });
+
+  var headers = document.querySelectorAll("#findings-table th[data-sort]");
+  for (var h = 0; h < headers.length; h++) {
+    headers[h].addEventListener("click", function (event) {
+      var key = event.currentTarget.getAttribute("data-sort");
+      state.direction = state.sort === key ? -state.direction : 1;
+      state.sort = key;
+      applyFilters();
+    });
+  }
+
+  byId("findings-body").addEventListener("click", function (event) {
+    var tr = event.target.closest("tr.finding");
+    if (!tr) { return; }
+    var index = +tr.getAttribute("data-index");
+    if (opened[index]) { delete opened[index]; } else { opened[index] = true; }
+    render();
+  });
+
+  // A matrix cell shows that account's results of that check, whatever their status.
+  var cells = document.querySelectorAll(".matrix td.cell[data-account]");
+  for (var c = 0; c < cells.length; c++) {
+    cells[c].addEventListener("click", function (event) {
+      var cell = event.currentTarget;
+      var accountIndex = accounts.map(function (a) { return a.id; }).indexOf(cell.getAttribute("data-account"));
+      var checkIndex = checks.map(function (k) { return k.id; }).indexOf(cell.getAttribute("data-check"));
+      if (accountIndex < 0 || checkIndex < 0) { return; }
+      state.account = byId("filter-account").value = String(accountIndex);
+      state.check = byId("filter-check").value = String(checkIndex);
+      state.status = byId("filter-status").value = "";
+      applyFilters();
+      byId("findings").scrollIntoView();
+    });
+  }
+
+  applyFilters();
+  document.documentElement.setAttribute("data-ready", "true");
+})();
