@@ -1,0 +1,337 @@
+"""Writing a scenario into moto's backends: the organization, its accounts and their resources.
+
+The scenario goes straight into moto's in-memory models rather than through
+API calls: an organization of hundreds of accounts is set up in seconds, and
+state AWS's APIs would refuse to create directly (a key pending deletion that
+DevOps Guru still points at, a suspended account, an endpoint stuck in
+``pending``) can be declared as it would be found.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any, Iterator
+
+from scanner.simulator.registration import make_aws_managed
+from scanner.simulator.scenario import Account, Scenario, aws_default_key_policy
+
+ADMIN_USER = "orgscan-simulator-admin"
+# An endpoint policy AWS attaches when none is given: full access to everyone.
+FULL_ACCESS_ENDPOINT_POLICY = json.dumps({"Statement": [{"Action": "*", "Effect": "Allow", "Principal": "*", "Resource": "*"}]})
+ADMIN_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+DEFAULT_EVENT_SELECTOR = {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [], "ExcludeManagementEventSources": []}
+
+
+def admin_access_key(account_id: str) -> tuple[str, str]:
+    """The fixed (access key id, secret) of the management account's admin user: stable across resets."""
+    return f"AKIASIM0{account_id}", f"simulator-secret-{account_id}"
+
+
+def reset_moto() -> None:
+    """Forget every account's state, like a fresh moto."""
+    from moto.core.base_backend import BackendDict
+    from moto.core.model_instances import reset_model_data
+    from moto.organizations.models import organizations_backends
+    from moto.s3.models import s3_backends
+
+    BackendDict.reset()
+    reset_model_data()
+    organizations_backends.master_accounts.clear()
+    s3_backends.bucket_accounts.clear()
+
+
+def apply_scenario(scenario: Scenario) -> None:
+    """Create the scenario's organization and resources in moto (which must have been reset)."""
+    _create_organization(scenario)
+    for account in scenario.accounts:
+        _apply_account(scenario, account)
+
+
+@contextmanager
+def _fixed_account_id(account_id: str) -> Iterator[None]:
+    # moto makes up account ids; the scenario's are fixed.
+    import moto.organizations.utils as org_utils
+
+    original = org_utils.make_random_account_id
+    org_utils.make_random_account_id = lambda: account_id
+    try:
+        yield
+    finally:
+        org_utils.make_random_account_id = original
+
+
+def _create_organization(scenario: Scenario) -> None:
+    from moto.iam.models import AccessKey, iam_backends
+    from moto.organizations.models import organizations_backends
+
+    management = scenario.management
+    orgs = organizations_backends[management.id]["aws"]
+    orgs.create_organization(region="us-east-1", FeatureSet="ALL")
+    orgs.org.id = scenario.organization_id
+    orgs.org.master_account_email = management.email
+    for fake in orgs.accounts:
+        if fake.id == management.id:
+            fake.name = management.name
+            fake.email = management.email
+            fake.organization_id = scenario.organization_id
+    for unit in orgs.ou:
+        unit.organization_id = scenario.organization_id
+    root_id = orgs.org.root_id
+    ou_ids = {"": root_id}
+    for path in scenario.organizational_units:
+        parent, _, name = path.rpartition("/")
+        answer = orgs.create_organizational_unit(Name=name, ParentId=ou_ids[parent])
+        ou_ids[path] = answer["OrganizationalUnit"]["Id"]
+    for account in scenario.accounts:
+        if account.id == management.id:
+            fake = next(a for a in orgs.accounts if a.id == management.id)
+        else:
+            with _fixed_account_id(account.id):
+                orgs.create_account(AccountName=account.name, Email=account.email, RoleName=scenario.role_name)
+            fake = next(a for a in orgs.accounts if a.id == account.id)
+            if not account.role_assumable:
+                # The role AWS Organizations creates is gone: assuming it is denied.
+                iam_backends[account.id]["global"].delete_role(scenario.role_name)
+        fake.parent_id = ou_ids[account.ou]
+        fake.organization_id = scenario.organization_id
+        if account.status == "SUSPENDED":
+            fake.status = fake.state = "SUSPENDED"
+
+    # The scanner's own identity in the management account: an IAM user with a fixed access key.
+    iam = iam_backends[management.id]["global"]
+    iam.create_user(region_name="us-east-1", user_name=ADMIN_USER, path="/")
+    access_key_id, secret = admin_access_key(management.id)
+    key = AccessKey(ADMIN_USER, prefix="AKIA", account_id=management.id, status="Active")
+    key.access_key_id = access_key_id
+    key.secret_access_key = secret
+    iam.users[ADMIN_USER].access_keys.append(key)
+    iam.access_keys[access_key_id] = key
+    iam.put_user_policy(ADMIN_USER, "AdministratorAccess", ADMIN_POLICY)
+
+
+def _apply_account(scenario: Scenario, account: Account) -> None:
+    from moto.iam.models import iam_backends
+
+    iam = iam_backends[account.id]["global"]
+    iam.account_summary._account_mfa_enabled = 1 if account.root_mfa else 0
+    for role in account.iam_roles:
+        iam.create_role(
+            role_name=role.name,
+            assume_role_policy_document=_trust_policy(account.id),
+            path="/",
+            permissions_boundary=None,
+            description=role.description,
+            tags=_tag_list(role.tags),
+            max_session_duration="3600",
+        )
+    for user in account.iam_users:
+        iam.create_user(region_name="us-east-1", user_name=user.name, path="/", tags=_tag_list(user.tags))
+    _apply_buckets(account)
+    _apply_kms(account)
+    _apply_sns(account)
+    _apply_devops_guru(account)
+    _apply_vpcs(scenario, account)
+    _apply_trails(account)
+    _apply_events(account)
+
+
+def _trust_policy(account_id: str) -> str:
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "sts:AssumeRole"}]}
+    )
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def _apply_buckets(account: Account) -> None:
+    from moto.s3.models import s3_backends
+
+    s3 = s3_backends[account.id]["aws"]
+    for bucket in account.s3_buckets:
+        s3.create_bucket(bucket.name, bucket.region)
+        if bucket.tags:
+            s3.put_bucket_tagging(bucket.name, bucket.tags)
+
+
+def _apply_kms(account: Account) -> None:
+    from moto.kms.models import kms_backends
+
+    for spec in account.kms_keys:
+        kms = kms_backends[account.id][spec.region]
+        key = kms.create_key(
+            spec.policy if spec.policy is not None else aws_default_key_policy(account.id),
+            spec.usage,
+            spec.spec,
+            spec.description,
+            None,
+            spec.multi_region,
+        )
+        # Fixed ids keep ARNs, and so result fingerprints, the same from run to run.
+        del kms.keys[key.id]
+        key.id = spec.id
+        key.arn = f"arn:aws:kms:{spec.region}:{account.id}:key/{spec.id}"
+        if spec.multi_region:
+            key.multi_region_configuration["PrimaryKey"]["Arn"] = key.arn
+        kms.keys[key.id] = key
+        if spec.tags:
+            kms.tag_resource(key.id, _tag_list(spec.tags))
+        key.key_rotation_status = spec.rotation
+        for alias in spec.aliases:
+            kms.create_alias(key.id, alias)
+        if spec.manager == "AWS":
+            policy = key.policy
+            make_aws_managed(key, spec.aliases[0] if spec.aliases else "alias/aws/unknown", account.id, spec.region)
+            if spec.policy is not None:
+                key.policy = policy
+            if spec.description:
+                key.description = spec.description
+            key.key_rotation_status = spec.rotation or key.key_rotation_status
+        _set_key_state(key, spec.state)
+        for replica_region in spec.replica_regions:
+            replica = kms.replicate_key(key.id, replica_region)
+            replica.key_state = key.key_state
+
+
+def _set_key_state(key: Any, state: str) -> None:
+    from moto.core.utils import utcnow
+
+    key.key_state = state
+    key.enabled = state == "Enabled"
+    if state == "PendingDeletion":
+        key.deletion_date = utcnow() + timedelta(days=30)
+
+
+def _apply_sns(account: Account) -> None:
+    from moto.sns.models import sns_backends
+
+    for topic_spec in account.sns_topics:
+        sns = sns_backends[account.id][topic_spec.region]
+        topic = sns.create_topic(topic_spec.name, tags=dict(topic_spec.tags) or None)
+        for subscription in topic_spec.subscriptions:
+            sns.subscribe(topic.arn, subscription.endpoint, subscription.protocol)
+
+
+def _apply_devops_guru(account: Account) -> None:
+    from scanner.simulator.devopsguru.models import devopsguru_backends
+
+    for setup in account.devops_guru:
+        guru = devopsguru_backends[account.id][setup.region]
+        encryption: dict[str, Any] = {"OptInStatus": setup.encryption_opt_in, "Type": setup.encryption_type}
+        if setup.encryption_type == "CUSTOMER_MANAGED_KEY":
+            encryption["KMSKeyId"] = setup.kms_key
+        guru.service_integration = {
+            "OpsCenter": {"OptInStatus": setup.ops_center},
+            "LogsAnomalyDetection": {"OptInStatus": setup.logs_anomaly_detection},
+            "KMSServerSideEncryption": encryption,
+        }
+        guru.stack_names = list(setup.stacks)
+        guru.tag_collections = {key: list(values) for key, values in setup.tags.items()}
+        for topic in setup.notification_topics:
+            topic_arn = topic if topic.startswith("arn:") else f"arn:aws:sns:{setup.region}:{account.id}:{topic}"
+            guru.add_notification_channel({"Sns": {"TopicArn": topic_arn}})
+
+
+def _apply_vpcs(scenario: Scenario, account: Account) -> None:
+    from moto.ec2.models import ec2_backends
+
+    if account.default_vpc and not account.vpcs:
+        return  # moto creates the default VPCs lazily, the first time a region is used
+    for region in scenario.regions:
+        ec2 = ec2_backends[account.id][region]
+        if not account.default_vpc:
+            _delete_default_vpc(ec2)
+    for index, spec in enumerate(account.vpcs):
+        ec2 = ec2_backends[account.id][spec.region]
+        if spec.default:
+            vpc = ec2.get_default_vpc()
+            if vpc is None:
+                vpc = ec2.create_default_vpc()
+            subnet_ids = [subnet.id for subnet in ec2.describe_subnets(filters={"vpc-id": [vpc.id]})]
+        else:
+            vpc = ec2.create_vpc(cidr_block=spec.cidr)
+            subnet_ids = [ec2.create_subnet(vpc.id, cidr).id for cidr in spec.subnets]
+        if spec.tags:
+            ec2.create_tags([vpc.id], spec.tags)
+        for endpoint_spec in spec.endpoints:
+            interface = endpoint_spec.type == "Interface"
+            endpoint = ec2.create_vpc_endpoint(
+                vpc_id=vpc.id,
+                service_name=endpoint_spec.service_name(spec.region),
+                endpoint_type=endpoint_spec.type,
+                policy_document=endpoint_spec.policy or FULL_ACCESS_ENDPOINT_POLICY,
+                route_table_ids=[],
+                subnet_ids=subnet_ids[:1] if interface else [],
+                tags=dict(endpoint_spec.tags) or None,
+                private_dns_enabled=endpoint_spec.private_dns if interface else False,
+            )
+            endpoint.state = endpoint_spec.state
+
+
+def _delete_default_vpc(ec2: Any) -> None:
+    vpc = ec2.get_default_vpc()
+    if vpc is None:
+        return
+    for subnet in ec2.describe_subnets(filters={"vpc-id": [vpc.id]}):
+        ec2.delete_subnet(subnet.id)
+    for table in list(ec2.route_tables.values()):
+        if table.vpc_id == vpc.id:
+            ec2.route_tables.pop(table.id, None)
+    for group in list(ec2.groups.get(vpc.id, {}).values()):
+        ec2.groups[vpc.id].pop(group.id, None)
+    for gateway in list(ec2.internet_gateways.values()):
+        if gateway.vpc is not None and gateway.vpc.id == vpc.id:
+            ec2.internet_gateways.pop(gateway.id, None)
+    ec2.vpcs.pop(vpc.id, None)
+
+
+def _apply_trails(account: Account) -> None:
+    from moto.cloudtrail.models import cloudtrail_backends
+    from moto.s3.models import s3_backends
+
+    s3 = s3_backends[account.id]["aws"]
+    for spec in account.trails:
+        bucket = spec.bucket or f"aws-cloudtrail-logs-{account.id}-{uuid.uuid5(uuid.NAMESPACE_URL, spec.name).hex[:8]}"
+        if bucket not in s3.buckets:
+            s3.create_bucket(bucket, spec.region)
+        cloudtrail = cloudtrail_backends[account.id][spec.region]
+        trail = cloudtrail.create_trail(
+            name=spec.name,
+            bucket_name=bucket,
+            s3_key_prefix="",
+            sns_topic_name="",
+            is_global=spec.include_global_events,
+            is_multi_region=spec.multi_region,
+            log_validation=spec.log_file_validation,
+            is_org_trail=spec.organization,
+            cw_log_group_arn="",
+            cw_role_arn="",
+            kms_key_id=spec.kms_key_id or "",
+            tags_list=_tag_list(spec.tags),
+        )
+        if spec.logging:
+            trail.start_logging()
+        if spec.advanced_event_selectors:
+            trail.put_event_selectors([], [dict(s) for s in spec.advanced_event_selectors])
+        else:
+            trail.put_event_selectors([dict(s) for s in spec.event_selectors] or [dict(DEFAULT_EVENT_SELECTOR)], [])
+
+
+def _apply_events(account: Account) -> None:
+    from moto.events.models import events_backends
+
+    for spec in account.api_destinations:
+        events = events_backends[account.id][spec.region]
+        connection_name = spec.connection or f"{spec.name}-connection"
+        existing = events.connections.get(connection_name) if hasattr(events, "connections") else None
+        if existing is None:
+            existing = events.create_connection(
+                connection_name,
+                "",
+                "API_KEY",
+                {"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "stored-in-secrets-manager"}},
+            )
+        events.create_api_destination(spec.name, "", existing.arn, spec.url, "10", spec.http_method)

@@ -1,0 +1,332 @@
+"""Plugging orgscan's additions into moto 5.2.1: the DevOps Guru backend and fixes to moto's differences from AWS.
+
+moto finds a service through three internals: ``moto.backend_index.backend_url_patterns``
+(host name to backend name), ``moto.backends.get_backend`` (which imports
+``moto.<name>`` and reads ``<name>_backends``), and the backend's ``urls`` module.
+:func:`install` adds DevOps Guru to each, and :func:`verify` proves the wiring,
+failing loudly with what broke when a moto upgrade changes those internals.
+
+The fixes (each a small wrapper around one moto method) make the simulator
+answer as AWS does where the checks depend on it; they read the simulation
+that is currently applied through :data:`ACTIVE`.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+from typing import Any
+
+MOTO_VERSION = "5.2.1"
+DEVOPSGURU_URL = re.compile(r"https?://devops-guru\.(.+)\.amazonaws\.com")
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+class _Active:
+    """The simulation whose scenario and faults moto's patched methods consult (one per process)."""
+
+    simulation: Any = None
+
+
+ACTIVE = _Active()
+
+
+class SimulatorIncompatible(RuntimeError):
+    """moto's internals are not what the simulator was written against."""
+
+
+def install() -> None:
+    """Register DevOps Guru with moto and apply the behaviour fixes; safe to call again."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        import moto
+
+        if moto.__version__ != MOTO_VERSION:
+            raise SimulatorIncompatible(
+                f"the simulator is written against moto {MOTO_VERSION}, found {moto.__version__}: "
+                "re-check scanner/simulator/registration.py and pin moto again"
+            )
+        _register_devopsguru()
+        _patch_sts()
+        _patch_kms()
+        _patch_cloudtrail()
+        _patch_describe_regions()
+        _installed = True
+
+
+def _register_devopsguru() -> None:
+    import moto.backend_index as backend_index
+
+    import scanner.simulator.devopsguru as devopsguru
+    import scanner.simulator.devopsguru.models
+    import scanner.simulator.devopsguru.responses
+    import scanner.simulator.devopsguru.urls
+
+    if not isinstance(getattr(backend_index, "backend_url_patterns", None), list):
+        raise SimulatorIncompatible("moto.backend_index.backend_url_patterns is no longer a list")
+    # moto.backends.get_backend("devopsguru") imports "moto.devopsguru": make that name ours.
+    sys.modules.setdefault("moto.devopsguru", devopsguru)
+    sys.modules.setdefault("moto.devopsguru.models", scanner.simulator.devopsguru.models)
+    sys.modules.setdefault("moto.devopsguru.responses", scanner.simulator.devopsguru.responses)
+    sys.modules.setdefault("moto.devopsguru.urls", scanner.simulator.devopsguru.urls)
+    if not any(name == "devopsguru" for name, _ in backend_index.backend_url_patterns):
+        # In place: the server's dispatcher keeps a reference to this very list.
+        backend_index.backend_url_patterns.append(("devopsguru", DEVOPSGURU_URL))
+
+
+def verify() -> None:
+    """Raise :class:`SimulatorIncompatible` unless moto routes DevOps Guru to the simulator's backend."""
+    install()
+    import moto.backends as backends
+    from moto.core.botocore_stubber import BotocoreStubber  # noqa: F401  (in-process routing entry point)
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from scanner.simulator.devopsguru.models import devopsguru_backends
+
+    try:
+        found = backends.get_backend("devopsguru")  # type: ignore[call-overload]
+    except Exception as error:  # pragma: no cover - only on an incompatible moto
+        raise SimulatorIncompatible(f"moto.backends.get_backend('devopsguru') failed: {error}") from error
+    if found is not devopsguru_backends:
+        raise SimulatorIncompatible("moto.backends.get_backend('devopsguru') does not return the simulator's backend")
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+    if dispatcher.get_backend_for_host("devops-guru.eu-west-1.amazonaws.com") != "devopsguru":
+        raise SimulatorIncompatible("moto's server does not route devops-guru.<region>.amazonaws.com to DevOps Guru")
+    environ = {"HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20250101/eu-west-1/devops-guru/aws4_request, SignedHeaders=host, Signature=0"}
+    if dispatcher.infer_service_region_host(environ, "/service-integrations") != "devops-guru.eu-west-1.amazonaws.com":
+        raise SimulatorIncompatible("moto's server does not infer DevOps Guru from the signing name devops-guru")
+    app = create_backend_app("devopsguru")  # type: ignore[arg-type]
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    if "/service-integrations" not in rules:
+        raise SimulatorIncompatible(f"moto's server app for DevOps Guru has no /service-integrations route: {sorted(rules)}")
+
+
+# -- STS: the session duration fault ---------------------------------------------------------------
+
+
+def _patch_sts() -> None:
+    from moto.sts.models import STSBackend
+
+    original = STSBackend.assume_role
+
+    def assume_role(self: Any, region_name: str, role_session_name: str, role_arn: str, policy: str, duration: int, external_id: str) -> Any:
+        simulation = ACTIVE.simulation
+        limit = simulation.faults.max_session_seconds if simulation is not None else None
+        if limit is not None:
+            duration = min(duration, limit)
+        return original(self, region_name=region_name, role_session_name=role_session_name, role_arn=role_arn,
+                        policy=policy, duration=duration, external_id=external_id)
+
+    STSBackend.assume_role = assume_role  # type: ignore[method-assign]
+
+
+# -- KMS: AWS managed keys -------------------------------------------------------------------------
+
+
+def aws_managed_key_policy(account_id: str, service: str, region: str) -> str:
+    """The policy AWS puts on an AWS managed key: use through the service only, by this account only."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Id": f"auto-{service}-1",
+            "Statement": [
+                {
+                    "Sid": f"Allow access through {service} for all principals in the account that are authorized to use {service}",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"kms:CallerAccount": account_id, "kms:ViaService": f"{service}.{region}.amazonaws.com"}},
+                },
+                {
+                    "Sid": "Allow direct access to key metadata to the account",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
+                    "Resource": "*",
+                },
+            ],
+        }
+    )
+
+
+def make_aws_managed(key: Any, alias_name: str, account_id: str, region: str) -> None:
+    """Turn a moto key into an AWS managed one, as ``alias/aws/<service>`` keys are."""
+    service = alias_name.split("/", 2)[2]
+    key.key_manager = "AWS"
+    key.description = f"Default key that protects my {service} data when no other key is defined"
+    key.policy = aws_managed_key_policy(account_id, service, region)
+    key.key_rotation_status = True  # AWS rotates AWS managed keys every year, and it cannot be turned off
+
+
+def _patch_kms() -> None:
+    from moto.kms.models import KmsBackend
+    from moto.kms.responses import KmsResponse
+
+    original_generate = KmsBackend._generate_default_keys
+
+    def _generate_default_keys(self: Any, alias_name: str) -> str | None:
+        key_id = original_generate(self, alias_name)
+        if key_id is not None:
+            make_aws_managed(self.keys[key_id], alias_name, self.account_id, self.region_name)
+        return key_id
+
+    KmsBackend._generate_default_keys = _generate_default_keys  # type: ignore[method-assign]
+
+    original_list_aliases = KmsResponse.list_aliases
+
+    def list_aliases(self: Any) -> str:
+        # moto lists every alias/aws/* alias with a made-up target key that does not exist.
+        # AWS lists them too, but an AWS managed alias has no target until a service first uses it.
+        answer = json.loads(original_list_aliases(self))
+        keys = self.kms_backend.keys
+        for alias in answer["Aliases"]:
+            if alias["AliasName"].startswith("alias/aws/") and alias.get("TargetKeyId") not in keys:
+                alias.pop("TargetKeyId", None)
+        return json.dumps(answer)
+
+    KmsResponse.list_aliases = list_aliases  # type: ignore[method-assign]
+
+
+# -- CloudTrail: organization trails seen from member accounts --------------------------------------
+
+
+def _organization_trails(account_id: str, region: str) -> list[Any]:
+    """The management account's organization trails that a member account sees in ``region``."""
+    from moto.cloudtrail.models import cloudtrail_backends
+    from moto.organizations.models import organizations_backends
+
+    owner = organizations_backends.master_accounts.get(account_id)
+    if owner is None or owner[0] == account_id:
+        return []
+    management_id = owner[0]
+    if management_id not in cloudtrail_backends:
+        return []
+    trails = []
+    for backend in list(cloudtrail_backends[management_id].values()):
+        for trail in list(backend.trails.values()):
+            if trail.is_org_trail and (trail.is_multi_region or trail.region_name == region):
+                trails.append(trail)
+    return trails
+
+
+def _find_organization_trail(account_id: str, region: str, name_or_arn: str) -> Any:
+    for trail in _organization_trails(account_id, region):
+        if name_or_arn in (trail.arn, trail.trail_name):
+            return trail
+    return None
+
+
+def _patch_cloudtrail() -> None:
+    from moto.cloudtrail.exceptions import TrailNotFoundException
+    from moto.cloudtrail.models import CloudTrailBackend
+
+    original_describe = CloudTrailBackend.describe_trails
+    original_get = CloudTrailBackend.get_trail
+    original_status = CloudTrailBackend.get_trail_status
+    original_selectors = CloudTrailBackend.get_event_selectors
+
+    def describe_trails(self: Any, include_shadow_trails: bool) -> Any:
+        trails = list(original_describe(self, include_shadow_trails))
+        # AWS shows a member account the organization trails that log it (read-only), from every
+        # region when they are multi-Region; their ARN and home region are the management account's.
+        for trail in _organization_trails(self.account_id, self.region_name):
+            if trail not in trails and (include_shadow_trails or trail.region_name == self.region_name):
+                trails.append(trail)
+        return trails
+
+    def get_trail(self: Any, name_or_arn: str) -> Any:
+        try:
+            return original_get(self, name_or_arn)
+        except TrailNotFoundException:
+            trail = _find_organization_trail(self.account_id, self.region_name, name_or_arn)
+            if trail is None:
+                raise
+            return trail
+
+    def get_trail_status(self: Any, name: str) -> Any:
+        try:
+            return original_status(self, name)
+        except TrailNotFoundException:
+            trail = _find_organization_trail(self.account_id, self.region_name, name)
+            if trail is None:
+                raise
+            return trail.status
+
+    def get_event_selectors(self: Any, trail_name: str) -> Any:
+        try:
+            return original_selectors(self, trail_name)
+        except TrailNotFoundException:
+            trail = _find_organization_trail(self.account_id, self.region_name, trail_name)
+            if trail is None:
+                raise
+            event_selectors, advanced = trail.get_event_selectors()
+            return trail.arn, event_selectors, advanced
+
+    CloudTrailBackend.describe_trails = describe_trails  # type: ignore[method-assign]
+    CloudTrailBackend.get_trail = get_trail  # type: ignore[method-assign]
+    CloudTrailBackend.get_trail_status = get_trail_status  # type: ignore[method-assign]
+    CloudTrailBackend.get_event_selectors = get_event_selectors  # type: ignore[method-assign]
+
+
+# -- EC2: regions and their opt-in status -----------------------------------------------------------
+
+# Regions launched before March 2019 are enabled in every account; later ones must be opted into.
+OPT_IN_NOT_REQUIRED = frozenset(
+    {
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+        "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+        "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+    }
+)
+
+
+def region_opt_in_statuses(opted_in: set[str]) -> dict[str, str]:
+    """Every region of the ``aws`` partition with its opt-in status for an account that opted into ``opted_in``."""
+    import botocore.session
+
+    regions = botocore.session.get_session().get_available_regions("ec2", partition_name="aws")
+    statuses = {}
+    for region in regions:
+        if region in OPT_IN_NOT_REQUIRED:
+            statuses[region] = "opt-in-not-required"
+        elif region in opted_in:
+            statuses[region] = "opted-in"
+        else:
+            statuses[region] = "not-opted-in"
+    return statuses
+
+
+def _patch_describe_regions() -> None:
+    from moto.ec2.models.availability_zones_and_regions import Region
+    from moto.ec2.responses.availability_zones_and_regions import AvailabilityZonesAndRegions
+    from moto.core.responses import ActionResult
+
+    def describe_regions(self: Any) -> Any:
+        # moto lists every partition's regions (GovCloud and China included) as enabled. AWS lists the
+        # caller's partition only, and without AllRegions only the regions enabled for the account.
+        self.error_on_dryrun()
+        names = self._get_param("RegionNames", []) or []
+        all_regions = bool(self._get_param("AllRegions", False))
+        filters = self._filters_from_querystring()
+        simulation = ACTIVE.simulation
+        opted_in = set(simulation.scenario.regions) if simulation is not None else set()
+        regions = []
+        for name, status in sorted(region_opt_in_statuses(opted_in).items()):
+            if not all_regions and not names and status == "not-opted-in":
+                continue
+            if names and name not in names:
+                continue
+            if "opt-in-status" in filters and status not in filters["opt-in-status"]:
+                continue
+            if "region-name" in filters and name not in filters["region-name"]:
+                continue
+            regions.append(Region(name, f"ec2.{name}.amazonaws.com", status))
+        return ActionResult({"Regions": regions})
+
+    AvailabilityZonesAndRegions.describe_regions = describe_regions  # type: ignore[method-assign]
