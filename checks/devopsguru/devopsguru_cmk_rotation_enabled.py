@@ -1,0 +1,98 @@
+"""Automatic rotation is on for the customer managed key DevOps Guru encrypts with."""
+from __future__ import annotations
+
+from checks.devopsguru.gather import DESCRIBE_SERVICE_INTEGRATION, GET_RESOURCE_COLLECTION, configured_key_or_finding
+from checks.kms.gather import DESCRIBE_KEY, GET_KEY_ROTATION_STATUS, LIST_ALIASES
+from scanner.errors import AwsError
+from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+
+METADATA = CheckMetadata(
+    id="devopsguru_cmk_rotation_enabled",
+    title="DevOps Guru's customer managed key rotates automatically",
+    severity=Severity.MEDIUM,
+    service="devops-guru",
+    resource_type="AWS::KMS::Key",
+    scope=Scope.REGIONAL,
+    rationale=(
+        "Automatic rotation replaces the key material on a schedule while keeping old material to decrypt old data, "
+        "limiting how much of DevOps Guru's data any one key version protects."
+    ),
+    remediation=Remediation(
+        text=(
+            "Turn on automatic rotation of the key (for a multi-Region key, on its primary). Keys with imported key material "
+            "or in a custom key store cannot rotate automatically: rotate them on demand or by hand."
+        ),
+        cli="aws kms enable-key-rotation --key-id <key-arn> --rotation-period-in-days 365",
+        url="https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html",
+    ),
+    iam_actions=(GET_RESOURCE_COLLECTION, DESCRIBE_SERVICE_INTEGRATION, DESCRIBE_KEY, LIST_ALIASES, GET_KEY_ROTATION_STATUS),
+    references=(
+        "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html",
+        "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
+    ),
+    compliance=(
+        ComplianceMapping("AWS Foundational Security Best Practices", "KMS.4"),
+        ComplianceMapping("CIS AWS Foundations Benchmark v3.0.0", "3.6"),
+        ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data encryption in DevOps Guru"),
+    ),
+)
+
+_ROTATABLE_ORIGINS = (None, "AWS_KMS")
+
+
+@check(METADATA)
+def devopsguru_cmk_rotation_enabled(ctx):
+    key = configured_key_or_finding(ctx)
+    if isinstance(key, Finding):
+        yield key
+        return
+    arn = key.resource_arn
+    evidence = key.evidence()
+    if key.unreadable:
+        yield Finding(Status.ERROR, resource_id=arn, resource_arn=arn, message=key.unreadable, evidence=evidence)
+        return
+    if key.missing:
+        yield Finding(Status.FAIL, resource_id=arn, resource_arn=arn, message=f"no key rotates: {key.missing}", evidence=evidence)
+        return
+    if key.aws_managed:
+        yield Finding(
+            Status.NOT_APPLICABLE,
+            resource_id=arn,
+            resource_arn=arn,
+            message="the configured key is AWS managed: AWS rotates it every year (devopsguru_cmk_key_usable fails it)",
+            evidence=evidence,
+        )
+        return
+    if key.facts.origin not in _ROTATABLE_ORIGINS:
+        yield Finding(
+            Status.FAIL,
+            resource_id=arn,
+            resource_arn=arn,
+            message=f"the key's material comes from {key.facts.origin}: automatic rotation is not possible, so it is off",
+            evidence=evidence,
+        )
+        return
+    try:
+        status = ctx.aws.call("kms", "get_key_rotation_status", KeyId=key.facts.arn)
+    except AwsError as error:
+        yield Finding(Status.ERROR, resource_id=arn, resource_arn=arn, message=f"cannot read the key's rotation status: {error}", evidence=evidence)
+        return
+    enabled = status.get("KeyRotationEnabled")
+    if not isinstance(enabled, bool):
+        yield Finding(
+            Status.ERROR,
+            resource_id=arn,
+            resource_arn=arn,
+            message="GetKeyRotationStatus: KeyRotationEnabled is missing or not a boolean",
+            evidence=evidence,
+        )
+        return
+    evidence["KeyRotationEnabled"] = enabled
+    if isinstance(status.get("RotationPeriodInDays"), int):
+        evidence["RotationPeriodInDays"] = status["RotationPeriodInDays"]
+    if status.get("NextRotationDate") is not None:
+        evidence["NextRotationDate"] = str(status["NextRotationDate"])
+    if enabled:
+        yield Finding(Status.PASS, resource_id=arn, resource_arn=arn, message="automatic rotation of DevOps Guru's key is on", evidence=evidence)
+    else:
+        yield Finding(Status.FAIL, resource_id=arn, resource_arn=arn, message="automatic rotation of DevOps Guru's key is off", evidence=evidence)

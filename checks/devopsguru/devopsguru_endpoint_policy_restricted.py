@@ -1,0 +1,129 @@
+"""DevOps Guru interface endpoints carry a policy that limits who may use them."""
+from __future__ import annotations
+
+from checks.devopsguru.gather import (
+    DESCRIBE_VPC_ENDPOINTS,
+    GET_RESOURCE_COLLECTION,
+    devops_guru_endpoints,
+    devops_guru_usage,
+    integration_error,
+    not_in_use_finding,
+)
+from checks.kms.gather import MalformedResponse
+from checks.policy import Policy, PolicyError, parse_policy, public_allow_statements
+from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+
+#: What limits an endpoint policy's "*" principal to your own people.
+ENDPOINT_CALLER_KEYS = ("aws:PrincipalOrgID", "aws:PrincipalAccount", "aws:PrincipalArn")
+_GONE_STATES = ("deleted", "deleting")
+
+METADATA = CheckMetadata(
+    id="devopsguru_endpoint_policy_restricted",
+    title="DevOps Guru VPC endpoint policies allow only your organization's or account's principals",
+    severity=Severity.MEDIUM,
+    service="devops-guru",
+    resource_type="AWS::EC2::VPCEndpoint",
+    scope=Scope.REGIONAL,
+    rationale=(
+        "Without a policy, or with the default full-access one, an interface endpoint lets any principal, including "
+        "credentials from other accounts brought into the VPC, use DevOps Guru through it. A policy that limits \"*\" with "
+        "aws:PrincipalOrgID, aws:PrincipalAccount or aws:PrincipalArn keeps the private path for your own principals."
+    ),
+    remediation=Remediation(
+        text=(
+            "Attach an endpoint policy whose statements either name principals or carry a StringEquals condition on "
+            "aws:PrincipalOrgID, aws:PrincipalAccount or aws:PrincipalArn with fixed values."
+        ),
+        cli=(
+            "aws ec2 modify-vpc-endpoint --region <region> --vpc-endpoint-id <vpce-id> --policy-document "
+            "'{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Principal\": \"*\", \"Action\": \"devops-guru:*\", "
+            "\"Resource\": \"*\", \"Condition\": {\"StringEquals\": {\"aws:PrincipalOrgID\": \"<o-organization-id>\"}}}]}'"
+        ),
+        url="https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html",
+    ),
+    iam_actions=(GET_RESOURCE_COLLECTION, DESCRIBE_VPC_ENDPOINTS),
+    references=(
+        "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html",
+        "https://docs.aws.amazon.com/devops-guru/latest/userguide/vpc-interface-endpoints.html",
+    ),
+    compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Traffic privacy"),),
+)
+
+
+def is_default_full_access(policy: Policy) -> bool:
+    """The policy AWS attaches when none is given: Allow * to * on * with no condition."""
+    if len(policy.statements) != 1:
+        return False
+    statement = policy.statements[0]
+    return (
+        statement.is_allow
+        and statement.principal is not None
+        and statement.principal.has_wildcard
+        and statement.actions == ("*",)
+        and statement.resources in (("*",), None)
+        and not statement.conditions
+    )
+
+
+@check(METADATA)
+def devopsguru_endpoint_policy_restricted(ctx):
+    try:
+        usage = devops_guru_usage(ctx)
+        if not usage.in_use:
+            yield not_in_use_finding(usage)
+            return
+        endpoints = devops_guru_endpoints(ctx)
+    except MalformedResponse as error:
+        yield integration_error(str(error))
+        return
+    live = [e for e in endpoints if str(e.get("State", "")).lower() not in _GONE_STATES]
+    if not live:
+        yield Finding(
+            Status.NOT_APPLICABLE,
+            resource_id=f"vpc-endpoints/{ctx.region}",
+            resource_type="AWS::EC2::VPCEndpoint",
+            message="no DevOps Guru VPC endpoint in this region (devopsguru_privatelink_endpoint reports the VPCs)",
+        )
+        return
+    for endpoint in live:
+        endpoint_id = endpoint["VpcEndpointId"]
+        arn = ctx.arn("ec2", f"vpc-endpoint/{endpoint_id}")
+        evidence = {"vpc_id": endpoint["VpcId"], "state": endpoint.get("State")}
+        document = endpoint.get("PolicyDocument")
+        if document in (None, ""):
+            yield Finding(Status.FAIL, resource_id=endpoint_id, resource_arn=arn, message="endpoint has no policy: full access to every principal", evidence={**evidence, "PolicyDocument": None})
+            continue
+        try:
+            policy = parse_policy(document)
+        except PolicyError as error:
+            yield Finding(Status.ERROR, resource_id=endpoint_id, resource_arn=arn, message=f"endpoint policy cannot be judged: {error}", evidence=evidence)
+            continue
+        if is_default_full_access(policy):
+            yield Finding(
+                Status.FAIL,
+                resource_id=endpoint_id,
+                resource_arn=arn,
+                message="endpoint policy is the default full access (Allow * to every principal)",
+                evidence={**evidence, "statements": [s.evidence() for s in policy.statements]},
+            )
+            continue
+        public = public_allow_statements(policy, ENDPOINT_CALLER_KEYS)
+        if public:
+            yield Finding(
+                Status.FAIL,
+                resource_id=endpoint_id,
+                resource_arn=arn,
+                message=(
+                    "endpoint policy allows every principal without aws:PrincipalOrgID, aws:PrincipalAccount or aws:PrincipalArn: "
+                    + ", ".join(s.label for s in public)
+                ),
+                evidence={**evidence, "public_statements": [s.evidence() for s in public]},
+            )
+            continue
+        yield Finding(
+            Status.PASS,
+            resource_id=endpoint_id,
+            resource_arn=arn,
+            message="endpoint policy limits who may use DevOps Guru through it",
+            evidence={**evidence, "statements_read": len(policy.statements)},
+        )

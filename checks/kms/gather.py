@@ -1,0 +1,167 @@
+"""Gathering KMS facts once per account and region, for the KMS and DevOps Guru checks.
+
+Every read goes through ``ctx.aws`` with the same parameters wherever it is
+made, so the cache answers each question (ListKeys, ListAliases, DescribeKey
+of one key, GetKeyPolicy of one key) once per target, however many checks ask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+from scanner.errors import AwsError
+
+AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"
+
+KNOWN_KEY_STATES = frozenset(
+    {"Creating", "Enabled", "Disabled", "PendingDeletion", "PendingImport", "PendingReplicaDeletion", "Unavailable", "Updating"}
+)
+KNOWN_KEY_MANAGERS = frozenset({"AWS", "CUSTOMER"})
+
+#: IAM actions behind the helpers below, for the checks' declarations.
+LIST_KEYS = "kms:ListKeys"
+LIST_ALIASES = "kms:ListAliases"
+DESCRIBE_KEY = "kms:DescribeKey"
+GET_KEY_POLICY = "kms:GetKeyPolicy"
+GET_KEY_ROTATION_STATUS = "kms:GetKeyRotationStatus"
+
+
+class MalformedResponse(ValueError):
+    """An AWS answer that does not have the shape the service model promises; the message names the field."""
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    """What DescribeKey says about one key, checked for shape."""
+
+    key_id: str
+    arn: str
+    account_id: str
+    key_state: str
+    key_manager: str
+    key_spec: str | None
+    key_usage: str | None
+    origin: str | None
+    multi_region_type: str | None  # "PRIMARY" | "REPLICA" | None
+    raw: Mapping[str, Any]
+
+    @property
+    def region(self) -> str:
+        return self.arn.split(":")[3]
+
+
+def parse_key_metadata(response: Mapping[str, Any], asked_for: str) -> KeyFacts:
+    """:class:`KeyFacts` from a DescribeKey answer; raises :class:`MalformedResponse` naming the bad field."""
+    metadata = response.get("KeyMetadata") if isinstance(response, Mapping) else None
+    where = f"DescribeKey({asked_for})"
+    if not isinstance(metadata, Mapping):
+        raise MalformedResponse(f"{where}: response has no KeyMetadata object")
+
+    def text(name: str, required: bool = True) -> str | None:
+        value = metadata.get(name)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value:
+            raise MalformedResponse(f"{where}: KeyMetadata.{name} is missing or not a string")
+        return value
+
+    arn = text("Arn")
+    if len(arn.split(":")) < 6 or not arn.startswith("arn:"):
+        raise MalformedResponse(f"{where}: KeyMetadata.Arn {arn!r:.80} is not an ARN")
+    state = text("KeyState")
+    if state not in KNOWN_KEY_STATES:
+        raise MalformedResponse(f"{where}: unknown KeyMetadata.KeyState {state!r:.40}")
+    manager = text("KeyManager")
+    if manager not in KNOWN_KEY_MANAGERS:
+        raise MalformedResponse(f"{where}: unknown KeyMetadata.KeyManager {manager!r:.40}")
+    multi_region = metadata.get("MultiRegionConfiguration")
+    multi_region_type = None
+    if metadata.get("MultiRegion") is True:
+        if not isinstance(multi_region, Mapping):
+            raise MalformedResponse(f"{where}: MultiRegion key without MultiRegionConfiguration")
+        multi_region_type = multi_region.get("MultiRegionKeyType")
+        if multi_region_type not in ("PRIMARY", "REPLICA"):
+            raise MalformedResponse(f"{where}: unknown MultiRegionConfiguration.MultiRegionKeyType {multi_region_type!r:.40}")
+    return KeyFacts(
+        key_id=text("KeyId"),
+        arn=arn,
+        account_id=text("AWSAccountId", required=False) or arn.split(":")[4],
+        key_state=state,
+        key_manager=manager,
+        key_spec=text("KeySpec", required=False) or text("CustomerMasterKeySpec", required=False),
+        key_usage=text("KeyUsage", required=False),
+        origin=text("Origin", required=False),
+        multi_region_type=multi_region_type,
+        raw=metadata,
+    )
+
+
+def list_key_ids(ctx) -> list[str]:
+    """Ids of every key of this account and region (ListKeys, every page)."""
+    ids = []
+    for entry in ctx.aws.collect("kms", "list_keys", "Keys"):
+        key_id = entry.get("KeyId") if isinstance(entry, Mapping) else None
+        if not isinstance(key_id, str) or not key_id:
+            raise MalformedResponse("ListKeys: an entry has no KeyId")
+        ids.append(key_id)
+    return ids
+
+
+def aliases_by_key(ctx) -> dict[str, list[str]]:
+    """Alias names per target key id in this account and region (ListAliases, every page)."""
+    by_key: dict[str, list[str]] = {}
+    for alias in ctx.aws.collect("kms", "list_aliases", "Aliases"):
+        if not isinstance(alias, Mapping):
+            raise MalformedResponse("ListAliases: an entry is not an object")
+        name, target = alias.get("AliasName"), alias.get("TargetKeyId")
+        if isinstance(name, str) and isinstance(target, str):
+            by_key.setdefault(target, []).append(name)
+    return by_key
+
+
+def describe_key(ctx, key_ref: str, region: str | None = None) -> KeyFacts:
+    """DescribeKey of a key id, key ARN, alias name or alias ARN (aliases resolve to their key)."""
+    return parse_key_metadata(ctx.aws.call("kms", "describe_key", region=region, KeyId=key_ref), key_ref)
+
+
+def key_policy_text(ctx, key_id: str) -> str:
+    """The key policy document (GetKeyPolicy, policy name ``default``) as returned: JSON text, unparsed."""
+    response = ctx.aws.call("kms", "get_key_policy", KeyId=key_id, PolicyName="default")
+    policy = response.get("Policy")
+    if not isinstance(policy, str):
+        raise MalformedResponse(f"GetKeyPolicy({key_id}): response has no Policy text")
+    return policy
+
+
+def is_aws_managed(facts: KeyFacts, aliases: list[str]) -> bool:
+    """AWS managed keys are never judged by key-policy checks: KeyManager AWS or an ``alias/aws/*`` alias."""
+    return facts.key_manager == "AWS" or any(a.startswith(AWS_MANAGED_ALIAS_PREFIX) for a in aliases)
+
+
+@dataclass(frozen=True)
+class KeyListing:
+    """One key of the region as the key-policy checks see it: facts, or the reason they could not be read."""
+
+    key_id: str
+    arn: str
+    facts: KeyFacts | None
+    aliases: tuple[str, ...]
+    error: str | None
+
+
+def customer_managed_keys(ctx) -> Iterator[KeyListing]:
+    """Every key of the region that is not AWS managed; a key whose DescribeKey fails comes with the error."""
+    aliases = aliases_by_key(ctx)
+    for key_id in list_key_ids(ctx):
+        arn = f"arn:{ctx.partition}:kms:{ctx.region}:{ctx.account_id}:key/{key_id}"
+        key_aliases = tuple(aliases.get(key_id, ()))
+        try:
+            facts = describe_key(ctx, key_id)
+        except (AwsError, MalformedResponse) as error:
+            if any(a.startswith(AWS_MANAGED_ALIAS_PREFIX) for a in key_aliases):
+                continue
+            yield KeyListing(key_id, arn, None, key_aliases, str(error))
+            continue
+        if is_aws_managed(facts, list(key_aliases)):
+            continue
+        yield KeyListing(key_id, facts.arn, facts, key_aliases, None)
