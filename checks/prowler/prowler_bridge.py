@@ -1,0 +1,107 @@
+"""The ``prowler_bridge`` check: one Prowler CLI run per account, its findings as orgscan results.
+
+The check is built per scan from the bridge's settings, so the semaphore that
+bounds concurrent Prowler runs belongs to that scan and nothing is global.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Iterator
+
+from checks.prowler.invocation import ProwlerRun, ProwlerRunError, prowler_environment, run_prowler
+from checks.prowler.ocsf import AccountMismatch, findings_from_ocsf
+from checks.prowler.settings import ProwlerSettings
+from scanner.context import CheckContext
+from scanner.model import Check, CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
+
+#: The runner's per-check timeout must not cut a run short: the run bounds
+#: itself with --prowler-timeout, and waiting for a free Prowler slot can take
+#: many runs' time in a large organization.
+BRIDGE_TIMEOUT_SECONDS = 7 * 24 * 3600.0
+
+METADATA = CheckMetadata(
+    id="prowler_bridge",
+    title="Prowler's AWS checks, run for this account by the Prowler CLI",
+    severity=Severity.MEDIUM,
+    service="prowler",
+    resource_type="AWS::::Account",
+    scope=Scope.ACCOUNT,
+    rationale=(
+        "Runs the Prowler checks, services or compliance frameworks selected with --prowler-checks, "
+        "--prowler-services and --prowler-compliance in every account of the scan, with that account's "
+        "assumed-role credentials. Each Prowler finding becomes a result with check id prowler.<CheckID>; "
+        "this check's own results are ERROR when a Prowler run fails or times out."
+    ),
+    remediation=Remediation(
+        text=(
+            "Follow each prowler.<CheckID> result's remediation. For an ERROR of this check, read the exit "
+            "status and stderr in its message: the audit role also needs the AWS managed policies SecurityAudit "
+            "and ViewOnlyAccess plus Prowler's additions policy."
+        ),
+        url="https://docs.prowler.com/user-guide/providers/aws/authentication",
+    ),
+    # Prowler's calls are its own; its permissions are the managed policies
+    # SecurityAudit and ViewOnlyAccess plus prowler-additions-policy.json (docs/prowler.md).
+    iam_actions=("sts:GetCallerIdentity",),
+    references=(
+        "https://github.com/prowler-cloud/prowler/blob/master/permissions/prowler-additions-policy.json",
+        "https://docs.prowler.com/user-guide/cli/tutorials/reporting",
+    ),
+    timeout_seconds=BRIDGE_TIMEOUT_SECONDS,
+)
+
+
+def build_prowler_bridge(settings: ProwlerSettings) -> Check:
+    """The ``prowler_bridge`` check for one scan; at most ``settings.concurrency`` Prowler runs at once."""
+    prowler_slots = threading.BoundedSemaphore(settings.concurrency)
+
+    @check(METADATA)
+    def prowler_bridge(ctx: CheckContext) -> Iterator[Finding]:
+        with prowler_slots:
+            # Credentials are read once a slot is free: a queued account may wait
+            # long enough for role credentials read earlier to expire.
+            try:
+                environment = prowler_environment(os.environ, ctx.credentials_environment(), ctx.api_region)
+                run = run_prowler(settings, environment)
+            except ProwlerRunError as error:
+                yield _run_error(ctx, error)
+                return
+        try:
+            findings = list(findings_from_ocsf(run.records, ctx.account_id))
+        except AccountMismatch as error:
+            yield Finding(
+                Status.ERROR,
+                resource_id=ctx.account_id,
+                message=f"{error}; its findings were discarded",
+                evidence={"exit_status": run.exit_status},
+            )
+            return
+        yield from findings
+        if run.logged_error_count:
+            yield _logged_errors(ctx, run)
+
+    return prowler_bridge
+
+
+def _logged_errors(ctx: CheckContext, run: ProwlerRun) -> Finding:
+    # A Prowler check whose service call failed writes no finding at all; without
+    # this result the gap would look like "nothing to report".
+    return Finding(
+        Status.ERROR,
+        resource_id=ctx.account_id,
+        message=(
+            f"Prowler logged {run.logged_error_count} error(s) for account {ctx.account_id}; findings of the "
+            f"affected checks may be missing: " + "; ".join(run.logged_errors[:3])
+        ),
+        evidence={"exit_status": run.exit_status, "logged_errors": list(run.logged_errors)},
+    )
+
+
+def _run_error(ctx: CheckContext, error: ProwlerRunError) -> Finding:
+    return Finding(
+        Status.ERROR,
+        resource_id=ctx.account_id,
+        message=f"Prowler run for account {ctx.account_id} failed: {error}",
+        evidence={"exit_status": error.exit_status, "stderr_tail": error.stderr_tail},
+    )
