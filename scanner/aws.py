@@ -33,7 +33,6 @@ ACCESS_DENIED_CODES = frozenset(
         "AuthorizationErrorException",
         "UnrecognizedClientException",
         "InvalidClientTokenId",
-        "AWSOrganizationsNotInUseException",
     }
 )
 
@@ -51,8 +50,6 @@ def iam_action(client: Any, service: str, operation: str) -> str:
 
 def action_name(service: str, operation: str) -> str:
     """The IAM action for a botocore service and snake_case operation, without building a client."""
-    import botocore.session
-
     model = _service_model(service)
     for api_name in model.operation_names:
         if botocore.xform_name(api_name) == operation:
