@@ -1,0 +1,76 @@
+"""Plugin loading: entry points (built-ins use the same group as third parties), --plugin, blocking, listing."""
+import json
+
+import pytest
+
+from scanner.cli import main
+from scanner.errors import UsageError
+from scanner.plugins import build_plugin_manager, collect_checks, describe_plugins
+
+BUILTIN_CHECK_PLUGINS = {"devopsguru", "kms", "cloudtrail", "sensitive_data", "iam"}
+BUILTIN_REPORT_PLUGINS = {"json", "html", "sarif", "asff", "csv", "markdown"}
+
+
+def test_builtins_come_from_the_orgscan_entry_point_group():
+    manager = build_plugin_manager()
+    described = {p["name"]: p for p in describe_plugins(manager)}
+    assert BUILTIN_CHECK_PLUGINS | BUILTIN_REPORT_PLUGINS <= set(described)
+    assert all(described[name]["distribution"] == "orgscan" for name in BUILTIN_CHECK_PLUGINS)
+    assert "orgscan_register_checks" in described["iam"]["hooks"]
+    assert "orgscan_register_report_formats" in described["html"]["hooks"]
+
+
+def test_each_manager_is_fresh():
+    first = build_plugin_manager(["tests.plugins.fake_plugin"])
+    second = build_plugin_manager()
+    assert first is not second
+    assert "tests.plugins.fake_plugin" not in {name for name, _ in second.list_name_plugin()}
+
+
+def test_disable_plugin_blocks_a_builtin():
+    checks = collect_checks(build_plugin_manager(disabled=["iam"]), {})
+    assert "iam_root_mfa_enabled" not in checks
+    assert "iam_root_mfa_enabled" in collect_checks(build_plugin_manager(), {})
+
+
+def test_local_plugin_checks_join_the_builtins():
+    checks = collect_checks(build_plugin_manager(["tests.plugins.fake_plugin"]), {})
+    assert {"fake_vpc_count", "fake_account_alias_present", "iam_root_mfa_enabled"} <= set(checks)
+
+
+def test_hook_without_a_spec_is_rejected():
+    with pytest.raises(UsageError, match="orgscan_register_chekcs"):
+        build_plugin_manager(["tests.plugins.misspelt_hook"])
+
+
+def test_plugins_command_lists_distributions_and_hooks(capsys):
+    assert main(["plugins", "--format", "json", "--plugin", "tests.plugins.fake_plugin"]) == 0
+    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    assert listed["tests.plugins.fake_plugin"]["distribution"] is None
+    assert set(listed["tests.plugins.fake_plugin"]["hooks"]) == {
+        "orgscan_add_options", "orgscan_register_checks", "orgscan_register_report_formats",
+        "orgscan_scan_started", "orgscan_result", "orgscan_scan_finished"}
+    assert main(["plugins"]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split() == ["PLUGIN", "DISTRIBUTION", "HOOKS"]
+
+
+def test_checks_list_shows_every_check_with_its_metadata(capsys):
+    assert main(["checks", "list", "--format", "json"]) == 0
+    checks = {c["id"]: c for c in json.loads(capsys.readouterr().out)}
+    assert len(checks) >= 16
+    for check in checks.values():
+        assert check["iam_actions"], check["id"]
+        assert check["severity"] in {"critical", "high", "medium", "low", "informational"}
+        assert check["scope"] in {"regional", "account"}
+        assert check["remediation"]["text"] and check["rationale"] and check["title"]
+    assert main(["checks", "list"]) == 0
+    assert "devopsguru_cmk_enabled" in capsys.readouterr().out
+
+
+def test_check_ids_match_their_module_and_function():
+    import importlib
+
+    for check in collect_checks(build_plugin_manager(), {}).values():
+        module = importlib.import_module(check.function.__module__)
+        assert module.__name__.rsplit(".", 1)[1] == check.id == check.function.__name__
