@@ -679,6 +679,9 @@ def _limits_caller(condition: Condition) -> bool:
         return False
     if condition.key in ("aws:principalarn", "aws:sourcearn"):
         return all(_fixed_arn(condition.key, value) for value in condition.values)
+    if condition.base_operator in ("stringequals", "stringequalsignorecase"):
+        # No wildcards under StringEquals: '*' is a literal character, so only a variable is open-ended.
+        return all(v and "${" not in v for v in condition.values)
     return all(_fixed_value(v) for v in condition.values)
 
 
