@@ -115,18 +115,19 @@ class SensitiveDataDetector:
                 f"ignore_kinds: unknown kind(s) {sorted(unknown)}; known: {sorted(patterns.KIND_DESCRIPTIONS)}"
             )
 
-    def _allowed_text(self, text: str) -> bool:
+    def is_allowed(self, text: str) -> bool:
+        """True when an ``allow_value_patterns`` entry matches ``text`` in full."""
         return any(pattern.fullmatch(text) for pattern in self._allowed)
 
     def spans(self, text: str, name: str = "") -> list[tuple[int, int, str]]:
         """Non-overlapping ``(start, end, kind)`` of sensitive data in ``text``; ``name`` (a tag key) is context."""
-        if not text or self._allowed_text(text):
+        if not text or self.is_allowed(text):
             return []
         words = frozenset(name_words(name)) if name else frozenset()
         chosen: list[tuple[int, int, str]] = []
         for recogniser in patterns.all_recognisers():
             for start, end, kind in sorted(recogniser(text, words), key=lambda s: (s[0], -(s[1] - s[0]))):
-                if kind in self._ignored or self._allowed_text(text[start:end]):
+                if kind in self._ignored or self.is_allowed(text[start:end]):
                     continue
                 if any(patterns.overlaps((start, end), (s, e)) for s, e, _ in chosen):
                     continue

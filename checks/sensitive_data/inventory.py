@@ -1,0 +1,154 @@
+"""Gathering for the sensitive-data checks: tagged resources, free-form names, URLs given to services.
+
+Every listing is paginated. Tags stream page by page (``AwsReader.stream``):
+an account with tens of thousands of tagged resources is judged without
+holding its tags in memory; only the ids already judged are remembered, so a
+resource that two sources return (the tagging API and EC2 DescribeTags) is
+judged once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+from checks.cloudtrail.trails import MalformedResponse, own_trails_in_region
+
+#: The region that judges IAM (a global service) when the context does not say
+#: which region is the scan's first: IAM's home region per partition.
+IAM_HOME_REGIONS = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}
+
+
+def judges_iam(ctx: Any) -> bool:
+    """True for exactly one region target per account: the one that judges IAM (global) resources.
+
+    IAM is global, but the tag and name checks run per region; judging IAM in
+    every region would repeat each IAM result once per region. The scan's first
+    region judges it when the context carries the account's planned regions
+    (``scan_regions``); otherwise the ``iam_region`` option, or IAM's home
+    region of the partition (us-east-1 in ``aws``).
+    """
+    scan_regions = getattr(ctx, "scan_regions", None)
+    if scan_regions:
+        return ctx.region == scan_regions[0]
+    return ctx.region == ctx.options.get("iam_region", IAM_HOME_REGIONS.get(ctx.partition, "us-east-1"))
+
+
+@dataclass(frozen=True)
+class TaggedResource:
+    """A resource and its tags as ``(key, value)`` pairs, from whichever API listed it."""
+
+    arn: str
+    tags: tuple[tuple[str, str], ...]
+    source: str
+
+
+def _tag_pairs(tags: Any, key_name: str, value_name: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(tags, list):
+        raise MalformedResponse("tags are not a list")
+    pairs = []
+    for tag in tags:
+        if not isinstance(tag, Mapping) or not isinstance(tag.get(key_name), str):
+            raise MalformedResponse(f"a tag without a string {key_name}")
+        value = tag.get(value_name, "")
+        pairs.append((tag[key_name], value if isinstance(value, str) else ""))
+    return tuple(pairs)
+
+
+def resource_id_of(arn: str) -> str:
+    """The id at the end of an ARN (``vpce-0abc`` of ``arn:aws:ec2:...:vpc-endpoint/vpce-0abc``)."""
+    return arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+
+
+def tagging_api_resources(ctx: Any) -> Iterator[TaggedResource]:
+    """Every resource the Resource Groups Tagging API returns in the region (streamed)."""
+    for page in ctx.aws.stream("resourcegroupstaggingapi", "get_resources", ResourcesPerPage=100):
+        for mapping in page.get("ResourceTagMappingList", []):
+            arn = mapping.get("ResourceARN") if isinstance(mapping, Mapping) else None
+            if not isinstance(arn, str):
+                raise MalformedResponse("GetResources returned a mapping without ResourceARN")
+            yield TaggedResource(arn, _tag_pairs(mapping.get("Tags", []), "Key", "Value"), "tag:GetResources")
+
+
+#: EC2 resource types whose ARNs carry no account id.
+_EC2_ARN_WITHOUT_ACCOUNT = frozenset({"image", "snapshot", "fpga-image"})
+
+
+def ec2_arn(ctx: Any, resource_type: str, resource_id: str) -> str:
+    account = "" if resource_type in _EC2_ARN_WITHOUT_ACCOUNT else ctx.account_id
+    return f"arn:{ctx.partition}:ec2:{ctx.region}:{account}:{resource_type}/{resource_id}"
+
+
+def ec2_tag_pages(ctx: Any) -> Iterator[list[tuple[str, str, str, str]]]:
+    """EC2 DescribeTags, one page at a time, as ``(resource_id, resource_type, key, value)``.
+
+    DescribeTags lists one tag per entry, so a resource's tags may span pages;
+    the caller groups them by id.
+    """
+    for page in ctx.aws.stream("ec2", "describe_tags", MaxResults=1000):
+        entries = []
+        for tag in page.get("Tags", []):
+            if not isinstance(tag, Mapping) or not all(isinstance(tag.get(k), str) for k in ("ResourceId", "Key")):
+                raise MalformedResponse("DescribeTags returned a tag without ResourceId or Key")
+            value = tag.get("Value", "")
+            entries.append((tag["ResourceId"], str(tag.get("ResourceType", "")), tag["Key"], value if isinstance(value, str) else ""))
+        yield entries
+
+
+def own_trail_arns(ctx: Any) -> list[str]:
+    return [t.arn for t in own_trails_in_region(ctx.aws, ctx.region, ctx.account_id) if not isinstance(t, MalformedResponse)]
+
+
+def cloudtrail_tagged(ctx: Any, trail_arns: list[str]) -> Iterator[TaggedResource]:
+    """Tags of the region's own trails (ListTags takes up to 20 trails a call)."""
+    for start in range(0, len(trail_arns), 20):
+        for page in ctx.aws.stream("cloudtrail", "list_tags", ResourceIdList=trail_arns[start:start + 20]):
+            for entry in page.get("ResourceTagList", []):
+                if not isinstance(entry, Mapping) or not isinstance(entry.get("ResourceId"), str):
+                    raise MalformedResponse("ListTags returned an entry without ResourceId")
+                yield TaggedResource(entry["ResourceId"], _tag_pairs(entry.get("TagsList", []), "Key", "Value"), "cloudtrail:ListTags")
+
+
+def customer_managed_keys(ctx: Any) -> Iterator[tuple[str, Mapping[str, Any] | Exception]]:
+    """``(key_arn, KeyMetadata or the error reading it)`` for the region's customer managed keys (and unreadable ones)."""
+    for key in ctx.aws.collect("kms", "list_keys", "Keys"):
+        arn = key.get("KeyArn") if isinstance(key, Mapping) else None
+        if not isinstance(arn, str):
+            raise MalformedResponse("ListKeys returned a key without KeyArn")
+        try:
+            metadata = ctx.aws.call("kms", "describe_key", KeyId=arn).get("KeyMetadata")
+        except Exception as error:  # noqa: BLE001 - one unreadable key is an ERROR result for that key
+            yield arn, error
+            continue
+        if not isinstance(metadata, Mapping):
+            yield arn, MalformedResponse("DescribeKey answer has no KeyMetadata")
+        elif metadata.get("KeyManager") == "CUSTOMER":
+            yield arn, metadata
+
+
+def kms_tagged(ctx: Any, key_arn: str) -> TaggedResource:
+    tags: list[tuple[str, str]] = []
+    for page in ctx.aws.stream("kms", "list_resource_tags", KeyId=key_arn):
+        tags.extend(_tag_pairs(page.get("Tags", []), "TagKey", "TagValue"))
+    return TaggedResource(key_arn, tuple(tags), "kms:ListResourceTags")
+
+
+def iam_principals(ctx: Any, kind: str) -> Iterator[Mapping[str, Any]]:
+    """Every IAM role (``kind="role"``) or user (``"user"``) of the account, streamed."""
+    operation, result_key = ("list_roles", "Roles") if kind == "role" else ("list_users", "Users")
+    for page in ctx.aws.stream("iam", operation):
+        for principal in page.get(result_key, []):
+            name_key = "RoleName" if kind == "role" else "UserName"
+            if not isinstance(principal, Mapping) or not isinstance(principal.get(name_key), str) or not isinstance(principal.get("Arn"), str):
+                raise MalformedResponse(f"{operation} returned a {kind} without {name_key} or Arn")
+            yield principal
+
+
+def iam_tagged(ctx: Any, kind: str, principal: Mapping[str, Any]) -> TaggedResource:
+    if kind == "role":
+        pages = ctx.aws.stream("iam", "list_role_tags", RoleName=principal["RoleName"])
+    else:
+        pages = ctx.aws.stream("iam", "list_user_tags", UserName=principal["UserName"])
+    tags: list[tuple[str, str]] = []
+    for page in pages:
+        tags.extend(_tag_pairs(page.get("Tags", []), "Key", "Value"))
+    return TaggedResource(principal["Arn"], tuple(tags), f"iam:List{kind.capitalize()}Tags")

@@ -1,0 +1,125 @@
+"""No free-form name or description holds a secret or personal data."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from checks.cloudtrail.trails import MalformedResponse, own_trails_in_region
+from checks.sensitive_data import inventory
+from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, redact_identifier
+from scanner.errors import AwsError, ServiceNotAvailable
+from scanner.model import GLOBAL_REGION, CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
+
+METADATA = CheckMetadata(
+    id="names_no_sensitive_data",
+    title="Names and descriptions hold no secrets or personal data",
+    severity=Severity.MEDIUM,
+    service="multiple",
+    resource_type="Other",
+    scope=Scope.REGIONAL,
+    rationale=(
+        "Names and descriptions are free-form fields that appear in ARNs, consoles, logs, billing and every tool "
+        "that lists resources; AWS's data-protection guidance says never to put confidential information such as "
+        "customers' email addresses in them. An IAM user named after a person's email address, or a key whose "
+        "description holds a password, leaks it to everyone who can list resources."
+    ),
+    remediation=Remediation(
+        text=(
+            "Rename the resource (names usually cannot be changed: create a new one and migrate) or rewrite the "
+            "description without the data; rotate any credential it held."
+        ),
+        cli=(
+            "aws kms update-key-description --key-id <key> --description '<text>'; "
+            "aws iam update-role-description --role-name <role> --description '<text>'; "
+            "aws iam update-user --user-name <user> --new-user-name <name>"
+        ),
+        url="https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
+    ),
+    iam_actions=(
+        "kms:ListKeys",
+        "kms:DescribeKey",
+        "cloudtrail:DescribeTrails",
+        "sns:ListTopics",
+        "iam:ListRoles",
+        "iam:ListUsers",
+    ),
+    references=("https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",),
+)
+
+
+def _judge(detector: SensitiveDataDetector, arn: str, fields: dict[str, str], region: str, resource_type: str) -> Finding:
+    entries = []
+    for field, text in fields.items():
+        if isinstance(text, str) and text:
+            entries.extend({"field": field, **d.to_evidence()} for d in detector.scan(text, name=field, location=field))
+    shown = redact_identifier(arn)
+    if not entries:
+        return Finding(Status.PASS, resource_id=shown, resource_arn=shown, resource_type=resource_type, region=region,
+                       message=f"{', '.join(fields)}: no secrets or personal data", evidence={"fields": sorted(fields)})
+    described = sorted({f"{e['field']} ({e['kind'].replace('_', ' ')})" for e in entries})
+    return Finding(Status.FAIL, resource_id=shown, resource_arn=shown, resource_type=resource_type, region=region,
+                   message="sensitive data in " + ", ".join(described), evidence={"findings": entries})
+
+
+def _error(action: str, error: Exception, region: str) -> Finding:
+    return Finding(Status.ERROR, resource_id=action, region=region,
+                   message=f"could not read names through {action}: {error}", evidence={"source": action})
+
+
+def _regional(ctx: Any, detector: SensitiveDataDetector) -> Iterator[tuple[str, Any, str]]:
+    """``(action, producer, region)``: each producer yields the findings of one source."""
+
+    def keys() -> Iterator[Finding]:
+        for key_arn, metadata in inventory.customer_managed_keys(ctx):
+            if isinstance(metadata, Exception):
+                yield Finding(Status.ERROR, resource_id=key_arn, resource_arn=key_arn, resource_type="AWS::KMS::Key",
+                              region=ctx.region, message=f"could not describe the key: {metadata}")
+                continue
+            yield _judge(detector, key_arn, {"Description": metadata.get("Description") or ""}, ctx.region, "AWS::KMS::Key")
+
+    def trails() -> Iterator[Finding]:
+        for trail in own_trails_in_region(ctx.aws, ctx.region, ctx.account_id):
+            if isinstance(trail, MalformedResponse):
+                raise trail
+            yield _judge(detector, trail.arn, {"Name": trail.name}, ctx.region, "AWS::CloudTrail::Trail")
+
+    def topics() -> Iterator[Finding]:
+        for topic in ctx.aws.collect("sns", "list_topics", "Topics"):
+            arn = topic.get("TopicArn") if isinstance(topic, dict) else None
+            if not isinstance(arn, str):
+                raise MalformedResponse("ListTopics returned a topic without TopicArn")
+            yield _judge(detector, arn, {"TopicName": arn.rsplit(":", 1)[-1]}, ctx.region, "AWS::SNS::Topic")
+
+    yield "kms:DescribeKey", keys, ctx.region
+    yield "cloudtrail:DescribeTrails", trails, ctx.region
+    yield "sns:ListTopics", topics, ctx.region
+
+
+def _iam(ctx: Any, detector: SensitiveDataDetector) -> Iterator[tuple[str, Any, str]]:
+    def roles() -> Iterator[Finding]:
+        for role in inventory.iam_principals(ctx, "role"):
+            if role.get("Path", "/").startswith("/aws-service-role/"):
+                continue  # names AWS chose, not free-form fields
+            fields = {"RoleName": role["RoleName"], "Description": role.get("Description") or ""}
+            yield _judge(detector, role["Arn"], fields, GLOBAL_REGION, "AWS::IAM::Role")
+
+    def users() -> Iterator[Finding]:
+        for user in inventory.iam_principals(ctx, "user"):
+            yield _judge(detector, user["Arn"], {"UserName": user["UserName"]}, GLOBAL_REGION, "AWS::IAM::User")
+
+    yield "iam:ListRoles", roles, GLOBAL_REGION
+    yield "iam:ListUsers", users, GLOBAL_REGION
+
+
+@check(METADATA)
+def names_no_sensitive_data(ctx):
+    detector = detector_from_options(ctx.options, METADATA.id, extra_keys=("iam_region",))
+    sources = list(_regional(ctx, detector))
+    if inventory.judges_iam(ctx):
+        sources += list(_iam(ctx, detector))
+    for action, producer, region in sources:
+        try:
+            yield from producer()
+        except ServiceNotAvailable:
+            continue
+        except (AwsError, MalformedResponse) as error:
+            yield _error(action, error, region)

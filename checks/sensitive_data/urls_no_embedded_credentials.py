@@ -1,0 +1,144 @@
+"""No URL given to a service (SNS HTTP/S subscriptions, EventBridge API destinations) carries credentials."""
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+from checks.cloudtrail.trails import MalformedResponse
+from checks.sensitive_data import patterns
+from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, mask, redact_identifier
+from scanner.errors import AwsError, ServiceNotAvailable
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
+
+METADATA = CheckMetadata(
+    id="urls_no_embedded_credentials",
+    title="URLs given to services carry no credentials",
+    severity=Severity.HIGH,
+    service="multiple",
+    resource_type="Other",
+    scope=Scope.REGIONAL,
+    rationale=(
+        "A URL is configuration, shown in consoles, returned by list and describe calls, and written to CloudTrail; "
+        "AWS's data-protection guidance says never to put credential information in a URL given to a service. "
+        "user:password@ in an SNS HTTPS subscription or a token in an EventBridge API destination's query string is "
+        "readable by everyone who can read that configuration."
+    ),
+    remediation=Remediation(
+        text=(
+            "EventBridge: keep the URL plain and put the credential in the API destination's connection (API key, basic "
+            "or OAuth authorization, stored in Secrets Manager). SNS: subscribe the plain HTTPS URL and authenticate "
+            "deliveries by verifying SNS's message signature at the endpoint. Then rotate the exposed credential."
+        ),
+        cli=(
+            "aws events update-api-destination --name <name> --invocation-endpoint https://<host>/<path> "
+            "--connection-arn <connection-with-auth>; aws sns unsubscribe --subscription-arn <arn> && "
+            "aws sns subscribe --topic-arn <topic> --protocol https --notification-endpoint https://<host>/<path>"
+        ),
+        url="https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-target-connection.html",
+    ),
+    iam_actions=("sns:ListSubscriptions", "sns:GetSubscriptionAttributes", "events:ListApiDestinations"),
+    references=(
+        "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
+        "https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html",
+    ),
+)
+
+_OPTIONS = ("allow_query_parameters",)
+
+
+def credentials_in_url(url: str, detector: SensitiveDataDetector, allowed_parameters: frozenset[str]) -> list[dict[str, str]]:
+    """Where a URL carries credentials: the userinfo password, credential query values, or known token formats."""
+    found: list[dict[str, str]] = []
+    spans: list[tuple[int, int]] = []
+    for start, end, place in patterns.url_credential_parts(url):
+        if place.startswith("query:") and patterns.normalise_name(place[6:]) in allowed_parameters:
+            continue
+        if detector.is_allowed(url) or detector.is_allowed(url[start:end]):
+            continue
+        spans.append((start, end))
+        found.append({"location": place, "kind": "url_credentials", "preview": mask(url[start:end])})
+    # A token in the path (a Slack webhook, a key in the path) is just as exposed.
+    for start, end, kind in detector.spans(url):
+        if kind in patterns.SECRET_KINDS and kind != "url_credentials" and not any(patterns.overlaps((start, end), s) for s in spans):
+            found.append({"location": "path", "kind": kind, "preview": mask(url[start:end])})
+    return found
+
+
+def redact_url(url: str) -> str:
+    """The URL with every credential replaced by its masked preview (for resource ids and evidence)."""
+    pieces, cursor = [], 0
+    for start, end, _place in sorted(patterns.url_credential_parts(url)):
+        if start < cursor:
+            continue
+        pieces += [url[cursor:start], mask(url[start:end])]
+        cursor = end
+    pieces.append(url[cursor:])
+    return redact_identifier("".join(pieces)) or ""
+
+
+def _finding(resource_id: str, resource_arn: str | None, resource_type: str, region: str, url: str,
+             detector: SensitiveDataDetector, allowed: frozenset[str], what: str) -> Finding:
+    found = credentials_in_url(url, detector, allowed)
+    shown_url = redact_url(url)
+    evidence = {"url": shown_url}
+    if not found:
+        return Finding(Status.PASS, resource_id=resource_id, resource_arn=resource_arn, resource_type=resource_type,
+                       region=region, message=f"{what} URL carries no credentials", evidence=evidence)
+    places = ", ".join(sorted({f["location"] for f in found}))
+    return Finding(Status.FAIL, resource_id=resource_id, resource_arn=resource_arn, resource_type=resource_type,
+                   region=region, message=f"{what} URL carries credentials ({places})",
+                   evidence={**evidence, "credentials": found})
+
+
+def _sns(ctx: Any, detector: SensitiveDataDetector, allowed: frozenset[str]) -> Iterator[Finding]:
+    for page in ctx.aws.stream("sns", "list_subscriptions"):
+        for subscription in page.get("Subscriptions", []):
+            if not isinstance(subscription, Mapping):
+                raise MalformedResponse("ListSubscriptions returned a subscription that is not an object")
+            if str(subscription.get("Protocol", "")).lower() not in ("http", "https"):
+                continue
+            arn, topic = subscription.get("SubscriptionArn"), subscription.get("TopicArn", "")
+            endpoint = subscription.get("Endpoint")
+            if isinstance(arn, str) and arn.startswith("arn:"):
+                # The full HTTPS URL is only guaranteed from GetSubscriptionAttributes.
+                attributes = ctx.aws.call("sns", "get_subscription_attributes", SubscriptionArn=arn).get("Attributes") or {}
+                endpoint = attributes.get("Endpoint", endpoint)
+            if not isinstance(endpoint, str):
+                raise MalformedResponse("an HTTP/S subscription without an Endpoint")
+            if isinstance(arn, str) and arn.startswith("arn:"):
+                resource_id = resource_arn = redact_identifier(arn)
+            else:  # PendingConfirmation: no ARN yet
+                resource_id, resource_arn = f"{redact_identifier(topic)}|pending|{redact_url(endpoint)}", None
+            yield _finding(resource_id, resource_arn, "AWS::SNS::Subscription", ctx.region, endpoint, detector, allowed,
+                           "SNS subscription endpoint")
+
+
+def _api_destinations(ctx: Any, detector: SensitiveDataDetector, allowed: frozenset[str]) -> Iterator[Finding]:
+    token = None
+    while True:
+        page = ctx.aws.call("events", "list_api_destinations", **({"NextToken": token} if token else {}))
+        for destination in page.get("ApiDestinations", []):
+            if not isinstance(destination, Mapping) or not isinstance(destination.get("InvocationEndpoint"), str):
+                raise MalformedResponse("ListApiDestinations returned a destination without InvocationEndpoint")
+            arn = redact_identifier(str(destination.get("ApiDestinationArn") or destination.get("Name", "")))
+            yield _finding(arn, arn if arn.startswith("arn:") else None, "AWS::Events::ApiDestination", ctx.region,
+                           destination["InvocationEndpoint"], detector, allowed, "EventBridge API destination")
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+@check(METADATA)
+def urls_no_embedded_credentials(ctx):
+    detector = detector_from_options(ctx.options, METADATA.id, extra_keys=_OPTIONS)
+    allowed_option = ctx.options.get("allow_query_parameters", [])
+    if not isinstance(allowed_option, list) or not all(isinstance(p, str) for p in allowed_option):
+        raise ValueError(f"[checks.{METADATA.id}] allow_query_parameters must be a list of strings")
+    allowed = frozenset(patterns.normalise_name(p) for p in allowed_option)
+    for action, produce in (("sns:ListSubscriptions", _sns), ("events:ListApiDestinations", _api_destinations)):
+        try:
+            yield from produce(ctx, detector, allowed)
+        except ServiceNotAvailable:
+            continue
+        except (AwsError, MalformedResponse) as error:
+            yield Finding(Status.ERROR, resource_id=action, region=ctx.region,
+                          message=f"could not read URLs through {action}: {error}", evidence={"source": action})
