@@ -90,7 +90,7 @@ class ProwlerRun:
     logged_error_count: int = 0
 
 
-def prowler_command(settings: ProwlerSettings, output_directory: str) -> list[str]:
+def prowler_command(settings: ProwlerSettings, output_directory: str, regions: Sequence[str] = ()) -> list[str]:
     """The argv of one Prowler run; it never holds a credential."""
     command = [
         settings.executable,
@@ -112,8 +112,8 @@ def prowler_command(settings: ProwlerSettings, output_directory: str) -> list[st
         command += ["--services", *settings.services]
     if settings.compliance:
         command += ["--compliance", *settings.compliance]
-    if settings.regions:
-        command += ["--region", *settings.regions]
+    if regions:
+        command += ["--region", *regions]
     return command
 
 
@@ -138,7 +138,7 @@ def prowler_environment(
     return environment
 
 
-def run_prowler(settings: ProwlerSettings, environment: Mapping[str, str]) -> ProwlerRun:
+def run_prowler(settings: ProwlerSettings, environment: Mapping[str, str], regions: Sequence[str] = ()) -> ProwlerRun:
     """Run Prowler once and read its JSON-OCSF findings.
 
     Exit status 0 (all passed) and 3 (some checks failed) are success. Anything
@@ -150,7 +150,7 @@ def run_prowler(settings: ProwlerSettings, environment: Mapping[str, str]) -> Pr
     with tempfile.TemporaryDirectory(prefix="orgscan-prowler-") as workdir:
         output_directory = os.path.join(workdir, "output")
         stderr_path = Path(workdir, "stderr.log")
-        command = prowler_command(settings, output_directory)
+        command = prowler_command(settings, output_directory, regions)
         with open(stderr_path, "wb") as stderr_file:
             try:
                 process = subprocess.Popen(

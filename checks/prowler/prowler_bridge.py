@@ -63,7 +63,7 @@ def build_prowler_bridge(settings: ProwlerSettings) -> Check:
             # long enough for role credentials read earlier to expire.
             try:
                 environment = prowler_environment(os.environ, ctx.credentials_environment(), ctx.api_region)
-                run = run_prowler(settings, environment)
+                run = run_prowler(settings, environment, settings.prowler_regions(ctx.api_region))
             except ProwlerRunError as error:
                 yield _run_error(ctx, error)
                 return

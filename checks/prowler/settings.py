@@ -1,9 +1,9 @@
-"""The Prowler bridge's settings, read from the command line or ``[plugins.prowler]`` of the config file.
+"""The Prowler bridge's settings, from the command line or the config file.
 
-Each setting has a command-line option ``--prowler-<name>`` (argparse stores it
-as ``prowler_<name>``) and a key ``<name>`` in the config table
-``[plugins.prowler]``; the command line wins. The bridge is off unless ``bin``
-is set.
+Each setting has a command-line option ``--prowler-<name>`` and the same
+top-level key in the config file (``prowler-bin = "..."``); the host merges
+them into the ``options`` mapping as ``prowler_<name>``, the command line
+winning. The bridge is off unless ``prowler_bin`` is set.
 """
 from __future__ import annotations
 
@@ -32,14 +32,25 @@ class ProwlerSettings:
     compliance: tuple[str, ...] = ()
     concurrency: int = DEFAULT_CONCURRENCY
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    #: Regions to pass to ``--region``; empty lets Prowler scan every enabled region.
+    #: The scan's named regions, passed to Prowler's ``--region``.
     regions: tuple[str, ...] = ()
+    #: ``--regions all``: Prowler finds the account's enabled regions itself.
+    #: Neither set: the account's API region, as orgscan's own checks use.
+    all_regions: bool = False
+
+    def prowler_regions(self, api_region: str) -> tuple[str, ...]:
+        """The regions one account's run covers; empty lets Prowler scan every enabled region."""
+        if self.regions:
+            return self.regions
+        if self.all_regions:
+            return ()
+        return (api_region,) if api_region else ()
 
 
 def add_options(group: Any) -> None:
     """Add ``--prowler-*`` options to the "plugin options" argparse group.
 
-    Defaults are ``None`` so that a value from ``[plugins.prowler]`` is not
+    Defaults are ``None`` so that a value from the config file is not
     overridden by an argparse default the user never typed.
     """
     group.add_argument(
@@ -87,37 +98,25 @@ def read_settings(options: Mapping[str, Any]) -> ProwlerSettings | None:
 
     Raises :class:`UsageError` (one line naming the option) for a bad value.
     """
-    table = _config_table(options)
     raw = {name: options.get(f"prowler_{name}") for name in SETTING_NAMES}
-    for name in SETTING_NAMES:
-        if raw[name] is None and name in table:
-            raw[name] = table[name]
     if raw["bin"] in (None, ""):
         return None
+    regions = _regions(options.get("regions"))
+    selection = {name: _names(name, raw[name]) for name in ("checks", "services", "compliance")}
+    chosen = [f"--prowler-{name}" for name, names in selection.items() if names]
+    if len(chosen) > 1:
+        # Prowler's own argument parser accepts only one of them.
+        raise UsageError(f"{' and '.join(chosen)} cannot be combined: Prowler runs one selection at a time")
     return ProwlerSettings(
         executable=_executable(raw["bin"]),
-        checks=_names("checks", raw["checks"]),
-        services=_names("services", raw["services"]),
-        compliance=_names("compliance", raw["compliance"]),
+        checks=selection["checks"],
+        services=selection["services"],
+        compliance=selection["compliance"],
         concurrency=_positive_int("concurrency", raw["concurrency"], DEFAULT_CONCURRENCY),
         timeout_seconds=_positive_seconds("timeout", raw["timeout"], DEFAULT_TIMEOUT_SECONDS),
-        regions=_regions(options.get("regions")),
+        regions=regions or (),
+        all_regions=regions is None,
     )
-
-
-def _config_table(options: Mapping[str, Any]) -> Mapping[str, Any]:
-    plugins = options.get("plugins") or {}
-    if not isinstance(plugins, Mapping):
-        return {}
-    table = plugins.get("prowler") or {}
-    if not isinstance(table, Mapping):
-        raise UsageError("config [plugins.prowler] must be a table")
-    unknown = sorted(set(table) - set(SETTING_NAMES))
-    if unknown:
-        raise UsageError(
-            f"config [plugins.prowler]: unknown key {unknown[0]!r} (known: {', '.join(SETTING_NAMES)})"
-        )
-    return table
 
 
 def _executable(value: Any) -> str:
@@ -170,15 +169,12 @@ def _positive_seconds(name: str, value: Any, default: float) -> float:
     return seconds
 
 
-def _regions(value: Any) -> tuple[str, ...]:
-    """The scan's ``--regions`` as Prowler ``--region`` arguments; ``all`` (or unset) means Prowler's own choice."""
+def _regions(value: Any) -> tuple[str, ...] | None:
+    """The scan's ``--regions`` for Prowler: named regions, ``None`` for ``all``, ``()`` for the default region."""
     if value is None:
         return ()
-    if isinstance(value, str):
-        items = [item.strip() for item in value.split(",")]
-    else:
-        items = [str(item).strip() for item in value]
+    items = [item.strip() for item in (value.split(",") if isinstance(value, str) else map(str, value))]
     items = [item for item in items if item]
-    if not items or [item.lower() for item in items] == ["all"]:
-        return ()
+    if [item.lower() for item in items] == ["all"]:
+        return None
     return tuple(items)

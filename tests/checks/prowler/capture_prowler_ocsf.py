@@ -37,11 +37,11 @@ def prowler_version(executable: str) -> str:
 
 def main(executable: str) -> None:
     version = prowler_version(executable)
-    settings = ProwlerSettings(executable=executable, services=SERVICES, regions=(REGION,), timeout_seconds=600)
+    settings = ProwlerSettings(executable=executable, services=SERVICES, timeout_seconds=600)
     with loopback_organization() as organization:
         inherited = {**os.environ, "AWS_ENDPOINT_URL": organization.endpoint_url}
         environment = prowler_environment(inherited, organization.assume_member_role(), REGION)
-        run = run_prowler(settings, environment)
+        run = run_prowler(settings, environment, (REGION,))
     data = HERE / "data"
     data.mkdir(exist_ok=True)
     target = data / f"prowler-{version}-ocsf.json"

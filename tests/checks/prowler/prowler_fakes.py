@@ -1,0 +1,102 @@
+"""Test helpers for the Prowler bridge: a stand-in ``prowler`` executable and an account's check context.
+
+The stand-in is a real program run as a real subprocess: it records the argv
+and environment it was given, writes whatever OCSF output, stderr and exit
+status the test asks for, and can hang to exercise the timeout.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from scanner.aws import AwsReader, TargetCache
+from scanner.context import Account, CheckContext
+from scanner.model import GLOBAL_REGION
+
+DATA = Path(__file__).resolve().parent / "data"
+CAPTURED_OCSF = DATA / "prowler-5.46.0-ocsf.json"
+CAPTURED_META = json.loads((DATA / "prowler-5.46.0-ocsf.meta.json").read_text(encoding="utf-8"))
+
+_FAKE_PROWLER = """#!{python}
+import json, os, shutil, sys, time
+from pathlib import Path
+
+here = Path(__file__).resolve().parent
+behaviour = json.loads((here / "behaviour.json").read_text())
+argv = sys.argv[1:]
+calls = here / "calls"
+calls.mkdir(exist_ok=True)
+call = {{"argv": argv, "env": dict(os.environ), "pid": os.getpid(), "started": time.time()}}
+record = calls / f"{{os.getpid()}}.json"
+record.write_text(json.dumps(call))
+sys.stderr.write(behaviour.get("stderr", ""))
+sys.stderr.flush()
+time.sleep(behaviour.get("sleep", 0))
+output = Path(argv[argv.index("--output-directory") + 1])
+name = argv[argv.index("--output-filename") + 1]
+if "ocsf_source" in behaviour or "ocsf_text" in behaviour:
+    output.mkdir(parents=True, exist_ok=True)
+    target = output / (name + ".ocsf.json")
+    if "ocsf_source" in behaviour:
+        shutil.copyfile(behaviour["ocsf_source"], target)
+    else:
+        target.write_text(behaviour["ocsf_text"])
+call["ended"] = time.time()
+record.write_text(json.dumps(call))
+sys.exit(behaviour.get("exit_status", 0))
+"""
+
+
+class FakeProwler:
+    """A stand-in ``prowler`` in ``directory``; :meth:`behave` sets what its next runs do."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.executable = directory / "prowler"
+        self.executable.write_text(_FAKE_PROWLER.format(python=sys.executable), encoding="utf-8")
+        self.executable.chmod(0o755)
+        self.behave()
+
+    def behave(
+        self,
+        exit_status: int = 0,
+        *,
+        ocsf_source: Path | None = None,
+        ocsf_text: str | None = None,
+        stderr: str = "",
+        sleep: float = 0,
+    ) -> None:
+        behaviour: dict[str, Any] = {"exit_status": exit_status, "stderr": stderr, "sleep": sleep}
+        if ocsf_source is not None:
+            behaviour["ocsf_source"] = str(ocsf_source)
+        if ocsf_text is not None:
+            behaviour["ocsf_text"] = ocsf_text
+        (self.directory / "behaviour.json").write_text(json.dumps(behaviour), encoding="utf-8")
+
+    def calls(self) -> list[dict[str, Any]]:
+        """What each run was given (argv, env, pid) and when it started and ended."""
+        return [json.loads(path.read_text()) for path in sorted((self.directory / "calls").glob("*.json"))]
+
+
+def _no_aws(service: str, region: str) -> Any:
+    raise AssertionError(f"the Prowler bridge must not call AWS itself ({service} in {region})")
+
+
+def account_context(
+    account_id: str,
+    credentials: Mapping[str, str] | Callable[[], Mapping[str, str]],
+    api_region: str = "us-east-1",
+) -> CheckContext:
+    """The context orgscan's runner gives an account-wide check, for one account."""
+    provider = credentials if callable(credentials) else (lambda: dict(credentials))
+    cache = TargetCache(_no_aws, lambda service: None)
+    return CheckContext(
+        account=Account(id=account_id, name="member"),
+        region=GLOBAL_REGION,
+        api_region=api_region,
+        aws=AwsReader(cache, api_region, frozenset({"sts:GetCallerIdentity"}), "prowler_bridge"),
+        scan_mode="organization",
+        credentials_provider=provider,
+    )
