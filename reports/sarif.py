@@ -367,7 +367,12 @@ def resource_uri(result: Mapping[str, Any], service: str) -> str:
     return "/".join(_uri_segment(segment) for segment in segments)
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*")
+
+
 def _uri_segment(segment: str) -> str:
+    if _UNRESERVED.fullmatch(segment) and segment.strip("."):
+        return segment  # nothing to encode (the common case, and quote() is slow)
     encoded = quote(segment, safe="")
     # "." and ".." would be resolved away as relative path steps.
     if encoded in (".", ".."):

@@ -1,0 +1,375 @@
+"""``orgscan upload securityhub results.json``: import findings into each account's own Security Hub.
+
+Security Hub accepts a finding from a finding provider only when the caller is
+the finding's account and the finding names that account's default product, so
+every finding is imported by that account itself, in its own region, through
+the same role the scan assumed (``--role-name``; the caller's own account uses
+the caller's credentials).
+
+For each (account, region) the command:
+
+1. reads the orgscan findings already there (``GetFindings``, ACTIVE only);
+2. imports every FAIL and ERROR result (new, or refreshing an earlier import);
+3. updates earlier findings whose result now passes to ``Compliance.Status PASSED``;
+4. archives (``RecordState ARCHIVED``) earlier findings whose resource is gone:
+   their check ran for that account and region in this scan without ERROR, yet
+   produced no result for that resource. Targets that errored, and checks or
+   regions that were not part of this scan, keep their findings untouched.
+
+``BatchImportFindings`` takes at most 100 findings a call; throttling and
+``FailedFindings`` are retried with backoff. It prints how many findings were
+imported, updated, archived and failed, and exits 1 if any failed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import botocore.exceptions
+
+from reports.asff import PROVIDER_NAME, build_finding, product_arn, security_hub_region
+from reports.overview import DocumentError, check_catalogue, check_document, text
+
+MAX_FINDINGS_PER_CALL = 100
+# BatchImportFindings rejects requests over 6 MB; stay well below.
+MAX_BYTES_PER_CALL = 4_000_000
+ATTEMPTS = 5
+THROTTLING_CODES = {
+    "Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException",
+    "RequestLimitExceeded", "SlowDown", "ProvisionedThroughputExceededException",
+}
+# Only these fields are sent back when an earlier finding is archived: the
+# ones BatchImportFindings requires, plus what identifies it as orgscan's.
+_ARCHIVE_FIELDS = (
+    "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Types", "CreatedAt", "Title",
+    "Description", "Resources", "Severity", "Compliance", "ProductFields", "Remediation",
+)
+
+
+@dataclass
+class ImportOutcome:
+    """What happened to the findings sent in one or more BatchImportFindings calls."""
+
+    succeeded: int = 0
+    #: (finding id, error code, message) of findings still failing after every attempt
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds to wait before attempt ``attempt + 1``: exponential with full jitter, at most 20 s."""
+    return random.uniform(0, min(20.0, 0.5 * 2 ** attempt))
+
+
+def _batches(findings: Sequence[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for finding in findings:
+        finding_size = len(json.dumps(finding, separators=(",", ":")))
+        if batch and (len(batch) >= MAX_FINDINGS_PER_CALL or size + finding_size > MAX_BYTES_PER_CALL):
+            yield batch
+            batch, size = [], 0
+        batch.append(finding)
+        size += finding_size
+    if batch:
+        yield batch
+
+
+def import_findings(client: Any, findings: Sequence[dict[str, Any]], *, attempts: int = ATTEMPTS,
+                    sleep: Callable[[float], None] = time.sleep) -> ImportOutcome:
+    """Import ``findings`` in calls of at most 100, retrying throttled calls and ``FailedFindings``.
+
+    Any other error of a call fails that call's findings at once (retrying an
+    access denial or a disabled Security Hub cannot help).
+    """
+    outcome = ImportOutcome()
+    pending = list(findings)
+    last_error: dict[str, tuple[str, str]] = {}
+    for attempt in range(attempts):
+        retry: list[dict[str, Any]] = []
+        for batch in _batches(pending):
+            try:
+                response = client.batch_import_findings(Findings=batch)
+            except botocore.exceptions.ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "ClientError")
+                message = error.response.get("Error", {}).get("Message", str(error))
+                if code in THROTTLING_CODES:
+                    retry.extend(batch)
+                    last_error.update({f["Id"]: (code, message) for f in batch})
+                else:
+                    outcome.failed.extend((f["Id"], code, message) for f in batch)
+                continue
+            except botocore.exceptions.BotoCoreError as error:
+                # Connection errors outlasting the SDK's own retries: try the batch again later.
+                retry.extend(batch)
+                last_error.update({f["Id"]: (type(error).__name__, str(error)) for f in batch})
+                continue
+            failed_ids = {}
+            for failure in response.get("FailedFindings") or []:
+                failed_ids[failure.get("Id")] = (failure.get("ErrorCode") or "Failed", failure.get("ErrorMessage") or "")
+            outcome.succeeded += len(batch) - sum(1 for f in batch if f["Id"] in failed_ids)
+            for finding in batch:
+                if finding["Id"] in failed_ids:
+                    retry.append(finding)
+                    last_error[finding["Id"]] = failed_ids[finding["Id"]]
+        pending = retry
+        if not pending:
+            break
+        if attempt < attempts - 1:
+            sleep(_backoff(attempt))
+    outcome.failed.extend((f["Id"], *last_error.get(f["Id"], ("Failed", ""))) for f in pending)
+    return outcome
+
+
+def existing_findings(client: Any, account_id: str, region: str) -> list[dict[str, Any]]:
+    """orgscan's ACTIVE findings in the account's default product in this region (filtered here too)."""
+    arn = product_arn(account_id, region)
+    filters = {
+        "ProductArn": [{"Value": arn, "Comparison": "EQUALS"}],
+        "AwsAccountId": [{"Value": account_id, "Comparison": "EQUALS"}],
+        "ProductFields": [{"Key": "ProviderName", "Value": PROVIDER_NAME, "Comparison": "EQUALS"}],
+        "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+    }
+    found = []
+    kwargs: dict[str, Any] = {"Filters": filters, "MaxResults": 100}
+    while True:
+        page = client.get_findings(**kwargs)
+        for finding in page.get("Findings") or []:
+            if (finding.get("ProductArn") == arn and finding.get("AwsAccountId") == account_id
+                    and (finding.get("ProductFields") or {}).get("ProviderName") == PROVIDER_NAME
+                    and finding.get("RecordState", "ACTIVE") == "ACTIVE"):
+                found.append(finding)
+        token = page.get("NextToken")
+        if not token:
+            return found
+        kwargs["NextToken"] = token
+
+
+@dataclass
+class TargetPlan:
+    """The findings of one account and region, and which of its (check, target region) pairs were judged."""
+
+    account_id: str
+    region: str
+    current: list[dict[str, Any]] = field(default_factory=list)
+    passing: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: every finding id this scan knows for the target, whatever its status
+    known_ids: set[str] = field(default_factory=set)
+    judged: set[tuple[str, str]] = field(default_factory=set)
+    errored: set[tuple[str, str]] = field(default_factory=set)
+
+
+def plan_targets(document: Mapping[str, Any]) -> dict[tuple[str, str], TargetPlan]:
+    """The document's results grouped by the Security Hub (account, region) they belong to."""
+    catalogue = check_catalogue(document)
+    plans: dict[tuple[str, str], TargetPlan] = {}
+    for result in document["results"]:
+        region = security_hub_region(result, document)
+        plan = plans.setdefault((result["account_id"], region), TargetPlan(result["account_id"], region))
+        target = (result["check_id"], text(result.get("target_region")) or result["region"])
+        status = result["status"]
+        if status == "ERROR":
+            plan.errored.add(target)
+        else:
+            plan.judged.add(target)
+        if status == "NOT_APPLICABLE":
+            continue
+        finding = build_finding(result, catalogue[result["check_id"]], document)
+        plan.known_ids.add(finding["Id"])
+        if status == "PASS":
+            plan.passing[finding["Id"]] = finding
+        else:
+            plan.current.append(finding)
+    for plan in plans.values():
+        plan.judged -= plan.errored
+    return plans
+
+
+@dataclass
+class TargetOutcome:
+    imported: int = 0
+    updated: int = 0
+    archived: int = 0
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def changes_for(plan: TargetPlan, existing: Sequence[Mapping[str, Any]], updated_at: str
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The PASSED updates and the archivals that ``existing`` findings need, given this scan's ``plan``.
+
+    An earlier finding updated after this scan finished is newer than this
+    document and is left alone (an old results.json must not undo a newer import).
+    """
+    updates, archivals = [], []
+    for finding in existing:
+        if text(finding.get("UpdatedAt")) > updated_at:
+            continue
+        fields = finding.get("ProductFields") or {}
+        finding_id = finding.get("Id")
+        if finding_id in plan.passing:
+            if (finding.get("Compliance") or {}).get("Status") != "PASSED":
+                update = dict(plan.passing[finding_id])
+                update["CreatedAt"] = finding.get("CreatedAt") or update["CreatedAt"]
+                updates.append(update)
+            continue
+        if finding_id in plan.known_ids:
+            continue
+        target = (fields.get("orgscan/CheckId", finding.get("GeneratorId")), fields.get("orgscan/TargetRegion"))
+        if target in plan.judged:
+            archived = {key: finding[key] for key in _ARCHIVE_FIELDS if key in finding}
+            archived["UpdatedAt"] = updated_at
+            archived["RecordState"] = "ARCHIVED"
+            archivals.append(archived)
+    return updates, archivals
+
+
+def upload_target(client: Any, plan: TargetPlan, updated_at: str, *, dry_run: bool = False,
+                  sleep: Callable[[float], None] = time.sleep) -> TargetOutcome:
+    """Bring one account and region's Security Hub in line with the scan."""
+    existing = existing_findings(client, plan.account_id, plan.region)
+    earlier = {finding.get("Id"): finding for finding in existing}
+    current = []
+    for finding in plan.current:
+        previous = earlier.get(finding["Id"])
+        if previous is not None:
+            if text(previous.get("UpdatedAt")) > updated_at:
+                continue  # imported from a newer scan than this document
+            if previous.get("CreatedAt"):
+                finding = dict(finding, CreatedAt=previous["CreatedAt"])
+        current.append(finding)
+    updates, archivals = changes_for(plan, existing, updated_at)
+    if dry_run:
+        return TargetOutcome(imported=len(current), updated=len(updates), archived=len(archivals))
+    outcome = TargetOutcome()
+    failed_ids: set[str] = set()
+    for findings, counter in ((current, "imported"), (updates, "updated"), (archivals, "archived")):
+        if not findings:
+            continue
+        result = import_findings(client, findings, sleep=sleep)
+        outcome.failed.extend(result.failed)
+        failed_ids.update(item[0] for item in result.failed)
+        setattr(outcome, counter, sum(1 for f in findings if f["Id"] not in failed_ids))
+    return outcome
+
+
+@dataclass
+class UploadSummary:
+    imported: int = 0
+    updated: int = 0
+    archived: int = 0
+    failed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, outcome: TargetOutcome) -> None:
+        self.imported += outcome.imported
+        self.updated += outcome.updated
+        self.archived += outcome.archived
+        self.failed += len(outcome.failed)
+
+
+def upload(document: Mapping[str, Any], sessions: Any, *, dry_run: bool = False,
+           sleep: Callable[[float], None] = time.sleep) -> UploadSummary:
+    """Upload every account and region of ``document`` through ``sessions`` (a ``scanner.sessions.AccountSessions``)."""
+    from scanner.errors import AwsError
+
+    check_document(document)
+    scan = document["scan"]
+    updated_at = text(scan.get("finished_at")) or text(scan.get("started_at"))
+    summary = UploadSummary()
+    unreachable: dict[str, str] = {}
+    for (account_id, region), plan in sorted(plan_targets(document).items()):
+        pending = len(plan.current)
+        if account_id in unreachable:
+            summary.failed += pending
+            continue
+        try:
+            sessions.verify_access(account_id)
+            client = sessions.client(account_id, "securityhub", region)
+            outcome = upload_target(client, plan, updated_at, dry_run=dry_run, sleep=sleep)
+        except AwsError as error:
+            unreachable[account_id] = str(error)
+            summary.failed += pending
+            summary.problems.append(f"account {account_id}: {error}")
+            continue
+        except botocore.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "ClientError")
+            message = error.response.get("Error", {}).get("Message", "")
+            summary.failed += pending
+            summary.problems.append(f"account {account_id} {region}: {code}: {message}")
+            continue
+        except botocore.exceptions.BotoCoreError as error:
+            summary.failed += pending
+            summary.problems.append(f"account {account_id} {region}: {error}")
+            continue
+        summary.add(outcome)
+        codes = sorted({f"{code}: {message}" for _, code, message in outcome.failed})
+        for reason in codes[:3]:
+            summary.problems.append(f"account {account_id} {region}: {reason}")
+    return summary
+
+
+def _parser() -> argparse.ArgumentParser:
+    from scanner.sessions import DEFAULT_ROLE_NAME
+
+    parser = argparse.ArgumentParser(
+        prog="orgscan upload securityhub",
+        description="Import the findings of results.json into AWS Security Hub, each into its own account and region.",
+    )
+    parser.add_argument("results", type=Path, help="the results.json of a scan")
+    parser.add_argument("--role-name", default=DEFAULT_ROLE_NAME,
+                        help=f"role to assume in every account but the caller's (default {DEFAULT_ROLE_NAME}); "
+                             "it needs securityhub:BatchImportFindings and securityhub:GetFindings")
+    parser.add_argument("--external-id", default=None, help="sts:ExternalId to pass when assuming the role")
+    parser.add_argument("--role-session-name", default="orgscan", help="role session name (default orgscan)")
+    parser.add_argument("--profile", default=None, help="AWS profile of the caller")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="read Security Hub and print what would change, without importing anything")
+    return parser
+
+
+def load_document(path: Path) -> dict[str, Any]:
+    """The result document at ``path``; :class:`DocumentError` (one line naming the file) when unusable."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DocumentError(f"{path}: cannot read: {error.strerror or error}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DocumentError(f"{path}: not a JSON document: {error}") from None
+    try:
+        check_document(document)
+    except DocumentError as error:
+        raise DocumentError(str(error).replace("results.json", str(path), 1)) from None
+    return document
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``orgscan upload securityhub``; 0 when every finding was imported, 1 when any failed, 2 on bad input."""
+    from scanner.errors import UsageError
+    from scanner.sessions import AccountSessions
+
+    args = _parser().parse_args(argv)
+    try:
+        document = load_document(args.results)
+        sessions = AccountSessions(profile=args.profile, role_name=args.role_name, external_id=args.external_id,
+                                   role_session_name=args.role_session_name)
+        sessions.caller_identity()
+    except (DocumentError, UsageError) as error:
+        print(f"orgscan upload securityhub: {error}", file=sys.stderr)
+        return 2
+    summary = upload(document, sessions, dry_run=args.dry_run)
+    for problem in summary.problems:
+        print(f"orgscan upload securityhub: {problem}", file=sys.stderr)
+    verb = "would be " if args.dry_run else ""
+    print(f"{summary.imported} {verb}imported, {summary.updated} {verb}updated, "
+          f"{summary.archived} {verb}archived, {summary.failed} failed")
+    return 1 if summary.failed else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""``orgscan upload securityhub`` against the simulated organization's Security Hub, over HTTP, through real AssumeRole."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from report_documents import KMS_KEY_ROTATION, ROOT_MFA, TAGS_SENSITIVE, document, key_arn, result
+from reports import securityhub_upload
+from reports.asff import finding_id, product_arn
+from scanner.simulator import Faults
+
+MANAGEMENT, PROD, DEV = "111111111111", "222222222222", "333333333333"
+REGIONS = ("us-east-1", "eu-west-1")
+SCENARIO = {
+    "name": "securityhub-upload",
+    "organization": {"management_account": MANAGEMENT, "id": "o-uploadtest01", "regions": list(REGIONS)},
+    "accounts": [
+        {"id": MANAGEMENT, "name": "management", "email": "management@example.com"},
+        {"id": PROD, "name": "prod", "email": "prod@example.com"},
+        {"id": DEV, "name": "dev", "email": "dev@example.com"},
+    ],
+}
+
+
+def accounts_entries():
+    return [{"id": a, "name": n, "status": "scanned", "error": None}
+            for a, n in ((MANAGEMENT, "management"), (PROD, "prod"), (DEV, "dev"))]
+
+
+def key_result(status, account_id, region, key_id):
+    return result(KMS_KEY_ROTATION, status, account_id, region, key_id,
+                  f"rotation {'off' if status == 'FAIL' else 'on'}", {"KeyRotationEnabled": status == "PASS"},
+                  key_arn(account_id, region, key_id))
+
+
+def first_scan():
+    return document([
+        key_result("FAIL", PROD, "us-east-1", "key-fixed-later"),
+        key_result("FAIL", PROD, "us-east-1", "key-deleted-later"),
+        key_result("FAIL", PROD, "eu-west-1", "key-eu"),
+        key_result("PASS", PROD, "eu-west-1", "key-always-fine"),
+        key_result("FAIL", DEV, "us-east-1", "key-dev"),
+        result(ROOT_MFA, "FAIL", DEV, "global", DEV, "no root MFA", {"AccountMFAEnabled": 0}, f"arn:aws:iam::{DEV}:root"),
+        result(TAGS_SENSITIVE, "FAIL", MANAGEMENT, "us-east-1", "bucket-a", "tag holds a secret",
+               {"tag_value": "****"}, "arn:aws:s3:::bucket-a"),
+    ], accounts=accounts_entries(), regions=REGIONS, organization_id="o-uploadtest01")
+
+
+def second_scan():
+    later = document([
+        key_result("PASS", PROD, "us-east-1", "key-fixed-later"),
+        # key-deleted-later is gone: no result for it any more
+        key_result("PASS", PROD, "eu-west-1", "key-always-fine"),
+        result(KMS_KEY_ROTATION, "ERROR", PROD, "eu-west-1", PROD, "access denied to kms:ListKeys"),
+        key_result("FAIL", DEV, "us-east-1", "key-dev"),
+        result(ROOT_MFA, "FAIL", DEV, "global", DEV, "no root MFA", {"AccountMFAEnabled": 0}, f"arn:aws:iam::{DEV}:root"),
+        result(TAGS_SENSITIVE, "FAIL", MANAGEMENT, "us-east-1", "bucket-a", "tag holds a secret",
+               {"tag_value": "****"}, "arn:aws:s3:::bucket-a"),
+    ], accounts=accounts_entries(), regions=REGIONS, organization_id="o-uploadtest01")
+    later["scan"].update(id="scan-2", started_at="2026-11-29T21:00:00Z", finished_at="2026-11-29T21:05:00Z")
+    return later
+
+
+def write(tmp_path: Path, doc: dict, name: str = "results.json") -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return str(path)
+
+
+def hub_findings(sim, account_id, region):
+    client = sim.client("securityhub", region, account_id=account_id)
+    findings, kwargs = [], {}
+    while True:
+        page = client.get_findings(**kwargs)
+        findings += [f for f in page["Findings"] if f["AwsAccountId"] == account_id]
+        if not page.get("NextToken"):
+            return {f["Id"]: f for f in findings}
+        kwargs["NextToken"] = page["NextToken"]
+
+
+@pytest.fixture
+def org(make_org):
+    sim = make_org(SCENARIO)
+    for account_id in (MANAGEMENT, PROD, DEV):
+        for region in REGIONS:
+            sim.client("securityhub", region, account_id=account_id).enable_security_hub()
+    return sim
+
+
+def test_imports_each_finding_into_its_own_account_and_region(org, tmp_path, capsys):
+    doc = first_scan()
+    code = securityhub_upload.main([write(tmp_path, doc)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.strip() == "6 imported, 0 updated, 0 archived, 0 failed"
+
+    prod_us = hub_findings(org, PROD, "us-east-1")
+    assert len(prod_us) == 2
+    for finding in prod_us.values():
+        assert finding["ProductArn"] == product_arn(PROD, "us-east-1") == f"arn:aws:securityhub:us-east-1:{PROD}:product/{PROD}/default"
+        assert finding["Compliance"]["Status"] == "FAILED"
+        assert finding["Resources"][0]["Region"] == "us-east-1"
+    assert len(hub_findings(org, PROD, "eu-west-1")) == 1  # the PASS of a key never imported before is not sent
+    # the account-wide root MFA result lives in the scan's first region
+    dev_us = hub_findings(org, DEV, "us-east-1")
+    root = next(f for f in dev_us.values() if f["GeneratorId"] == "iam_root_mfa_enabled")
+    assert root["Severity"]["Label"] == "CRITICAL" and root["Resources"][0]["Type"] == "AwsAccount"
+    assert hub_findings(org, DEV, "eu-west-1") == {}
+    assert set(hub_findings(org, MANAGEMENT, "us-east-1")) == {finding_id(doc["results"][-1])}
+
+
+def test_later_scan_updates_passing_findings_and_archives_gone_resources(org, tmp_path, capsys):
+    assert securityhub_upload.main([write(tmp_path, first_scan(), "first.json")]) == 0
+    capsys.readouterr()
+    before = hub_findings(org, PROD, "eu-west-1")
+
+    later = second_scan()
+    assert securityhub_upload.main([write(tmp_path, later, "second.json")]) == 0
+    # imported: two FAILs in DEV, one in the management account, and the ERROR in PROD eu-west-1
+    assert capsys.readouterr().out.strip() == "4 imported, 1 updated, 1 archived, 0 failed"
+
+    prod_us = {f["ProductFields"]["orgscan/ResourceId"]: f for f in hub_findings(org, PROD, "us-east-1").values()}
+    assert prod_us["key-fixed-later"]["Compliance"]["Status"] == "PASSED"
+    assert prod_us["key-fixed-later"]["RecordState"] == "ACTIVE"
+    assert prod_us["key-fixed-later"]["CreatedAt"] == "2026-11-28T21:05:00Z"  # first seen in the first scan
+    assert prod_us["key-fixed-later"]["UpdatedAt"] == "2026-11-29T21:05:00Z"
+    assert prod_us["key-deleted-later"]["RecordState"] == "ARCHIVED"
+    # kms in PROD eu-west-1 errored this time: its earlier finding is neither archived nor changed
+    after = hub_findings(org, PROD, "eu-west-1")
+    eu = next(f for f in after.values() if f["ProductFields"]["orgscan/ResourceId"] == "key-eu")
+    assert eu["RecordState"] == "ACTIVE" and eu == before[eu["Id"]]
+
+
+def test_an_older_document_does_not_undo_a_newer_import(org, tmp_path, capsys):
+    newer, older = first_scan(), second_scan()
+    newer["scan"]["finished_at"], older["scan"]["finished_at"] = older["scan"]["finished_at"], newer["scan"]["finished_at"]
+    assert securityhub_upload.main([write(tmp_path, newer, "newer.json")]) == 0
+    capsys.readouterr()
+    before = hub_findings(org, PROD, "us-east-1")
+    assert securityhub_upload.main([write(tmp_path, older, "older.json")]) == 0
+    # only the ERROR finding, which the newer import does not hold, goes in
+    assert capsys.readouterr().out.strip() == "1 imported, 0 updated, 0 archived, 0 failed"
+    assert hub_findings(org, PROD, "us-east-1") == before
+
+
+def test_account_whose_role_cannot_be_assumed_fails_and_others_are_imported(org, tmp_path, capsys):
+    org.faults.deny_assume_role = {DEV}
+    code = securityhub_upload.main([write(tmp_path, first_scan())])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out.strip() == "4 imported, 0 updated, 0 archived, 2 failed"
+    assert f"account {DEV}: access denied to sts:AssumeRole" in captured.err
+    assert len(hub_findings(org, PROD, "us-east-1")) == 2
+
+
+def test_throttled_imports_are_retried_until_everything_is_in(make_org, tmp_path, capsys):
+    sim = make_org(SCENARIO, faults=Faults(throttle_rate=0.5, seed=3, fault_operations=("securityhub:BatchImportFindings",)))
+    doc = document([key_result("FAIL", PROD, "us-east-1", f"key-{n:04d}") for n in range(250)],
+                   accounts=accounts_entries(), regions=REGIONS, organization_id="o-uploadtest01")
+    assert securityhub_upload.main([write(tmp_path, doc)]) == 0
+    assert capsys.readouterr().out.strip() == "250 imported, 0 updated, 0 archived, 0 failed"
+    calls = sim.call_counts()[(PROD, "us-east-1", "securityhub:BatchImportFindings")]
+    assert calls > math.ceil(250 / 100)  # some calls were throttled and made again
+    sim.faults = Faults()
+    assert len(hub_findings(sim, PROD, "us-east-1")) == 250
+
+
+def test_at_most_100_findings_per_call(org, tmp_path, capsys):
+    doc = document([key_result("FAIL", PROD, "eu-west-1", f"key-{n:04d}") for n in range(201)],
+                   accounts=accounts_entries(), regions=REGIONS, organization_id="o-uploadtest01")
+    assert securityhub_upload.main([write(tmp_path, doc)]) == 0
+    assert org.call_counts()[(PROD, "eu-west-1", "securityhub:BatchImportFindings")] == 3
+
+
+def test_failed_findings_are_retried_then_reported(org):
+    client = org.client("securityhub", "us-east-1", account_id=PROD)
+    good = securityhub_upload.plan_targets(first_scan())[(PROD, "us-east-1")].current[0]
+    broken = dict(good, Id="orgscan/broken", Resources=[])  # Security Hub refuses a finding without resources
+    waits = []
+    outcome = securityhub_upload.import_findings(client, [good, broken], attempts=3, sleep=waits.append)
+    assert outcome.succeeded == 1
+    assert [item[:2] for item in outcome.failed] == [("orgscan/broken", "InvalidInput")]
+    assert len(waits) == 2
+    assert org.call_counts()[(PROD, "us-east-1", "securityhub:BatchImportFindings")] == 3
+
+
+def test_dry_run_imports_nothing(org, tmp_path, capsys):
+    assert securityhub_upload.main([write(tmp_path, first_scan()), "--dry-run"]) == 0
+    assert capsys.readouterr().out.strip() == "6 would be imported, 0 would be updated, 0 would be archived, 0 failed"
+    assert hub_findings(org, PROD, "us-east-1") == {}
+
+
+@pytest.mark.parametrize("content, expected", [
+    (None, "cannot read"),
+    ("{not json", "not a JSON document"),
+    (json.dumps({"schema_version": 2, "results": [], "scan": {}}), "schema_version 2 is not supported"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, content, expected):
+    path = tmp_path / "results.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    assert securityhub_upload.main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and str(path) in err and len(err.strip().splitlines()) == 1
