@@ -36,7 +36,13 @@ def reset_moto() -> None:
     from moto.organizations.models import organizations_backends
     from moto.s3.models import s3_backends
 
-    BackendDict.reset()
+    from moto.core.base_backend import backend_lock
+
+    # BackendDict.reset() re-creates every backend before dropping it; dropping is enough (and fast).
+    with backend_lock:
+        for backend_dict in BackendDict._instances:
+            backend_dict.clear()
+        BackendDict._instances.clear()
     reset_model_data()
     organizations_backends.master_accounts.clear()
     s3_backends.bucket_accounts.clear()
@@ -178,7 +184,7 @@ def _apply_kms(account: Account) -> None:
             key.multi_region_configuration["PrimaryKey"]["Arn"] = key.arn
         kms.keys[key.id] = key
         if spec.tags:
-            kms.tag_resource(key.id, _tag_list(spec.tags))
+            kms.tag_resource(key.id, [{"TagKey": k, "TagValue": v} for k, v in spec.tags.items()])
         key.key_rotation_status = spec.rotation
         for alias in spec.aliases:
             kms.create_alias(key.id, alias)

@@ -34,6 +34,59 @@ _SERVICE_BY_SIGNING_NAME = {
 _ACCESS_DENIED_CODE = {"sns": "AuthorizationError", "ec2": "UnauthorizedOperation"}
 
 
+# KMS operations AWS allows on another account's key (when its key policy lets the caller's account).
+CROSS_ACCOUNT_KMS_OPERATIONS = frozenset(
+    {"DescribeKey", "GetKeyRotationStatus", "GetPublicKey", "CreateGrant", "Encrypt", "Decrypt", "ReEncrypt",
+     "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "Sign", "Verify", "GenerateMac", "VerifyMac"}
+)
+
+# The account whose KMS backend answers the current thread's call (a readable cross-account key).
+KMS_KEY_OWNER = threading.local()
+
+
+def _key_policy_names_account(policy_text: str, account_id: str) -> bool:
+    """Whether a key policy allows principals of ``account_id`` at all (conditions are not evaluated)."""
+    try:
+        policy = json.loads(policy_text)
+    except (TypeError, ValueError):
+        return False
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    for statement in statements:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        if not _conditions_admit(statement.get("Condition") or {}, account_id):
+            continue
+        principal = statement.get("Principal")
+        if principal == "*":
+            return True
+        values = principal.get("AWS", []) if isinstance(principal, dict) else []
+        values = [values] if isinstance(values, str) else values
+        for value in values:
+            if value == "*" or value == account_id or (isinstance(value, str) and value.split(":")[4:5] == [account_id]):
+                return True
+    return False
+
+
+def _conditions_admit(condition: Any, account_id: str) -> bool:
+    """Whether a statement's conditions can hold for a direct call from ``account_id`` (a coarse reading)."""
+    if not isinstance(condition, dict):
+        return False
+    for operator, tests in condition.items():
+        if not isinstance(tests, dict):
+            return False
+        for key, values in tests.items():
+            lowered = key.lower()
+            if lowered == "kms:viaservice":
+                return False  # a direct call does not come through a service
+            if lowered in ("kms:calleraccount", "aws:principalaccount") and operator.lower().startswith("stringequals"):
+                values = [values] if isinstance(values, str) else values
+                if account_id not in values:
+                    return False
+    return True
+
+
 class ConnectionReset(Exception):
     """The call must end with a reset TCP connection instead of a response."""
 
@@ -239,6 +292,44 @@ class Interceptor:
                 return access_denied(call, self._caller_arn(call, assumed), call.params.get("RoleArn", "*"))
         if faults.action_denied(call.account_id, action):
             return access_denied(call, self._caller_arn(call, assumed))
+        if call.service == "kms":
+            return self._kms_key_elsewhere(call, assumed)
+        return None
+
+    def _kms_key_elsewhere(self, call: Call, assumed: Any) -> tuple[int, dict[str, str], bytes] | None:
+        """KMS calls naming a key by the ARN of another region or account, answered as AWS does.
+
+        moto drops the ARN's account and region and looks the key id up in the
+        caller's own account and region. AWS looks in the ARN's: another region's
+        key is not found; another account's key is usable only by the operations
+        that work across accounts, and only when its key policy names the caller's
+        account.
+        """
+        KMS_KEY_OWNER.account_id = None
+        key_id = call.params.get("KeyId")
+        if not isinstance(key_id, str) or not key_id.startswith("arn:"):
+            return None
+        parts = key_id.split(":", 5)
+        if len(parts) < 6:
+            return None
+        key_region, key_account = parts[3], parts[4]
+        if key_region != call.region:
+            return error_response(call, "NotFoundException", f"Invalid arn {key_region}", 400)
+        if key_account == call.account_id:
+            return None
+        from moto.kms.models import kms_backends
+
+        backend = kms_backends[key_account][key_region] if key_account in kms_backends else None
+        try:
+            key = backend.keys[backend.any_id_to_key_id(key_id)] if backend is not None else None
+        except (KeyError, TypeError, AttributeError):
+            key = None
+        if key is None or call.operation not in CROSS_ACCOUNT_KMS_OPERATIONS or not _key_policy_names_account(key.policy, call.account_id):
+            caller = assumed.arn if assumed is not None else f"arn:aws:iam::{call.account_id}:user/{self.simulation.ADMIN_USER}"
+            message = (f"User: {caller} is not authorized to perform: {call.action} on resource: {key_id} "
+                       f"because no resource-based policy allows the {call.action} action")
+            return error_response(call, "AccessDeniedException", message, 400)
+        KMS_KEY_OWNER.account_id = key_account
         return None
 
     @staticmethod

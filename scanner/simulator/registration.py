@@ -52,6 +52,7 @@ def install() -> None:
                 "re-check scanner/simulator/registration.py and pin moto again"
             )
         _register_devopsguru()
+        _skip_default_amis()
         _patch_sts()
         _patch_kms()
         _patch_cloudtrail()
@@ -104,6 +105,14 @@ def verify() -> None:
     rules = {rule.rule for rule in app.url_map.iter_rules()}
     if "/service-integrations" not in rules:
         raise SimulatorIncompatible(f"moto's server app for DevOps Guru has no /service-integrations route: {sorted(rules)}")
+
+
+def _skip_default_amis() -> None:
+    # Loading moto's ~9,000 public AMIs (with a volume and snapshot each) costs ~0.4 s per account and
+    # region; nothing orgscan reads involves AMIs.
+    import moto.settings
+
+    moto.settings.ec2_load_default_amis = lambda: False  # type: ignore[assignment]
 
 
 # -- STS: the session duration fault ---------------------------------------------------------------
@@ -177,6 +186,29 @@ def _patch_kms() -> None:
         return key_id
 
     KmsBackend._generate_default_keys = _generate_default_keys  # type: ignore[method-assign]
+
+    from moto.kms.models import kms_backends
+
+    from scanner.simulator.interceptor import KMS_KEY_OWNER
+
+    def kms_backend(self: Any) -> Any:
+        # A readable key of another account (the interceptor checked its key policy) is served from
+        # that account's backend, as AWS does for cross-account key use.
+        owner = getattr(KMS_KEY_OWNER, "account_id", None)
+        return kms_backends[owner or self.current_account][self.region]
+
+    KmsResponse.kms_backend = property(kms_backend)  # type: ignore[assignment]
+
+    original_validate = KmsResponse._validate_cmk_id
+    real_mrk_id = re.compile(r"^mrk-[0-9a-f]{32}$")
+
+    def _validate_cmk_id(self: Any, key_id: str) -> None:
+        # AWS's multi-Region key ids are mrk- and 32 hex digits; moto only knows its own mrk-<uuid>.
+        if real_mrk_id.match(key_id) and key_id in self.kms_backend.keys:
+            return
+        original_validate(self, key_id)
+
+    KmsResponse._validate_cmk_id = _validate_cmk_id  # type: ignore[method-assign]
 
     original_list_aliases = KmsResponse.list_aliases
 

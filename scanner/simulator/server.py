@@ -33,6 +33,7 @@ class Simulation:
         self.faults = faults if faults is not None else Faults()
         self.endpoint_url = endpoint_url
         self.interceptor = Interceptor(self)
+        self._botocore_session: Any = None
 
     # -- what a client needs -----------------------------------------------------------------
 
@@ -75,25 +76,43 @@ class Simulation:
         }
 
     def client(self, service: str, region: str | None = None, account_id: str | None = None, **config: Any) -> Any:
-        """A boto3 client as the management account, or as ``account_id`` through a real AssumeRole."""
-        import boto3
+        """A botocore client as the management account, or as ``account_id`` through a real AssumeRole."""
+        credentials: dict[str, str]
+        if account_id is None or account_id == self.management_account_id:
+            environment = self.environment()
+            credentials = {
+                "aws_access_key_id": environment["AWS_ACCESS_KEY_ID"],
+                "aws_secret_access_key": environment["AWS_SECRET_ACCESS_KEY"],
+                "aws_session_token": environment["AWS_SESSION_TOKEN"],
+            }
+        else:
+            assumed = self.assume_role(account_id)
+            credentials = {
+                "aws_access_key_id": assumed["AccessKeyId"],
+                "aws_secret_access_key": assumed["SecretAccessKey"],
+                "aws_session_token": assumed["SessionToken"],
+            }
+        return self.client_with(service, region or self.scenario.regions[0], credentials, **config)
 
-        session = boto3.session.Session(**self.session_kwargs())
-        kwargs: dict[str, Any] = {"region_name": region or self.scenario.regions[0]}
+    def client_with(self, service: str, region: str, credentials: dict[str, str], **config: Any) -> Any:
+        """A botocore client with explicit credentials, built from one shared botocore session (fast)."""
+        from botocore.config import Config
+
+        kwargs: dict[str, Any] = {"region_name": region, **credentials}
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
         if config:
-            from botocore.config import Config
-
             kwargs["config"] = Config(**config)
-        if account_id is None or account_id == self.management_account_id:
-            return session.client(service, **kwargs)
-        credentials = self.assume_role(account_id)
-        return boto3.session.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-        ).client(service, **kwargs)
+        return self.botocore_session().create_client(service, **kwargs)
+
+    def botocore_session(self) -> Any:
+        """One botocore session for all the simulation's helper clients: service models load once."""
+        with _state_lock:
+            if self._botocore_session is None:
+                import botocore.session
+
+                self._botocore_session = botocore.session.Session()
+            return self._botocore_session
 
     def assume_role(self, account_id: str, role_name: str | None = None, session_name: str = "orgscan-simulator") -> dict[str, Any]:
         """Credentials from a real ``sts:AssumeRole`` into ``account_id`` (raises the SDK's ClientError when denied)."""
