@@ -13,6 +13,7 @@ from checks.devopsguru.gather import (
     not_in_use_finding,
 )
 from checks.kms.gather import MalformedResponse
+from scanner.errors import AwsError
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
@@ -53,7 +54,7 @@ def devopsguru_cmk_enabled(ctx):
             yield not_in_use_finding(usage)
             return
         setting = encryption_setting(ctx)
-    except MalformedResponse as error:
+    except (MalformedResponse, AwsError) as error:
         yield integration_error(str(error))
         return
     if setting.uses_customer_managed_key:

@@ -11,6 +11,7 @@ from checks.devopsguru.gather import (
 )
 from checks.kms.gather import MalformedResponse
 from checks.policy import Policy, PolicyError, parse_policy, public_allow_statements
+from scanner.errors import AwsError
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 #: What limits an endpoint policy's "*" principal to your own people.
@@ -73,7 +74,7 @@ def devopsguru_endpoint_policy_restricted(ctx):
             yield not_in_use_finding(usage)
             return
         endpoints = devops_guru_endpoints(ctx)
-    except MalformedResponse as error:
+    except (MalformedResponse, AwsError) as error:
         yield integration_error(str(error))
         return
     live = [e for e in endpoints if str(e.get("State", "")).lower() not in _GONE_STATES]

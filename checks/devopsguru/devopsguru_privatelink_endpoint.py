@@ -14,6 +14,7 @@ from checks.devopsguru.gather import (
     not_in_use_finding,
 )
 from checks.kms.gather import MalformedResponse
+from scanner.errors import AwsError
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
@@ -135,7 +136,7 @@ def devopsguru_privatelink_endpoint(ctx):
         endpoints = devops_guru_endpoints(ctx)
         vpcs = ctx.aws.collect("ec2", "describe_vpcs", "Vpcs")
         subnets = ctx.aws.collect("ec2", "describe_subnets", "Subnets") if scope.vpcs == "with-subnets" else []
-    except MalformedResponse as error:
+    except (MalformedResponse, AwsError) as error:
         yield integration_error(str(error))
         return
     vpcs_with_subnets = {s.get("VpcId") for s in subnets if isinstance(s, Mapping)}

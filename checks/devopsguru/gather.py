@@ -286,7 +286,8 @@ def configured_key_or_finding(ctx) -> ConfiguredKey | Finding:
     """The configured key for the key checks, or the one finding that ends the check first.
 
     NOT_APPLICABLE when DevOps Guru is not in use or uses the AWS owned key
-    (``devopsguru_cmk_enabled`` reports that); ERROR when a response is malformed.
+    (``devopsguru_cmk_enabled`` reports that); ERROR when a read is denied or fails
+    (the message names the IAM action) or a response is malformed.
     """
     try:
         usage = devops_guru_usage(ctx)
@@ -302,7 +303,7 @@ def configured_key_or_finding(ctx) -> ConfiguredKey | Finding:
                 evidence=setting.evidence(),
             )
         return resolve_configured_key(ctx, setting)
-    except MalformedResponse as error:
+    except (MalformedResponse, AwsError) as error:
         return integration_error(str(error))
 
 

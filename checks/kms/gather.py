@@ -26,6 +26,10 @@ GET_KEY_POLICY = "kms:GetKeyPolicy"
 GET_KEY_ROTATION_STATUS = "kms:GetKeyRotationStatus"
 
 
+#: What a result names when the region's keys cannot be listed at all.
+KEYS_OF_REGION = "kms-keys"
+
+
 class MalformedResponse(ValueError):
     """An AWS answer that does not have the shape the service model promises; the message names the field."""
 

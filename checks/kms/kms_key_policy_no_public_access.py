@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from checks.kms.gather import (
+    KEYS_OF_REGION,
     DESCRIBE_KEY,
     GET_KEY_POLICY,
     LIST_ALIASES,
@@ -57,7 +58,12 @@ METADATA = CheckMetadata(
 
 @check(METADATA)
 def kms_key_policy_no_public_access(ctx):
-    for key in customer_managed_keys(ctx):
+    try:
+        keys = list(customer_managed_keys(ctx))
+    except (AwsError, MalformedResponse) as error:
+        yield Finding(Status.ERROR, resource_id=KEYS_OF_REGION, message=f"cannot list the region's keys: {error}")
+        return
+    for key in keys:
         if key.error:
             yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"cannot read key {key.key_id}: {key.error}")
             continue
