@@ -384,7 +384,7 @@ _ASSIGNMENT = re.compile(
     r"(?i)(?<![A-Za-z0-9:/_\-.])"
     r"(password|passwd|pwd|passphrase|secret|client[_\-]?secret|api[_\-]?key|apikey|access[_\-]?token|auth[_\-]?token|"
     r"token|accountkey|sharedaccesskey|secret[_\-]?access[_\-]?key)"
-    r"[\"']?\s*[:=]\s*[\"']?([^\s;,&\"'}]{3,})"
+    r"[\"']?\s*[:=]\s*[\"']?(\$\{[^{}\s]{1,80}\}|[^\s;,&\"'}]{3,})"
 )
 
 
