@@ -1,0 +1,49 @@
+"""Fault 3: a check that raises gives ERROR for that check only; a check that hangs is timed out and the scan finishes."""
+from __future__ import annotations
+
+import time
+
+from tests.reliability import hanging_plugin, raising_plugin
+from tests.reliability.harness import FAKE_PLUGIN, assert_accounts_for_everything, results_of, scan
+
+
+def _without(document, check_id):
+    return [r for r in results_of(document) if r["check_id"] != check_id]
+
+
+def test_a_raising_check_errors_alone(org, clean_scan, tmp_path):
+    run = scan(org, tmp_path, plugins=(FAKE_PLUGIN, "tests.reliability.raising_plugin"))
+
+    document = run.document
+    assert_accounts_for_everything(document)
+    raised = [r for r in document["results"] if r["check_id"] == "raising_check"]
+    # one ERROR per (account, region), each naming the exception and its message, no traceback
+    assert len(raised) == len(document["scan"]["accounts"]) * len(document["scan"]["regions"])
+    for result in raised:
+        assert result["status"] == "ERROR"
+        assert result["message"] == f"check failed: ValueError: {raising_plugin.MESSAGE}"
+        assert "Traceback" not in result["message"]
+    assert _without(document, "raising_check") == results_of(clean_scan.document)
+    assert "Traceback" not in run.stderr
+
+
+def test_a_hanging_check_times_out_and_the_scan_finishes(org, clean_scan, tmp_path):
+    hanging_plugin.RELEASE.clear()
+    started = time.monotonic()
+    try:
+        run = scan(org, tmp_path, "--check-timeout", "1.5", plugins=(FAKE_PLUGIN, "tests.reliability.hanging_plugin"))
+        elapsed = time.monotonic() - started
+    finally:
+        hanging_plugin.RELEASE.set()
+
+    document = run.document
+    assert_accounts_for_everything(document)
+    hung = [r for r in document["results"] if r["check_id"] == "hanging_check"]
+    assert len(hung) == len(document["scan"]["accounts"])
+    for result in hung:
+        assert result["status"] == "ERROR"
+        assert result["message"] == "check timed out after 1.5 s"
+    assert _without(document, "hanging_check") == results_of(clean_scan.document)
+    assert run.exit_code in (1, 3)
+    # Targets time out side by side: far less than a timeout per account, nowhere near the check's own wait.
+    assert elapsed < hanging_plugin.LONGEST_WAIT_SECONDS / 4
