@@ -39,7 +39,14 @@ name = argv[argv.index("--output-filename") + 1]
 if "ocsf_source" in behaviour or "ocsf_text" in behaviour:
     output.mkdir(parents=True, exist_ok=True)
     target = output / (name + ".ocsf.json")
-    if "ocsf_source" in behaviour:
+    if "ocsf_source" in behaviour and "as_account" in behaviour:
+        # Report on the account the credentials in the environment belong to, as Prowler does.
+        import boto3
+        caller = boto3.client("sts").get_caller_identity()["Account"]
+        call["caller_account"] = caller
+        text = Path(behaviour["ocsf_source"]).read_text().replace(behaviour["as_account"], caller)
+        target.write_text(text)
+    elif "ocsf_source" in behaviour:
         shutil.copyfile(behaviour["ocsf_source"], target)
     else:
         target.write_text(behaviour["ocsf_text"])
@@ -54,6 +61,7 @@ class FakeProwler:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
         self.executable = directory / "prowler"
         self.executable.write_text(_FAKE_PROWLER.format(python=sys.executable), encoding="utf-8")
         self.executable.chmod(0o755)
@@ -67,8 +75,12 @@ class FakeProwler:
         ocsf_text: str | None = None,
         stderr: str = "",
         sleep: float = 0,
+        as_caller: bool = False,
     ) -> None:
+        """``as_caller`` rewrites the captured account id to the caller's, read with sts:GetCallerIdentity."""
         behaviour: dict[str, Any] = {"exit_status": exit_status, "stderr": stderr, "sleep": sleep}
+        if as_caller:
+            behaviour["as_account"] = CAPTURED_META["account_id"]
         if ocsf_source is not None:
             behaviour["ocsf_source"] = str(ocsf_source)
         if ocsf_text is not None:
