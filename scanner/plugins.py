@@ -46,7 +46,7 @@ def build_plugin_manager(plugins: Iterable[str] = (), disabled: Iterable[str] = 
             manager.register(module, name=module_path)
         except ValueError as error:
             raise UsageError(f"--plugin {module_path}: {error}") from None
-    known = {name for name, _ in manager.list_name_plugin()} | _entry_point_names() | set(plugins)
+    known = {name for name, plugin in manager.list_name_plugin() if plugin is not None} | _entry_point_names() | set(plugins)
     for name in disabled:
         if name not in known:
             raise UsageError(f"--disable-plugin: no plugin named {name!r} (see `orgscan plugins`)")

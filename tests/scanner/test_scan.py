@@ -133,7 +133,7 @@ def test_bad_input_is_one_line_and_exit_2(org, run_orgscan, capsys, args, messag
 def test_org_without_permission_is_a_usage_error(make_org, run_orgscan, capsys):
     from scanner.simulator import Faults
 
-    make_org(HOST_SCENARIO, faults=Faults(denied_actions={MANAGEMENT: ["organizations:ListAccounts"]}))
+    make_org(HOST_SCENARIO, faults=Faults(deny_actions={MANAGEMENT: ["organizations:ListAccounts"]}))
     code, _ = run_orgscan("--org", *FAKE)
     err = capsys.readouterr().err
     assert code == 2 and "may not read the organization" in err and "organizations:ListAccounts" in err
