@@ -138,7 +138,7 @@ def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], tuple[str, ..
 
 def identify(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Call | None:
     """The call a raw request makes, or ``None`` when it is not a signed AWS API call (moto's own API, say)."""
-    header = {key.lower(): value for key, value in headers.items()}
+    header = {key.lower(): value.decode("latin-1") if isinstance(value, bytes) else str(value) for key, value in headers.items()}
     match = _CREDENTIAL.search(header.get("authorization", ""))
     if match is None:
         return None

@@ -173,9 +173,27 @@ def make_aws_managed(key: Any, alias_name: str, account_id: str, region: str) ->
     key.key_rotation_status = True  # AWS rotates AWS managed keys every year, and it cannot be turned off
 
 
+class _LazyPrivateKey:
+    """moto makes an RSA key pair for every KMS key, even symmetric ones (~90 ms each): make it on first use."""
+
+    def __init__(self, generate: Any, key_spec: str):
+        self._generate = generate
+        self._key_spec = key_spec
+        self._key: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._key is None:
+            self._key = self._generate(self._key_spec)
+        return getattr(self._key, name)
+
+
 def _patch_kms() -> None:
+    import moto.kms.models as kms_models
     from moto.kms.models import KmsBackend
     from moto.kms.responses import KmsResponse
+
+    generate_private_key = kms_models.generate_private_key
+    kms_models.generate_private_key = lambda key_spec: _LazyPrivateKey(generate_private_key, key_spec)  # type: ignore[assignment]
 
     original_generate = KmsBackend._generate_default_keys
 

@@ -8,6 +8,7 @@ be read and checked cheaply.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -391,12 +392,13 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> S
     )
 
 
-def _partition_regions() -> set[str]:
+@functools.lru_cache(maxsize=1)
+def _partition_regions() -> frozenset[str]:
+    """The regions of the ``aws`` partition, from botocore's endpoint data."""
     import botocore.session
 
     session = botocore.session.get_session()
-    regions = set(session.get_available_regions("ec2", partition_name="aws", allow_non_regional=False))
-    return regions
+    return frozenset(session.get_available_regions("ec2", partition_name="aws", allow_non_regional=False))
 
 
 def _with_parents(units: tuple[str, ...]) -> tuple[str, ...]:
