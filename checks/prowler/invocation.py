@@ -27,6 +27,7 @@ OUTPUT_FILENAME = "findings"
 OCSF_SUFFIX = ".ocsf.json"
 
 STDERR_TAIL_LINES = 20
+STDERR_TAIL_CHARS = 2000
 #: Distinct logged errors kept for an ERROR result; the count covers them all.
 LOGGED_ERRORS_KEPT = 10
 LOGGED_ERROR_CHARS = 300
@@ -38,13 +39,12 @@ _LOG_LINE = re.compile(
     r"^\S.*? \[File: [^\]]*\]\s+\[Module: (?P<module>[^\]]*)\]\s+"
     r"(?P<level>ERROR|CRITICAL): (?P<message>.*)$"
 )
-STDERR_TAIL_CHARS = 2000
 #: Seconds a stopped Prowler gets to exit on SIGTERM before SIGKILL.
 TERMINATE_GRACE_SECONDS = 10.0
 
-#: Variables that choose or carry credentials. The parent's are removed, so that
-#: Prowler can only use the account's assumed-role credentials: an inherited
-#: AWS_PROFILE would even take precedence over environment keys in botocore.
+#: Variables that choose or carry credentials. orgscan's own are removed, so that
+#: Prowler can only use the account's assumed-role credentials and orgscan's
+#: (often the management account's) never reach a process scanning a member.
 CREDENTIAL_VARIABLES = frozenset(
     {
         "AWS_ACCESS_KEY_ID",
@@ -183,7 +183,7 @@ def run_prowler(settings: ProwlerSettings, environment: Mapping[str, str], regio
         tail = stderr_tail(stderr_path, secrets)
         if exit_status not in (EXIT_OK, EXIT_FINDINGS):
             raise ProwlerRunError(
-                f"Prowler exited with status {exit_status}" + (f"; stderr ends: {tail}" if tail else "; stderr was empty"),
+                _exit_description(exit_status) + (f"; stderr ends: {tail}" if tail else "; stderr was empty"),
                 exit_status=exit_status,
                 stderr_tail=tail,
             )
@@ -196,6 +196,18 @@ def run_prowler(settings: ProwlerSettings, environment: Mapping[str, str], regio
             logged_errors=errors,
             logged_error_count=error_count,
         )
+
+
+def _exit_description(exit_status: int) -> str:
+    if exit_status < 0:
+        try:
+            name = signal.Signals(-exit_status).name
+        except ValueError:
+            name = f"signal {-exit_status}"
+        # SIGKILL from outside is most often the kernel's out-of-memory killer: each run needs ~370 MB.
+        hint = " (out of memory? lower --prowler-concurrency)" if -exit_status == signal.SIGKILL else ""
+        return f"Prowler was killed by {name}{hint}"
+    return f"Prowler exited with status {exit_status}"
 
 
 def _read_ocsf(path: Path, exit_status: int, tail: str) -> list[Any]:

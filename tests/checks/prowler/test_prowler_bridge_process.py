@@ -128,6 +128,18 @@ def test_a_usage_error_of_prowler_is_reported_with_its_own_words(prowler):
     assert "status 2" in finding.message and "invalid choice: 'cis_9.9_aws'" in finding.message
 
 
+def test_a_killed_prowler_is_an_error_that_names_the_signal(prowler, tmp_path):
+    killer = tmp_path / "killed-prowler"
+    killer.write_text("#!/bin/sh\necho 'loading compliance frameworks' >&2\nkill -KILL $$\n")
+    killer.chmod(0o755)
+    bridge = build_prowler_bridge(ProwlerSettings(executable=str(killer)))
+    [finding] = bridge(account_context(ACCOUNT, CREDENTIALS))
+    assert finding.status == Status.ERROR
+    assert "Prowler was killed by SIGKILL (out of memory? lower --prowler-concurrency)" in finding.message
+    assert finding.message.endswith("stderr ends: loading compliance frameworks")
+    assert finding.evidence["exit_status"] == -9
+
+
 def test_a_run_that_outlives_its_timeout_is_stopped_and_error(prowler):
     prowler.behave(0, sleep=60, stderr="scanning slowly\n")
     started = time.monotonic()
