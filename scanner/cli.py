@@ -202,7 +202,15 @@ def _scan(parser: argparse.ArgumentParser, argv: list[str]) -> int:
 
     if resume:
         overrides = {k: v for k, v in args.items() if k in ("concurrency", "quiet", "log_level", "check_timeout")}
-        outcome = resume_scan(Path(resume), lambda s: manager, overrides=overrides)
+        # The interrupted scan's own plugins, plus any named now.
+        outcome = resume_scan(
+            Path(resume),
+            lambda planned: build_plugin_manager(
+                list(dict.fromkeys([*planned.plugin, *early.plugin])),
+                list(dict.fromkeys([*planned.disable_plugin, *early.disable_plugin])),
+            ),
+            overrides=overrides,
+        )
     else:
         outcome = run_scan(settings, manager)
     summary = outcome.document["summary"]["by_status"]
