@@ -30,7 +30,7 @@ def escape(value: Any) -> str:
 
 def render_markdown(document: Mapping[str, Any]) -> str:
     """The summary: counts, pass rate, failures by severity, the worst checks, accounts not fully scanned."""
-    from reports.sarif import build_sarif
+    from reports.sarif import build_sarif, fits_one_file
 
     check_document(document)
     overview = build_overview(document)
@@ -71,8 +71,8 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         lines += ["", f"{overview.status_counts['ERROR']} result(s) are ERROR: those targets were not judged; "
                       "see report.html or results.json for the reasons."]
 
-    sarif = build_sarif(document)
-    if sarif.split:
+    sarif = None if fits_one_file(document) else build_sarif(document)
+    if sarif is not None and sarif.split:
         lines += ["", f"**SARIF is split into {len(sarif.files)} files** ({sarif.run_count} runs) because of GitHub code "
                       f"scanning's limits ({escape(sarif.split_reason)}). Upload every "
                       f"{escape(sarif.files[0][0])} … {escape(sarif.files[-1][0])}, each in its own upload."]

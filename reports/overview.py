@@ -11,6 +11,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from scanner.errors import UsageError
+
 SUPPORTED_SCHEMA_VERSION = 1
 
 #: Most severe first.
@@ -22,8 +24,8 @@ _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 _STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
 
 
-class DocumentError(ValueError):
-    """The document is not a result document this version of orgscan can render."""
+class DocumentError(UsageError):
+    """The document is not a result document this version of orgscan can render (exit 2, one line)."""
 
 
 def check_document(document: Mapping[str, Any]) -> None:

@@ -84,10 +84,28 @@ class SarifOutput:
         return len(self.files) > 1 or self.split_reason is not None
 
 
+def fits_one_file(document: Mapping[str, Any], include_pass: bool = False, limits: GitHubLimits | None = None) -> bool:
+    """Whether the document certainly renders to a single file, decided without rendering it.
+
+    A SARIF result repeats its record's data at most about four times (the
+    location, the logical location, the properties) plus a fixed envelope, and
+    gzip never makes data much larger, so a small enough upper bound on the
+    uncompressed size settles it. ``False`` means "render it to find out".
+    """
+    limits = limits or GITHUB_LIMITS
+    reported = {"FAIL", "ERROR", "PASS"} if include_pass else {"FAIL", "ERROR"}
+    selected = [r for r in document["results"] if r["status"] in reported]
+    if sum(1 for r in selected if r["status"] != "ERROR") > limits.results_per_run:
+        return False
+    bound = 1_000_000 + sum(1_000 + 4 * len(json.dumps(r, ensure_ascii=False)) for r in selected)
+    return bound < limits.gzipped_bytes_per_file
+
+
 def build_sarif(
-    document: Mapping[str, Any], include_pass: bool = False, limits: GitHubLimits = GITHUB_LIMITS
+    document: Mapping[str, Any], include_pass: bool = False, limits: GitHubLimits | None = None
 ) -> SarifOutput:
     """Render the document as one or more SARIF 2.1.0 files that each fit within GitHub's ``limits``."""
+    limits = limits or GITHUB_LIMITS
     check_document(document)
     catalogue = check_catalogue(document)
     rule_ids = sorted(catalogue)

@@ -103,10 +103,22 @@ def test_markdown_summary_is_short_and_inert():
     assert len(text.splitlines()) < 60
 
 
-def test_markdown_says_when_sarif_is_split():
-    doc = large_document(26_000, accounts=2, fail_ratio=1)
+def test_markdown_says_when_sarif_is_split(monkeypatch):
+    doc = large_document(300, accounts=3, fail_ratio=1)
+    assert "SARIF" not in markdown.render_markdown(doc)
+    monkeypatch.setattr(sarif, "GITHUB_LIMITS", sarif.GitHubLimits(results_per_run=100, runs_per_file=2))
     text = markdown.render_markdown(doc)
-    assert "SARIF is split into 1 files** (2 runs)" in text
+    assert "**SARIF is split into 2 files** (3 runs)" in text
+    assert "results-001.sarif … results-002.sarif" in text
+
+
+def test_sarif_size_precheck_never_wrongly_promises_one_file(monkeypatch):
+    doc = large_document(300, accounts=3, fail_ratio=1)
+    for limits in (sarif.GitHubLimits(), sarif.GitHubLimits(results_per_run=100),
+                   sarif.GitHubLimits(gzipped_bytes_per_file=20_000), sarif.GitHubLimits(gzipped_bytes_per_file=2_000_000)):
+        if sarif.fits_one_file(doc, limits=limits):
+            assert not sarif.build_sarif(doc, limits=limits).split
+    assert sarif.fits_one_file(doc)
 
 
 def test_overview_counts():

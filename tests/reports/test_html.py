@@ -4,9 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
-import shutil
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from report_documents import XSS_IMG, XSS_SCRIPT, large_document, sample_document
+from report_browser import open_report, visible_rows, wait_until
 from reports.html import render_html, script_safe_json, write_html
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 class _Tags(HTMLParser):
@@ -113,63 +110,11 @@ def test_fifty_thousand_results_render_quickly_into_a_reasonable_file(tmp_path):
 # --------------------------------------------------------------------------
 
 
-def _chromium_path() -> str | None:
-    configured = os.environ.get("CHROMIUM_PATH")
-    if configured:
-        return configured if Path(configured).exists() else None
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = _chromium_path()
-    if executable is None:
-        pytest.skip("no Chromium binary found (install Debian's chromium or set CHROMIUM_PATH)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def open_report(browser, path: Path, **context_options):
-    context = browser.new_context(**context_options)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
-            if message.type in ("error", "warning") else None)
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("request", lambda request: problems.append(f"request: {request.url}")
-            if not request.url.startswith(("file:", "data:")) else None)
-    page.goto(path.as_uri())
-    page.wait_for_selector("html[data-ready=true]", timeout=20_000)
-    return context, page, problems
-
-
-def wait_until(page, expression: str, timeout: float = 10.0) -> None:
-    """Poll ``expression`` from outside the page (page.wait_for_function would need 'unsafe-eval', which the CSP forbids)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression}")
-        page.wait_for_timeout(25)
-
-
-def visible_rows(page) -> int:
-    return page.locator("#findings-body tr.finding").count()
-
-
 @pytest.mark.browser
-def test_report_in_chromium_loads_cleanly_filters_and_stays_inert(browser, tmp_path):
+def test_report_in_chromium_loads_cleanly_filters_and_stays_inert(chromium_browser, tmp_path):
     doc = sample_document()
     (path,) = write_html(doc, tmp_path)
-    context, page, problems = open_report(browser, path)
+    context, page, problems = open_report(chromium_browser, path)
     try:
         assert page.evaluate("typeof window.__pwned") == "undefined"
         not_pass = sum(1 for r in doc["results"] if r["status"] != "PASS")
@@ -194,10 +139,10 @@ def test_report_in_chromium_loads_cleanly_filters_and_stays_inert(browser, tmp_p
 
 
 @pytest.mark.browser
-def test_hostile_values_are_shown_as_text_even_without_the_csp(browser, tmp_path):
+def test_hostile_values_are_shown_as_text_even_without_the_csp(chromium_browser, tmp_path):
     (path,) = write_html(sample_document(), tmp_path)
     # Bypassing the Content Security Policy proves the escaping itself, not the policy, keeps scripts out.
-    context, page, problems = open_report(browser, path, bypass_csp=True)
+    context, page, problems = open_report(chromium_browser, path, bypass_csp=True)
     try:
         page.fill("#filter-text", "i-0abc")
         wait_until(page, "document.querySelectorAll('#findings-body tr.finding').length === 1")
@@ -218,10 +163,10 @@ def test_hostile_values_are_shown_as_text_even_without_the_csp(browser, tmp_path
 
 
 @pytest.mark.browser
-def test_fifty_thousand_results_stay_responsive(browser, tmp_path):
+def test_fifty_thousand_results_stay_responsive(chromium_browser, tmp_path):
     (path,) = write_html(large_document(50_000), tmp_path)
     started = time.perf_counter()
-    context, page, problems = open_report(browser, path)
+    context, page, problems = open_report(chromium_browser, path)
     try:
         assert time.perf_counter() - started < 15
         assert visible_rows(page) == 100  # a page at a time
