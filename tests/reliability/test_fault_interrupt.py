@@ -1,0 +1,116 @@
+"""Fault 6: SIGINT or SIGTERM mid-scan: what was collected is on disk and valid, and ``--resume`` finishes the scan.
+
+The scan runs as a real ``orgscan`` process against the loopback organization
+served by this test process, slowed down by injected latency so that there is
+time to interrupt it after its first targets are done.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.harness import (
+    REPO_ROOT,
+    assert_accounts_for_everything,
+    comparable,
+    scan_arguments,
+    scan_environment,
+    _environment,
+)
+
+from scanner.simulator import Faults
+
+SPOOL = Path(".orgscan-spool") / "results.jsonl"
+
+
+def _done_markers(output_dir: Path) -> list[tuple[str, str]]:
+    path = output_dir / SPOOL
+    if not path.exists():
+        return []
+    markers = []
+    for line in path.read_text().splitlines():
+        if line.startswith('{"done"'):
+            account, region, _ = json.loads(line)["done"]
+            markers.append((account, region))
+    return markers
+
+
+def _wait_for_first_target(process: subprocess.Popen, output_dir: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the scan ended before it could be interrupted: {process.communicate()}")
+        if _done_markers(output_dir):
+            return
+        time.sleep(0.05)
+    raise AssertionError("no target was done in time")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_scan_keeps_what_it_collected_and_resumes(org, clean_scan, tmp_path, signum):
+    output_dir = tmp_path / "out"
+    environment = scan_environment(org, tmp_path)
+    environment["PYTHONPATH"] = str(REPO_ROOT)
+    org.faults = Faults(latency_ms=60)
+    argv = scan_arguments(output_dir)
+    argv[argv.index("--concurrency") + 1] = "2"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scanner.cli", *argv], cwd=REPO_ROOT, env=environment,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        _wait_for_first_target(process, output_dir)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    org.faults = Faults()
+
+    # What was collected is on disk and valid.
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    results_path = output_dir / "results.json"
+    interrupted = json.loads(results_path.read_text())
+    assert interrupted["scan"]["interrupted"] is True
+    assert_accounts_for_everything(interrupted)
+    total_targets = len(interrupted["scan"]["accounts"]) * (len(interrupted["scan"]["regions"]) + 1)
+    done_before = _done_markers(output_dir)
+    assert 0 < len(done_before) < total_targets, "the interrupt came too late to leave anything to resume"
+    for line in (output_dir / SPOOL).read_text().splitlines():
+        json.loads(line)  # every spooled line is complete JSON
+    not_scanned = [r for r in interrupted["results"] if "scan was interrupted" in r["message"]]
+    assert not_scanned and all(r["status"] == "ERROR" and f"--resume {output_dir}" in r["message"] for r in not_scanned)
+    assert {(r["account_id"], r["target_region"]) for r in not_scanned}.isdisjoint(done_before)
+    assert stat.S_IMODE(results_path.stat().st_mode) == 0o600
+
+    # Resume scans only what is missing, and the result equals an uninterrupted scan's.
+    org.interceptor.reset_counts()
+    from scanner.cli import main
+
+    resume_stderr = io.StringIO()
+    with _environment(scan_environment(org, tmp_path)), contextlib.redirect_stderr(resume_stderr):
+        code = main(["scan", "--resume", str(output_dir), "--quiet"])
+    assert code == clean_scan.exit_code, resume_stderr.getvalue()
+    markers = Counter(_done_markers(output_dir))
+    assert set(markers.values()) == {1}, f"targets scanned twice: {[t for t, n in markers.items() if n > 1]}"
+    assert len(markers) == total_targets
+    resumed_calls = sum(org.call_counts().values())
+    assert 0 < resumed_calls < clean_scan.api_calls
+    resumed = json.loads(results_path.read_text())
+    assert "interrupted" not in resumed["scan"]
+    assert resumed["scan"]["id"] == interrupted["scan"]["id"]
+    assert_accounts_for_everything(resumed)
+    assert comparable(resumed) == comparable(clean_scan.document)
