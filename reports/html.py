@@ -148,6 +148,7 @@ def render_html(document: Mapping[str, Any]) -> str:
     template = _environment().get_template("report.html.j2")
     return template.render(
         scope=scope,
+        interrupted=bool(scan.get("interrupted")),
         scan={key: text(scan.get(key)) for key in ("id", "mode", "organization_id", "started_at", "finished_at")},
         regions=[text(region) for region in scan.get("regions") or []],
         tool_name=text(document.get("tool", {}).get("name")) or "orgscan",

@@ -43,6 +43,10 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         f"Scan {escape(scan.get('id'))} of {scope}, {len(scan.get('regions') or [])} region(s), "
         f"{len(overview.checks)} check(s); {escape(scan.get('started_at'))} to {escape(scan.get('finished_at'))}.",
         "",
+    ]
+    if scan.get("interrupted"):
+        lines += ["**The scan was interrupted: results are incomplete** (`orgscan scan --resume DIR` finishes it).", ""]
+    lines += [
         f"**Pass rate: {percent(overview.pass_rate)}** (PASS / (PASS + FAIL)) over {overview.total} result(s).",
         "",
         "| Status | Results |",

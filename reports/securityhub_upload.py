@@ -18,7 +18,8 @@ For each (account, region) the command:
 
 ``BatchImportFindings`` takes at most 100 findings a call; throttling and
 ``FailedFindings`` are retried with backoff. It prints how many findings were
-imported, updated, archived and failed, and exits 1 if any failed.
+imported, updated, archived and failed, and exits 1 if any failed. Accounts the
+scan could not reach (status ``error`` or ``skipped``) are left out and named.
 """
 from __future__ import annotations
 
@@ -265,6 +266,7 @@ class UploadSummary:
     archived: int = 0
     failed: int = 0
     problems: list[str] = field(default_factory=list)
+    not_scanned: set[str] = field(default_factory=set)
 
     def add(self, outcome: TargetOutcome) -> None:
         self.imported += outcome.imported
@@ -282,9 +284,15 @@ def upload(document: Mapping[str, Any], sessions: Any, *, dry_run: bool = False,
     scan = document["scan"]
     updated_at = text(scan.get("finished_at")) or text(scan.get("started_at"))
     summary = UploadSummary()
+    # Accounts the scan itself could not reach have only ERROR results, and
+    # their role would refuse this upload too: there is nothing to import.
+    not_scanned = {text(a.get("id")) for a in scan.get("accounts") or [] if a.get("status") in ("error", "skipped")}
     unreachable: dict[str, str] = {}
     for (account_id, region), plan in sorted(plan_targets(document).items()):
         pending = len(plan.current)
+        if account_id in not_scanned:
+            summary.not_scanned.add(account_id)
+            continue
         if account_id in unreachable:
             summary.failed += pending
             continue
@@ -365,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = upload(document, sessions, dry_run=args.dry_run)
     for problem in summary.problems:
         print(f"orgscan upload securityhub: {problem}", file=sys.stderr)
+    if summary.not_scanned:
+        print(f"orgscan upload securityhub: skipped {len(summary.not_scanned)} account(s) the scan could not reach: "
+              f"{', '.join(sorted(summary.not_scanned))}", file=sys.stderr)
     verb = "would be " if args.dry_run else ""
     print(f"{summary.imported} {verb}imported, {summary.updated} {verb}updated, "
           f"{summary.archived} {verb}archived, {summary.failed} failed")

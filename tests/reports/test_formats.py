@@ -181,3 +181,11 @@ def test_asff_file_is_a_list_for_batch_import(tmp_path):
     (path,) = asff.write_asff(sample_document(), tmp_path)
     findings = json.loads(path.read_text(encoding="utf-8"))
     assert isinstance(findings, list) and all(f["SchemaVersion"] == "2018-10-08" for f in findings)
+
+
+def test_an_interrupted_scan_says_so():
+    doc = sample_document()
+    assert "interrupted" not in markdown.render_markdown(doc) and 'id="interrupted"' not in html.render_html(doc)
+    doc["scan"]["interrupted"] = True
+    assert "**The scan was interrupted: results are incomplete**" in markdown.render_markdown(doc)
+    assert '<section id="interrupted"' in html.render_html(doc)

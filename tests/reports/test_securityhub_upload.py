@@ -207,3 +207,17 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, content, expected):
     assert securityhub_upload.main([str(path)]) == 2
     err = capsys.readouterr().err
     assert expected in err and str(path) in err and len(err.strip().splitlines()) == 1
+
+
+def test_accounts_the_scan_could_not_reach_are_skipped_and_named(org, tmp_path, capsys):
+    doc = first_scan()
+    doc["scan"]["accounts"][2].update(status="error", error="could not assume role")
+    doc["results"] = [r for r in doc["results"] if r["account_id"] != DEV]
+    doc["results"].append(result(KMS_KEY_ROTATION, "ERROR", DEV, "us-east-1", DEV, "could not assume role"))
+    from scanner.cli import main as orgscan  # the command line the user runs
+
+    assert orgscan(["upload", "securityhub", write(tmp_path, doc)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "4 imported, 0 updated, 0 archived, 0 failed"
+    assert f"skipped 1 account(s) the scan could not reach: {DEV}" in captured.err
+    assert hub_findings(org, DEV, "us-east-1") == {}
