@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from checks.sensitive_data import patterns
@@ -38,11 +39,16 @@ def mask(value: str) -> str:
     return f"{value[:shown]}{MASK}{value[-shown:]}"
 
 
-def name_words(name: str) -> list[str]:
-    """``DbPassword`` / ``db_password`` / ``db-password`` -> ``["db", "password"]``."""
+@lru_cache(maxsize=4096)
+def _name_words(name: str) -> tuple[str, ...]:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
-    return [word for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if word]
+    return tuple(word for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if word)
+
+
+def name_words(name: str) -> list[str]:
+    """``DbPassword`` / ``db_password`` / ``db-password`` -> ``["db", "password"]``."""
+    return list(_name_words(name))
 
 
 #: Words that, ending a tag key or field name, say its value is a credential.
@@ -60,6 +66,7 @@ _CREDENTIAL_BIGRAMS = frozenset(
 _VALUE_SUFFIXES = frozenset({"value", "string", "str", "plain", "plaintext", "raw", "text", "b64", "base64", "encoded"})
 
 
+@lru_cache(maxsize=4096)
 def is_credential_name(name: str) -> bool:
     """True for names like ``db_password``, ``GITHUB_TOKEN``, ``ApiKey``; False for ``SecretArn``, ``TokenExpiry``."""
     words = name_words(name)
@@ -70,6 +77,9 @@ def is_credential_name(name: str) -> bool:
     if words[-1] in _CREDENTIAL_WORDS:
         return True
     return len(words) >= 2 and (words[-2], words[-1]) in _CREDENTIAL_BIGRAMS
+
+
+_MAYBE_SENSITIVE = re.compile(r"[0-9@:=]|-----|eyJ|AKIA|ASIA|PuTTY")
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,7 @@ class SensitiveDataDetector:
                 self._allowed.append(re.compile(pattern))
             except re.error as error:
                 raise ValueError(f"allow_value_patterns: {pattern!r} is not a regular expression ({error})") from None
+        self._cached_spans = lru_cache(maxsize=16384)(self._compute_spans)
         self._ignored = frozenset(ignore_kinds)
         unknown = self._ignored - set(patterns.KIND_DESCRIPTIONS)
         if unknown:
@@ -121,11 +132,19 @@ class SensitiveDataDetector:
 
     def spans(self, text: str, name: str = "") -> list[tuple[int, int, str]]:
         """Non-overlapping ``(start, end, kind)`` of sensitive data in ``text``; ``name`` (a tag key) is context."""
-        if not text or self.is_allowed(text):
+        if not text:
             return []
-        words = frozenset(name_words(name)) if name else frozenset()
+        # Tag sets repeat the same keys and values across thousands of resources.
+        return list(self._cached_spans(text, name))
+
+    def _compute_spans(self, text: str, name: str) -> tuple[tuple[int, int, str], ...]:
+        if self.is_allowed(text):
+            return ()
+        words = frozenset(_name_words(name)) if name else frozenset()
         chosen: list[tuple[int, int, str]] = []
-        for recogniser in patterns.all_recognisers():
+        # Every recogniser needs a digit, "@", ":", "=", a PEM armour, a JWT or key-id prefix, or 20+ characters.
+        recognisers = patterns.all_recognisers() if len(text) >= 20 or _MAYBE_SENSITIVE.search(text) else ()
+        for recogniser in recognisers:
             for start, end, kind in sorted(recogniser(text, words), key=lambda s: (s[0], -(s[1] - s[0]))):
                 if kind in self._ignored or self.is_allowed(text[start:end]):
                     continue
@@ -137,7 +156,7 @@ class SensitiveDataDetector:
             if stripped and not patterns.is_placeholder(stripped) and not patterns.is_reference(stripped):
                 start = text.index(stripped)
                 chosen.append((start, start + len(stripped), "credential_named_field"))
-        return sorted(chosen)
+        return tuple(sorted(chosen))
 
     def scan(self, text: str, *, name: str = "", location: str = "value") -> list[Detection]:
         """Detections in ``text``, each with a masked preview; ``name`` is the key or field it sits under."""

@@ -8,8 +8,9 @@ judged once.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 from checks.cloudtrail.trails import MalformedResponse, own_trails_in_region
 
