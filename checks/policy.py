@@ -49,6 +49,7 @@ __all__ = [
     "public_allow_statements",
     "account_of_principal",
     "CALLER_LIMITING_KEYS",
+    "KMS_ALWAYS_PRESENT_KEYS",
 ]
 
 
@@ -109,6 +110,10 @@ CALLER_LIMITING_KEYS = frozenset(
         "aws:sourcevpc",
     }
 )
+
+#: Keys every authenticated KMS request carries: ``...IfExists`` on them tests like the plain operator.
+#: (aws:PrincipalOrgID is absent for principals outside any organization, aws:Source* for direct calls.)
+KMS_ALWAYS_PRESENT_KEYS = frozenset({"kms:calleraccount", "aws:principalaccount", "aws:principalarn"})
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
@@ -671,9 +676,15 @@ def _fixed_value(value: str) -> bool:
     return bool(value) and "*" not in value and "?" not in value and "${" not in value
 
 
-def _limits_caller(condition: Condition) -> bool:
-    """A positive test with only fixed values (ARN values with a fixed account): it names who may call."""
-    if condition.negated or condition.if_exists or condition.set_qualifier == "forallvalues":
+def _limits_caller(condition: Condition, always_present: frozenset[str] = frozenset()) -> bool:
+    """A positive test with only fixed values (ARN values with a fixed account): it names who may call.
+
+    ``IfExists`` lets a request without the key through, so it limits nothing,
+    unless the key is in ``always_present`` (every request carries it).
+    """
+    if condition.negated or condition.set_qualifier == "forallvalues":
+        return False
+    if condition.if_exists and condition.key not in always_present:
         return False
     if condition.base_operator not in _STRING_OPERATORS | _ARN_OPERATORS:
         return False
@@ -696,10 +707,13 @@ def _fixed_arn(key: str, value: str) -> bool:
     return key == "aws:sourcearn" and parts[4] == "" and bool(parts[5]) and not parts[5].startswith(("*", "?"))
 
 
-def caller_limiting_conditions(statement: Statement, keys: Iterable[str] = CALLER_LIMITING_KEYS) -> tuple[Condition, ...]:
+def caller_limiting_conditions(
+    statement: Statement, keys: Iterable[str] = CALLER_LIMITING_KEYS, always_present: Iterable[str] = ()
+) -> tuple[Condition, ...]:
     """The statement's conditions that restrict who the caller is to fixed accounts, organizations, ARNs or networks."""
     wanted = {k.lower() for k in keys}
-    return tuple(c for c in statement.conditions if c.key in wanted and _limits_caller(c))
+    present = frozenset(k.lower() for k in always_present)
+    return tuple(c for c in statement.conditions if c.key in wanted and _limits_caller(c, present))
 
 
 def opens_to_everyone(statement: Statement) -> bool:
@@ -724,7 +738,9 @@ def _deny_guards(deny: Statement, allow: Statement, keys: frozenset[str]) -> boo
     )
 
 
-def public_allow_statements(policy: Policy, keys: Iterable[str] = CALLER_LIMITING_KEYS) -> tuple[Statement, ...]:
+def public_allow_statements(
+    policy: Policy, keys: Iterable[str] = CALLER_LIMITING_KEYS, always_present: Iterable[str] = ()
+) -> tuple[Statement, ...]:
     """Allow statements open to every principal with no condition on who the caller is (``keys``).
 
     A Deny for every principal covering the statement's actions, conditioned
@@ -736,6 +752,6 @@ def public_allow_statements(policy: Policy, keys: Iterable[str] = CALLER_LIMITIN
         s
         for s in policy.allows
         if opens_to_everyone(s)
-        and not caller_limiting_conditions(s, key_set)
+        and not caller_limiting_conditions(s, key_set, always_present)
         and not any(_deny_guards(d, s, key_set) for d in policy.denies)
     )

@@ -14,6 +14,7 @@ from checks.kms.gather import (
     key_policy_text,
 )
 from checks.policy import (
+    KMS_ALWAYS_PRESENT_KEYS,
     Policy,
     PolicyError,
     Request,
@@ -105,7 +106,9 @@ class AdminGrant:
 def _restricted_to_account(statement: Statement, account_id: str) -> bool:
     """A wildcard principal whose conditions pin the caller to ``account_id``."""
     for condition in statement.conditions:
-        if condition.negated or condition.if_exists or condition.set_qualifier == "forallvalues":
+        if condition.negated or condition.set_qualifier == "forallvalues":
+            continue
+        if condition.if_exists and condition.key not in KMS_ALWAYS_PRESENT_KEYS:
             continue
         if condition.base_operator not in ("stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike"):
             continue

@@ -11,7 +11,7 @@ from checks.kms.gather import (
     customer_managed_keys,
     key_policy_text,
 )
-from checks.policy import CALLER_LIMITING_KEYS, PolicyError, parse_policy, public_allow_statements
+from checks.policy import CALLER_LIMITING_KEYS, KMS_ALWAYS_PRESENT_KEYS, PolicyError, parse_policy, public_allow_statements
 from scanner.errors import AwsError
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
@@ -75,7 +75,7 @@ def kms_key_policy_no_public_access(ctx):
         except PolicyError as error:
             yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"key policy cannot be judged: {error}")
             continue
-        public = public_allow_statements(policy, CALLER_LIMITING_KEYS)
+        public = public_allow_statements(policy, CALLER_LIMITING_KEYS, KMS_ALWAYS_PRESENT_KEYS)
         evidence = {"key_id": key.key_id, "aliases": list(key.aliases), "statements_read": len(policy.statements)}
         if public:
             labels = ", ".join(s.label for s in public)

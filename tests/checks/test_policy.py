@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from checks.policy import (
     CALLER_LIMITING_KEYS,
+    KMS_ALWAYS_PRESENT_KEYS,
     PolicyError,
     Request,
     Verdict,
@@ -100,8 +101,8 @@ CLOUDTRAIL_SERVICE = {
 }
 
 
-def _public_labels(document, keys=CALLER_LIMITING_KEYS):
-    return [s.label for s in public_allow_statements(parse_policy(document), keys)]
+def _public_labels(document, keys=CALLER_LIMITING_KEYS, always_present=KMS_ALWAYS_PRESENT_KEYS):
+    return [s.label for s in public_allow_statements(parse_policy(document), keys, always_present)]
 
 
 def _admin(document):
@@ -314,7 +315,9 @@ def test_deny_outside_the_caller_account_does_not_block_devops_guru():
         ({"StringEquals": {"aws:SourceAccount": ACCOUNT}}, False),
         ({"ArnEquals": {"aws:SourceArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:topic"}}, False),
         ({"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}, True),
-        ({"StringEqualsIfExists": {"kms:CallerAccount": ACCOUNT}}, True),
+        ({"StringEqualsIfExists": {"kms:CallerAccount": ACCOUNT}}, False),  # every KMS request carries it
+        ({"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-abc"}}, True),  # absent outside organizations
+        ({"StringEqualsIfExists": {"aws:SourceAccount": ACCOUNT}}, True),  # absent on direct calls
         ({"StringNotEquals": {"kms:CallerAccount": OTHER}}, True),
         ({"StringLike": {"kms:CallerAccount": "*"}}, True),
         ({"StringEquals": {"aws:PrincipalAccount": "${aws:ResourceAccount}"}}, True),
@@ -342,11 +345,14 @@ def test_endpoint_policies():
     assert is_default_full_access(parse_policy(default))
     kms_limited = policy_of({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*", "Condition": {"StringEquals": {"kms:CallerAccount": ACCOUNT}}})
     assert not is_default_full_access(parse_policy(kms_limited))
-    assert _public_labels(kms_limited, ENDPOINT_CALLER_KEYS) == ["statement #0"]
+    assert _public_labels(kms_limited, ENDPOINT_CALLER_KEYS, ()) == ["statement #0"]
+    if_exists = policy_of({"Effect": "Allow", "Principal": "*", "Action": "*", "Condition": {"StringEqualsIfExists": {"aws:PrincipalAccount": ACCOUNT}}})
+    # Through an endpoint a request may be anonymous: IfExists lets it in.
+    assert _public_labels(if_exists, ENDPOINT_CALLER_KEYS, ()) == ["statement #0"]
     org = policy_of({"Effect": "Allow", "Principal": "*", "Action": "devops-guru:*", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc"}}})
-    assert _public_labels(org, ENDPOINT_CALLER_KEYS) == []
+    assert _public_labels(org, ENDPOINT_CALLER_KEYS, ()) == []
     named = policy_of({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/App"}, "Action": "*", "Resource": "*"})
-    assert _public_labels(named, ENDPOINT_CALLER_KEYS) == []
+    assert _public_labels(named, ENDPOINT_CALLER_KEYS, ()) == []
 
 
 # --------------------------------------------------------------------------

@@ -32,7 +32,9 @@ def test_pass_and_fail_per_key(judge):
         key(6, policy(public("AllButMe", principal={"AWS": f"arn:aws:iam::{MEMBER}:root"}, not_principal=True))),
         key(7, policy(public("Org", condition={"StringEquals": {"aws:PrincipalOrgID": "o-exampleorg01"}}))),
         key(8, policy(public("Partner", principal={"AWS": f"arn:aws:iam::{OTHER}:root"}))),
-        key(9, policy(public("IfExists", condition={"StringEqualsIfExists": {"kms:CallerAccount": MEMBER}}))),
+        key(9, policy(public("IfExists", condition={"StringEqualsIfExists": {"aws:SourceAccount": MEMBER}}))),
+        # Every KMS request carries kms:CallerAccount, so IfExists on it still limits the caller.
+        key(10, policy(public("CallerIfExists", condition={"StringEqualsIfExists": {"kms:CallerAccount": MEMBER}}))),
     ]
     results = judge(kms_key_policy_no_public_access, keys)
     statuses = {arn: f.status for arn, f in results.items()}
@@ -46,6 +48,7 @@ def test_pass_and_fail_per_key(judge):
         key_arn(7): Status.PASS,
         key_arn(8): Status.PASS,
         key_arn(9): Status.FAIL,
+        key_arn(10): Status.PASS,
     }
     assert "Sid 'Everyone'" in results[key_arn(3)].message
     assert results[key_arn(5)].evidence["public_statements"][0]["sid"] == "ViaS3Only"
