@@ -231,3 +231,47 @@ def test_malformed_advanced_selector_raises_a_clear_error(selector):
 
     with pytest.raises(MalformedResponse):
         advanced_selector_matches(selector, {"eventCategory": "Management"})
+
+
+class _FixedAnswers:
+    """A reader double answering each operation with a fixed (possibly malformed) response."""
+
+    region = "us-east-1"
+
+    def __init__(self, answers):
+        self.answers = answers
+
+    def call(self, service, operation, **params):
+        return self.answers[operation]
+
+
+def _context_with(answers, scan_mode="account"):
+    from scanner.context import Account, CheckContext
+
+    return CheckContext(account=Account("123456789012"), region="us-east-1", api_region="us-east-1",
+                        aws=_FixedAnswers(answers), scan_mode=scan_mode)
+
+
+def test_a_malformed_trail_entry_is_an_error_result_and_the_others_are_judged():
+    good = {"TrailARN": "arn:aws:cloudtrail:us-east-1:123456789012:trail/good", "Name": "good", "HomeRegion": "us-east-1",
+            "LogFileValidationEnabled": True}
+    context = _context_with({"describe_trails": {"trailList": [good, {"Name": 7}, "not-a-trail"]}})
+    findings = list(cloudtrail_log_file_validation(context))
+    assert [f.status for f in findings] == [Status.PASS, Status.ERROR, Status.ERROR]
+    assert findings[1].resource_id == "trailList[1]" and "without TrailARN" in findings[1].message
+
+
+def test_malformed_status_or_selectors_make_the_account_check_raise_not_crash_silently():
+    from checks.cloudtrail.trails import MalformedResponse
+
+    trail = {"TrailARN": "arn:aws:cloudtrail:us-east-1:123456789012:trail/t", "Name": "t", "HomeRegion": "us-east-1",
+             "IsMultiRegionTrail": True}
+    for status, selectors in (({"IsLogging": "yes"}, {"EventSelectors": []}),
+                              ({"IsLogging": True}, {"EventSelectors": "all"}),
+                              ({"IsLogging": True}, {"AdvancedEventSelectors": [{"FieldSelectors": [{"Field": 1}]}]})):
+        context = _context_with({"describe_trails": {"trailList": [trail]}, "get_trail_status": status,
+                                 "get_event_selectors": selectors})
+        with pytest.raises(MalformedResponse):
+            list(cloudtrail_multi_region_logging(context))
+    with pytest.raises(MalformedResponse, match="no trailList"):
+        list(cloudtrail_multi_region_logging(_context_with({"describe_trails": {}})))
