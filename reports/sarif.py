@@ -401,8 +401,9 @@ def _uri_segment(segment: str) -> str:
 def _rule(meta: Mapping[str, Any]) -> dict[str, Any]:
     severity = meta["severity"] if meta["severity"] in LEVEL else "informational"
     remediation = meta["remediation"]
-    help_uri = remediation.get("url") or next(
-        (ref for ref in meta["references"] if ref.startswith(("https://", "http://"))), ""
+    help_uri = next(
+        (url for url in (remediation.get("url") or "", *meta["references"]) if url.startswith(("https://", "http://"))
+         and not any(c.isspace() for c in url)), ""
     )
     tags = ["security"]
     if meta["service"]:

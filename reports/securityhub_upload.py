@@ -26,8 +26,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import time
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -199,6 +201,27 @@ class TargetOutcome:
     failed: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+def _instant(timestamp: Any) -> datetime | None:
+    """An ISO 8601 timestamp as an aware datetime (``Z``, offsets and any number of fractional digits), else ``None``.
+
+    Security Hub returns ``2026-11-28T21:05:00.000Z`` for a finding imported as
+    ``2026-11-28T21:05:00Z``: compare instants, never strings.
+    """
+    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?", text(timestamp).strip())
+    if not match:
+        return None
+    base, fraction, zone = match.groups()
+    zone = "+00:00" if zone in (None, "Z") else zone
+    if len(zone) == 5:
+        zone = zone[:3] + ":" + zone[3:]
+    return datetime.fromisoformat(f"{base}.{(fraction or '0')[:6].ljust(6, '0')}{zone}")
+
+
+def _newer(timestamp: Any, than: datetime | None) -> bool:
+    instant = _instant(timestamp)
+    return instant is not None and than is not None and instant > than
+
+
 def changes_for(plan: TargetPlan, existing: Sequence[Mapping[str, Any]], updated_at: str
                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The PASSED updates and the archivals that ``existing`` findings need, given this scan's ``plan``.
@@ -207,8 +230,9 @@ def changes_for(plan: TargetPlan, existing: Sequence[Mapping[str, Any]], updated
     document and is left alone (an old results.json must not undo a newer import).
     """
     updates, archivals = [], []
+    scan_end = _instant(updated_at)
     for finding in existing:
-        if text(finding.get("UpdatedAt")) > updated_at:
+        if _newer(finding.get("UpdatedAt"), scan_end):
             continue
         fields = finding.get("ProductFields") or {}
         finding_id = finding.get("Id")
@@ -238,7 +262,7 @@ def upload_target(client: Any, plan: TargetPlan, updated_at: str, *, dry_run: bo
     for finding in plan.current:
         previous = earlier.get(finding["Id"])
         if previous is not None:
-            if text(previous.get("UpdatedAt")) > updated_at:
+            if _newer(previous.get("UpdatedAt"), _instant(updated_at)):
                 continue  # imported from a newer scan than this document
             if previous.get("CreatedAt"):
                 finding = dict(finding, CreatedAt=previous["CreatedAt"])

@@ -221,3 +221,12 @@ def test_accounts_the_scan_could_not_reach_are_skipped_and_named(org, tmp_path, 
     assert captured.out.strip() == "4 imported, 0 updated, 0 archived, 0 failed"
     assert f"skipped 1 account(s) the scan could not reach: {DEV}" in captured.err
     assert hub_findings(org, DEV, "us-east-1") == {}
+
+
+def test_timestamps_are_compared_as_instants():
+    from reports.securityhub_upload import _instant, _newer
+
+    assert _instant("2026-11-28T21:05:00Z") == _instant("2026-11-28T21:05:00.000Z") == _instant("2026-11-28T22:05:00+01:00")
+    assert _newer("2026-11-28T21:05:00.5Z", _instant("2026-11-28T21:05:00.000000Z"))
+    assert not _newer("2026-11-28T21:05:00.000Z", _instant("2026-11-28T21:05:00Z"))
+    assert not _newer("not a time", _instant("2026-11-28T21:05:00Z"))
