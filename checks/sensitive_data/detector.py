@@ -193,8 +193,14 @@ def redact_identifier(text: str | None) -> str | None:
     return DEFAULT_DETECTOR.redact(text)
 
 
+def normalised_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """A check's option table with ``allow-tag-keys`` spelt ``allow_tag_keys`` (the config file uses kebab-case)."""
+    return {str(key).replace("-", "_"): value for key, value in options.items()}
+
+
 def detector_from_options(options: Mapping[str, Any], check_id: str, extra_keys: Iterable[str] = ()) -> SensitiveDataDetector:
     """The detector configured by a check's ``[checks.<id>]`` table; unknown keys are an error naming them."""
+    options = normalised_options(options)
     known = {"allow_value_patterns", "ignore_kinds", *extra_keys}
     unknown = sorted(set(options) - known)
     if unknown:

@@ -31,7 +31,8 @@ def judges_iam(ctx: Any) -> bool:
     scan_regions = getattr(ctx, "scan_regions", None)
     if scan_regions:
         return ctx.region == scan_regions[0]
-    return ctx.region == ctx.options.get("iam_region", IAM_HOME_REGIONS.get(ctx.partition, "us-east-1"))
+    options = {str(key).replace("-", "_"): value for key, value in ctx.options.items()}
+    return ctx.region == options.get("iam_region", IAM_HOME_REGIONS.get(ctx.partition, "us-east-1"))
 
 
 @dataclass(frozen=True)

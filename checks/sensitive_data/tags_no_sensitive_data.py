@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from checks.cloudtrail.trails import MalformedResponse
 from checks.sensitive_data import inventory
-from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, redact_identifier
+from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, normalised_options, redact_identifier
 from scanner.errors import AwsError, ServiceNotAvailable
 from scanner.model import GLOBAL_REGION, CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
@@ -224,7 +224,7 @@ def _summary(ctx: Any, judge: TagJudge, region: str, scope: str) -> Finding:
 
 def options_of(ctx: Any) -> tuple[SensitiveDataDetector, list[str]]:
     detector = detector_from_options(ctx.options, METADATA.id, extra_keys=("allow_tag_keys", "iam_region"))
-    allowed_keys = ctx.options.get("allow_tag_keys", [])
+    allowed_keys = normalised_options(ctx.options).get("allow_tag_keys", [])
     if not isinstance(allowed_keys, list) or not all(isinstance(k, str) for k in allowed_keys):
         raise ValueError(f"[checks.{METADATA.id}] allow_tag_keys must be a list of strings (glob patterns)")
     return detector, allowed_keys

@@ -5,7 +5,7 @@ from typing import Any, Iterator, Mapping
 
 from checks.cloudtrail.trails import MalformedResponse
 from checks.sensitive_data import patterns
-from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, mask, redact_identifier
+from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, mask, normalised_options, redact_identifier
 from scanner.errors import AwsError, ServiceNotAvailable
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
@@ -130,7 +130,7 @@ def _api_destinations(ctx: Any, detector: SensitiveDataDetector, allowed: frozen
 @check(METADATA)
 def urls_no_embedded_credentials(ctx):
     detector = detector_from_options(ctx.options, METADATA.id, extra_keys=_OPTIONS)
-    allowed_option = ctx.options.get("allow_query_parameters", [])
+    allowed_option = normalised_options(ctx.options).get("allow_query_parameters", [])
     if not isinstance(allowed_option, list) or not all(isinstance(p, str) for p in allowed_option):
         raise ValueError(f"[checks.{METADATA.id}] allow_query_parameters must be a list of strings")
     allowed = frozenset(patterns.normalise_name(p) for p in allowed_option)

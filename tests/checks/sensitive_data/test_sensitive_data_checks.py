@@ -122,7 +122,8 @@ def test_tags_fail_per_resource_from_every_source(org):
 
 
 def test_tags_allowlist_from_the_config_table(org):
-    options = {"allow_tag_keys": ["owner", "BackupCard", "db_*", "ci_token", "DeployKey"], "ignore_kinds": ["phone_number"]}
+    # the config file spells options in kebab-case; both spellings are accepted
+    options = {"allow-tag-keys": ["owner", "BackupCard", "db_*", "ci_token", "DeployKey"], "ignore_kinds": ["phone_number"]}
     findings = run(org, DIRTY, "us-east-1", tags_no_sensitive_data, options=options)
     assert [f.status for f in findings] == [Status.PASS, Status.PASS]
 
