@@ -58,15 +58,21 @@ def build_prowler_bridge(settings: ProwlerSettings) -> Check:
 
     @check(METADATA)
     def prowler_bridge(ctx: CheckContext) -> Iterator[Finding]:
+        # Nothing is yielded while the slot is held: a consumer pausing the
+        # generator must not keep another account's Prowler run waiting.
         with prowler_slots:
             # Credentials are read once a slot is free: a queued account may wait
             # long enough for role credentials read earlier to expire.
             try:
                 environment = prowler_environment(os.environ, ctx.credentials_environment(), ctx.api_region)
-                run = run_prowler(settings, environment, settings.prowler_regions(ctx.api_region))
+                run: ProwlerRun | ProwlerRunError = run_prowler(
+                    settings, environment, settings.prowler_regions(ctx.api_region)
+                )
             except ProwlerRunError as error:
-                yield _run_error(ctx, error)
-                return
+                run = error
+        if isinstance(run, ProwlerRunError):
+            yield _run_error(ctx, run)
+            return
         try:
             findings = list(findings_from_ocsf(run.records, ctx.account_id))
         except AccountMismatch as error:
