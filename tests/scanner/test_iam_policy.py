@@ -1,0 +1,149 @@
+"""The member-account audit role: least-privilege policy and CloudFormation template generated from the checks' declarations."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import botocore.exceptions
+import botocore.session
+import pytest
+
+from scanner.aws import IAM_PREFIXES
+from scanner.cli import main
+from scanner.iam_policy import HOST_CALLER_ACTIONS, HOST_MEMBER_ACTIONS
+from scanner.plugins import build_plugin_manager, collect_checks
+
+READ_VERBS = ("Describe", "Get", "List")
+#: botocore service names by IAM prefix, where they differ.
+SERVICE_BY_PREFIX = {prefix: service for service, prefix in IAM_PREFIXES.items()}
+MANAGEMENT = "111111111111"
+MEMBER = "222222222222"
+SCANNER_ARN = f"arn:aws:iam::{MANAGEMENT}:user/orgscan-simulator-admin"
+TWO_ACCOUNTS = {
+    "organization": {"management_account": MANAGEMENT, "regions": ["us-east-1"]},
+    "accounts": [
+        {"id": MANAGEMENT, "name": "management", "email": "management@example.com"},
+        {"id": MEMBER, "name": "member", "email": "member@example.com"},
+    ],
+}
+
+
+def _orgscan(*argv: str) -> tuple[int, str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(list(argv))
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.fixture(scope="module")
+def builtin_checks():
+    return collect_checks(build_plugin_manager(), {})
+
+
+def _operation_exists(action: str) -> bool:
+    prefix, operation = action.split(":", 1)
+    model = botocore.session.get_session().get_service_model(SERVICE_BY_PREFIX.get(prefix, prefix))
+    return operation in model.operation_names
+
+
+def test_every_builtin_check_declares_real_read_only_actions(builtin_checks):
+    assert len(builtin_checks) >= 10
+    for check_id, check in builtin_checks.items():
+        actions = check.metadata.iam_actions
+        assert actions, f"{check_id} declares no IAM action"
+        for action in actions:
+            assert "*" not in action, f"{check_id} declares a wildcard: {action}"
+            assert action.split(":", 1)[1].startswith(READ_VERBS), f"{check_id} declares {action}, which is not a read"
+            assert _operation_exists(action), f"{check_id} declares {action}, which no AWS API has"
+
+
+def test_host_actions_are_real_reads():
+    for action in (*HOST_MEMBER_ACTIONS, *HOST_CALLER_ACTIONS):
+        assert _operation_exists(action), action
+        assert action == "sts:AssumeRole" or action.split(":", 1)[1].startswith(READ_VERBS), action
+
+
+def test_iam_policy_is_exactly_the_declared_reads(builtin_checks):
+    code, out, err = _orgscan("iam-policy")
+
+    assert code == 0, err
+    policy = json.loads(out)
+    assert policy["Version"] == "2012-10-17"
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Resource"] == "*"
+    expected = {a for c in builtin_checks.values() for a in c.metadata.iam_actions} | set(HOST_MEMBER_ACTIONS)
+    assert set(statement["Action"]) == expected
+    assert statement["Action"] == sorted(statement["Action"], key=str.lower)
+    assert len(statement["Action"]) == len(set(statement["Action"]))
+    assert not any("*" in a for a in statement["Action"])
+    assert not set(HOST_CALLER_ACTIONS) & set(statement["Action"]), "the member role needs none of the caller's actions"
+
+
+def test_iam_policy_for_chosen_checks_only(builtin_checks):
+    chosen = "iam_root_mfa_enabled"
+    code, out, err = _orgscan("iam-policy", "--checks", chosen)
+
+    assert code == 0, err
+    actions = json.loads(out)["Statement"][0]["Action"]
+    assert set(actions) == set(builtin_checks[chosen].metadata.iam_actions) | set(HOST_MEMBER_ACTIONS)
+
+
+def test_iam_policy_includes_a_local_plugins_declarations():
+    code, out, _ = _orgscan("iam-policy", "--plugin", "tests.plugins.fake_plugin")
+
+    assert code == 0
+    assert {"iam:ListAccountAliases", "ec2:DescribeVpcs"} <= set(json.loads(out)["Statement"][0]["Action"])
+
+
+def _template(role_name: str = "OrgScanAudit") -> dict:
+    code, out, err = _orgscan("iam-policy", "--cloudformation", "--role-name", role_name)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_cloudformation_template_trusts_only_the_scanner_with_an_external_id():
+    _, policy_out, _ = _orgscan("iam-policy")
+    template = _template("AuditRole")
+
+    assert template["AWSTemplateFormatVersion"] == "2010-09-09"
+    parameters = template["Parameters"]
+    assert parameters["RoleName"]["Default"] == "AuditRole"
+    assert parameters["ExternalId"]["NoEcho"] is True
+    (resource,) = template["Resources"].values()
+    assert resource["Type"] == "AWS::IAM::Role"
+    properties = resource["Properties"]
+    trust = properties["AssumeRolePolicyDocument"]
+    (statement,) = trust["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Principal"] == {"AWS": {"Ref": "ScannerPrincipalArn"}}, "the trust must name the scanner, not an account or *"
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
+    (inline,) = properties["Policies"]
+    assert inline["PolicyDocument"] == json.loads(policy_out), "the template's policy differs from `orgscan iam-policy`"
+    assert not properties.get("ManagedPolicyArns"), "no managed policy may widen the role"
+
+
+def test_the_template_deploys_and_only_the_right_external_id_assumes_the_role(make_org):
+    simulation = make_org(TWO_ACCOUNTS)
+    cloudformation = simulation.client("cloudformation", account_id=MEMBER)
+    cloudformation.create_stack(
+        StackName="orgscan-audit-role",
+        TemplateBody=json.dumps(_template()),
+        Parameters=[
+            {"ParameterKey": "ScannerPrincipalArn", "ParameterValue": SCANNER_ARN},
+            {"ParameterKey": "ExternalId", "ParameterValue": "correct-horse"},
+        ],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    role = simulation.client("iam", account_id=MEMBER).get_role(RoleName="OrgScanAudit")["Role"]
+    assert role["MaxSessionDuration"] == 3600
+    sts = simulation.client("sts")
+    role_arn = f"arn:aws:iam::{MEMBER}:role/OrgScanAudit"
+
+    assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName="orgscan", ExternalId="correct-horse")
+    assert assumed["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{MEMBER}:assumed-role/OrgScanAudit/")
+    for wrong in ({"ExternalId": "wrong-horse"}, {}):
+        with pytest.raises(botocore.exceptions.ClientError) as denied:
+            sts.assume_role(RoleArn=role_arn, RoleSessionName="orgscan", **wrong)
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
