@@ -17,16 +17,19 @@ from typing import Any, Iterator
 from scanner.simulator.registration import make_aws_managed
 from scanner.simulator.scenario import Account, Scenario, aws_default_key_policy
 
-ADMIN_USER = "orgscan-simulator-admin"
+SCANNER_ROLE = "orgscan-simulator-scanner"
+SCANNER_SESSION = "orgscan"
 # An endpoint policy AWS attaches when none is given: full access to everyone.
 FULL_ACCESS_ENDPOINT_POLICY = json.dumps({"Statement": [{"Action": "*", "Effect": "Allow", "Principal": "*", "Resource": "*"}]})
-ADMIN_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 DEFAULT_EVENT_SELECTOR = {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [], "ExcludeManagementEventSources": []}
 
 
-def admin_access_key(account_id: str) -> tuple[str, str]:
-    """The fixed (access key id, secret) of the management account's admin user: stable across resets."""
-    return f"AKIASIM0{account_id}", f"simulator-secret-{account_id}"
+def scanner_credentials(account_id: str) -> tuple[str, str, str]:
+    """The fixed (access key id, secret, session token) of the management account's scanner session.
+
+    Fixed, so an environment handed out once stays valid across resets.
+    """
+    return f"ASIASIM0{account_id}", f"simulator-secret-{account_id}", f"simulator-session-token-{account_id}"
 
 
 def reset_moto() -> None:
@@ -69,7 +72,7 @@ def _fixed_account_id(account_id: str) -> Iterator[None]:
 
 
 def _create_organization(scenario: Scenario) -> None:
-    from moto.iam.models import AccessKey, iam_backends
+    from moto.iam.models import iam_backends
     from moto.organizations.models import organizations_backends
 
     management = scenario.management
@@ -97,24 +100,58 @@ def _create_organization(scenario: Scenario) -> None:
             with _fixed_account_id(account.id):
                 orgs.create_account(AccountName=account.name, Email=account.email, RoleName=scenario.role_name)
             fake = next(a for a in orgs.accounts if a.id == account.id)
-            if not account.role_assumable:
+            member_iam = iam_backends[account.id]["global"]
+            if account.role_assumable:
+                member_iam.put_role_policy(scenario.role_name, "OrganizationAccess", scenario.role_policy)
+            else:
                 # The role AWS Organizations creates is gone: assuming it is denied.
-                iam_backends[account.id]["global"].delete_role(scenario.role_name)
+                member_iam.delete_role(scenario.role_name)
         fake.parent_id = ou_ids[account.ou]
         fake.organization_id = scenario.organization_id
         if account.status == "SUSPENDED":
             fake.status = fake.state = "SUSPENDED"
 
-    # The scanner's own identity in the management account: an IAM user with a fixed access key.
+    # The scanner's own identity in the management account: a role session (with a session token,
+    # as SSO or an instance role would give) whose keys are fixed, so they survive resets.
     iam = iam_backends[management.id]["global"]
-    iam.create_user(region_name="us-east-1", user_name=ADMIN_USER, path="/")
-    access_key_id, secret = admin_access_key(management.id)
-    key = AccessKey(ADMIN_USER, prefix="AKIA", account_id=management.id, status="Active")
+    iam.create_role(
+        role_name=SCANNER_ROLE,
+        assume_role_policy_document=_trust_policy(management.id),
+        path="/",
+        permissions_boundary=None,
+        description="The identity orgscan scans the simulated organization with",
+        tags=[],
+        max_session_duration="43200",
+    )
+    iam.put_role_policy(SCANNER_ROLE, "OrganizationScanner", scenario.management_policy)
+    _fixed_role_session(management.id, iam)
+
+
+def _fixed_role_session(account_id: str, iam: Any) -> None:
+    from moto.core.utils import utcnow
+    from moto.sts.models import AssumedRole, sts_backends
+
+    access_key_id, secret, token = scanner_credentials(account_id)
+    key = iam.create_temp_access_key()
+    iam.access_keys.pop(key.physical_resource_id, None)
     key.access_key_id = access_key_id
     key.secret_access_key = secret
-    iam.users[ADMIN_USER].access_keys.append(key)
-    iam.access_keys[access_key_id] = key
-    iam.put_user_policy(ADMIN_USER, "AdministratorAccess", ADMIN_POLICY)
+    key.role_arn = f"arn:aws:iam::{account_id}:role/{SCANNER_ROLE}"
+    iam.access_keys[key.physical_resource_id] = key
+    session = AssumedRole(
+        account_id=account_id,
+        region_name="us-east-1",
+        access_key=key,
+        role_session_name=SCANNER_SESSION,
+        role_arn=key.role_arn,
+        policy="",
+        duration=3600,
+        external_id="",
+    )
+    session.session_token = token
+    # The management session never expires: fault injection shortens only sessions assumed later.
+    session.expiration = utcnow() + timedelta(days=3650)
+    sts_backends[account_id]["aws"].assumed_roles.append(session)
 
 
 def _apply_account(scenario: Scenario, account: Account) -> None:

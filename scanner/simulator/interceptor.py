@@ -274,6 +274,7 @@ class Interceptor:
             self._counts[key] += 1
             occurrence = self._occurrences[key]
             self._occurrences[key] += 1
+        _set_iam_enforcement(faults.iam_enforcement)
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000.0)
         if faults.rate_faults_apply(action):
@@ -325,7 +326,7 @@ class Interceptor:
         except (KeyError, TypeError, AttributeError):
             key = None
         if key is None or call.operation not in CROSS_ACCOUNT_KMS_OPERATIONS or not _key_policy_names_account(key.policy, call.account_id):
-            caller = assumed.arn if assumed is not None else f"arn:aws:iam::{call.account_id}:user/{self.simulation.ADMIN_USER}"
+            caller = self._caller_arn(call, assumed)
             message = (f"User: {caller} is not authorized to perform: {call.action} on resource: {key_id} "
                        f"because no resource-based policy allows the {call.action} action")
             return error_response(call, "AccessDeniedException", message, 400)
@@ -344,7 +345,16 @@ class Interceptor:
     def _caller_arn(self, call: Call, assumed: Any) -> str:
         if assumed is not None:
             return assumed.arn
-        return f"arn:aws:iam::{call.account_id}:user/{self.simulation.ADMIN_USER}"
+        return f"arn:aws:iam::{call.account_id}:user/unknown"
+
+
+def _set_iam_enforcement(enabled: bool) -> None:
+    """moto checks each call against the caller's IAM policies once its no-auth allowance is used up."""
+    import moto.settings
+
+    limit = 0 if enabled else float("inf")
+    if moto.settings.INITIAL_NO_AUTH_ACTION_COUNT != limit:
+        moto.settings.INITIAL_NO_AUTH_ACTION_COUNT = limit
 
 
 def _expired(assumed: Any) -> bool:

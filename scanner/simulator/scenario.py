@@ -40,6 +40,8 @@ ENDPOINT_TYPES = ("Interface", "Gateway", "GatewayLoadBalancer")
 ENDPOINT_STATES = ("available", "pending", "pendingAcceptance", "deleting", "deleted", "rejected", "failed")
 SUBSCRIPTION_PROTOCOLS = ("http", "https", "email", "email-json", "sqs", "lambda", "sms", "application", "firehose")
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
+# What AWS Organizations attaches to the role it creates in new accounts (AdministratorAccess).
+ADMINISTRATOR_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 
 
 @dataclass
@@ -187,6 +189,8 @@ class Scenario:
     organization_id: str = "o-exampleorg01"
     organizational_units: tuple[str, ...] = ()
     role_name: str = DEFAULT_ROLE_NAME
+    role_policy: str = ADMINISTRATOR_POLICY
+    management_policy: str = ADMINISTRATOR_POLICY
     source: str = "<scenario>"
 
     @property
@@ -365,6 +369,10 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> S
         if not unit or unit.startswith("/") or unit.endswith("/") or "//" in unit:
             raise organization.place.child("units").child(index).fail(f"{unit!r} is not an OU path like 'Workloads/Prod'")
     role_name = organization.get("role_name", str, DEFAULT_ROLE_NAME)
+    if not re.fullmatch(r"[\w+=,.@-]{1,64}", role_name):
+        raise organization.place.child("role_name").fail(f"{role_name!r} is not an IAM role name")
+    role_policy = organization.policy("role_policy") or ADMINISTRATOR_POLICY
+    management_policy = organization.policy("management_policy") or ADMINISTRATOR_POLICY
     organization.finish()
 
     accounts = [_read_account(table, regions, units) for table in root.tables("accounts")]
@@ -388,6 +396,8 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> S
         organization_id=organization_id,
         organizational_units=_with_parents(units),
         role_name=role_name,
+        role_policy=role_policy,
+        management_policy=management_policy,
         source=source,
     )
 

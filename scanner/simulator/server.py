@@ -24,7 +24,6 @@ class Simulation:
     process: :meth:`reset` (or starting another simulation) replaces it.
     """
 
-    ADMIN_USER = "orgscan-simulator-admin"
 
     def __init__(self, scenario: Scenario, faults: Faults | None, endpoint_url: str | None):
         from scanner.simulator.interceptor import Interceptor
@@ -51,14 +50,13 @@ class Simulation:
 
     def environment(self) -> dict[str, str]:
         """The environment variables a client needs to reach the simulation as the management account."""
-        from scanner.simulator.apply import admin_access_key
+        from scanner.simulator.apply import scanner_credentials
 
-        access_key_id, secret = admin_access_key(self.management_account_id)
+        access_key_id, secret, token = scanner_credentials(self.management_account_id)
         environment = {
             "AWS_ACCESS_KEY_ID": access_key_id,
             "AWS_SECRET_ACCESS_KEY": secret,
-            # moto ignores the token of IAM user keys; setting one keeps SDKs from looking for others.
-            "AWS_SESSION_TOKEN": "simulator-session-token",
+            "AWS_SESSION_TOKEN": token,
             "AWS_DEFAULT_REGION": self.scenario.regions[0],
         }
         if self.endpoint_url:
@@ -295,8 +293,10 @@ def _reset_connection(environ: dict[str, Any]) -> None:
     if sock is None:
         return
     try:
+        # Linger 0 makes the eventual close a RST; shutting down now ends the exchange before any
+        # response byte (close() alone waits for werkzeug's file objects on the socket).
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.close()
+        sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
 
