@@ -38,6 +38,7 @@ METADATA = CheckMetadata(
 )
 
 _ROTATABLE_ORIGINS = (None, "AWS_KMS")
+_NO_ROTATION_CODES = frozenset({"UnsupportedOperationException", "KMSInvalidStateException"})
 
 
 @check(METADATA)
@@ -72,9 +73,28 @@ def devopsguru_cmk_rotation_enabled(ctx):
             evidence=evidence,
         )
         return
+    if key.facts.key_spec != "SYMMETRIC_DEFAULT":
+        yield Finding(
+            Status.FAIL,
+            resource_id=arn,
+            resource_arn=arn,
+            message=f"the key is {key.facts.key_spec or 'not a symmetric encryption key'}: only symmetric encryption keys rotate automatically",
+            evidence=evidence,
+        )
+        return
     try:
         status = ctx.aws.call("kms", "get_key_rotation_status", KeyId=key.facts.arn)
     except AwsError as error:
+        if error.code in _NO_ROTATION_CODES:
+            # KMS refuses the question for keys that cannot rotate (unsupported) or cannot now (invalid state).
+            yield Finding(
+                Status.FAIL,
+                resource_id=arn,
+                resource_arn=arn,
+                message=f"the key does not rotate automatically: {error}",
+                evidence=evidence,
+            )
+            return
         yield Finding(Status.ERROR, resource_id=arn, resource_arn=arn, message=f"cannot read the key's rotation status: {error}", evidence=evidence)
         return
     enabled = status.get("KeyRotationEnabled")

@@ -54,3 +54,10 @@ def test_access_denied_is_error_naming_the_action(judge):
     finding = only(judge(devopsguru_cmk_rotation_enabled, {"kms_keys": [good_key()], "devops_guru": [devops_guru()]}, faults=faults))
     assert finding.status is Status.ERROR
     assert "kms:GetKeyRotationStatus" in finding.message
+
+
+def test_fail_for_a_key_that_cannot_rotate(judge):
+    key = good_key(spec="RSA_2048", usage="SIGN_VERIFY", rotation=False)
+    finding = only(judge(devopsguru_cmk_rotation_enabled, {"kms_keys": [key], "devops_guru": [devops_guru()]}))
+    assert finding.status is Status.FAIL
+    assert "only symmetric encryption keys rotate automatically" in finding.message
