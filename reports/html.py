@@ -143,7 +143,7 @@ def render_html(document: Mapping[str, Any]) -> str:
         status = overview.worst(account_id, check_id)
         label = {"FAIL": str(counts["FAIL"]), "ERROR": "!", "PASS": "\u2713", "NOT_APPLICABLE": "\u2013"}[status]
         title = ", ".join(f"{count} {name}" for name, count in ordered_statuses(counts) if count)
-        return {"status": status, "label": label, "title": f"{account_id} / {check_id}: {title}"}
+        return {"status": status, "label": label, "title": title}
 
     template = _environment().get_template("report.html.j2")
     return template.render(

@@ -29,6 +29,7 @@ import random
 import re
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,12 +298,54 @@ class UploadSummary:
         self.archived += outcome.archived
         self.failed += len(outcome.failed)
 
+    def merge(self, other: "UploadSummary") -> None:
+        self.imported += other.imported
+        self.updated += other.updated
+        self.archived += other.archived
+        self.failed += other.failed
+        self.problems.extend(other.problems)
+        self.not_scanned |= other.not_scanned
 
-def upload(document: Mapping[str, Any], sessions: Any, *, dry_run: bool = False,
-           sleep: Callable[[float], None] = time.sleep) -> UploadSummary:
-    """Upload every account and region of ``document`` through ``sessions`` (a ``scanner.sessions.AccountSessions``)."""
+
+def _upload_account(account_id: str, plans: list[TargetPlan], sessions: Any, updated_at: str, dry_run: bool,
+                    sleep: Callable[[float], None]) -> UploadSummary:
+    """One account's regions, in order; a role that cannot be assumed fails them all with one message."""
     from scanner.errors import AwsError
 
+    summary = UploadSummary()
+    try:
+        sessions.verify_access(account_id)
+    except AwsError as error:
+        summary.failed += sum(len(plan.current) for plan in plans)
+        summary.problems.append(f"account {account_id}: {error}")
+        return summary
+    for plan in plans:
+        try:
+            client = sessions.client(account_id, "securityhub", plan.region)
+            outcome = upload_target(client, plan, updated_at, dry_run=dry_run, sleep=sleep)
+        except (AwsError, botocore.exceptions.BotoCoreError) as error:
+            summary.failed += len(plan.current)
+            summary.problems.append(f"account {account_id} {plan.region}: {error}")
+            continue
+        except botocore.exceptions.ClientError as error:
+            # e.g. Security Hub is not enabled there (InvalidAccessException), or GetFindings is denied
+            code = error.response.get("Error", {}).get("Code", "ClientError")
+            message = error.response.get("Error", {}).get("Message", "")
+            summary.failed += len(plan.current)
+            summary.problems.append(f"account {account_id} {plan.region}: {code}: {message}")
+            continue
+        summary.add(outcome)
+        for reason in sorted({f"{code}: {message}" for _, code, message in outcome.failed})[:3]:
+            summary.problems.append(f"account {account_id} {plan.region}: {reason}")
+    return summary
+
+
+def upload(document: Mapping[str, Any], sessions: Any, *, dry_run: bool = False, concurrency: int = 8,
+           sleep: Callable[[float], None] = time.sleep) -> UploadSummary:
+    """Upload every account and region of ``document`` through ``sessions`` (a ``scanner.sessions.AccountSessions``).
+
+    Accounts are handled ``concurrency`` at a time; the summary does not depend on their order.
+    """
     check_document(document)
     scan = document["scan"]
     updated_at = text(scan.get("finished_at")) or text(scan.get("started_at"))
@@ -310,38 +353,17 @@ def upload(document: Mapping[str, Any], sessions: Any, *, dry_run: bool = False,
     # Accounts the scan itself could not reach have only ERROR results, and
     # their role would refuse this upload too: there is nothing to import.
     not_scanned = {text(a.get("id")) for a in scan.get("accounts") or [] if a.get("status") in ("error", "skipped")}
-    unreachable: dict[str, str] = {}
-    for (account_id, region), plan in sorted(plan_targets(document).items()):
-        pending = len(plan.current)
+    by_account: dict[str, list[TargetPlan]] = {}
+    for (account_id, _region), plan in sorted(plan_targets(document).items()):
         if account_id in not_scanned:
             summary.not_scanned.add(account_id)
-            continue
-        if account_id in unreachable:
-            summary.failed += pending
-            continue
-        try:
-            sessions.verify_access(account_id)
-            client = sessions.client(account_id, "securityhub", region)
-            outcome = upload_target(client, plan, updated_at, dry_run=dry_run, sleep=sleep)
-        except AwsError as error:
-            unreachable[account_id] = str(error)
-            summary.failed += pending
-            summary.problems.append(f"account {account_id}: {error}")
-            continue
-        except botocore.exceptions.ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "ClientError")
-            message = error.response.get("Error", {}).get("Message", "")
-            summary.failed += pending
-            summary.problems.append(f"account {account_id} {region}: {code}: {message}")
-            continue
-        except botocore.exceptions.BotoCoreError as error:
-            summary.failed += pending
-            summary.problems.append(f"account {account_id} {region}: {error}")
-            continue
-        summary.add(outcome)
-        codes = sorted({f"{code}: {message}" for _, code, message in outcome.failed})
-        for reason in codes[:3]:
-            summary.problems.append(f"account {account_id} {region}: {reason}")
+        else:
+            by_account.setdefault(account_id, []).append(plan)
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="orgscan-upload") as pool:
+        futures = [pool.submit(_upload_account, account_id, plans, sessions, updated_at, dry_run, sleep)
+                   for account_id, plans in by_account.items()]
+        for future in futures:  # in account order, so the messages are too
+            summary.merge(future.result())
     return summary
 
 
@@ -359,6 +381,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--external-id", default=None, help="sts:ExternalId to pass when assuming the role")
     parser.add_argument("--role-session-name", default="orgscan", help="role session name (default orgscan)")
     parser.add_argument("--profile", default=None, help="AWS profile of the caller")
+    parser.add_argument("--concurrency", type=int, default=8, metavar="N",
+                        help="accounts to upload at the same time (default 8)")
     parser.add_argument("--dry-run", action="store_true",
                         help="read Security Hub and print what would change, without importing anything")
     return parser
@@ -385,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     from scanner.sessions import AccountSessions
 
     args = _parser().parse_args(argv)
+    if args.concurrency < 1:
+        print("orgscan upload securityhub: --concurrency must be at least 1", file=sys.stderr)
+        return 2
     try:
         document = load_document(args.results)
         sessions = AccountSessions(profile=args.profile, role_name=args.role_name, external_id=args.external_id,
@@ -393,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     except (DocumentError, UsageError) as error:
         print(f"orgscan upload securityhub: {error}", file=sys.stderr)
         return 2
-    summary = upload(document, sessions, dry_run=args.dry_run)
+    summary = upload(document, sessions, dry_run=args.dry_run, concurrency=args.concurrency)
     for problem in summary.problems:
         print(f"orgscan upload securityhub: {problem}", file=sys.stderr)
     if summary.not_scanned:

@@ -228,13 +228,19 @@
   });
 
   // A matrix cell shows that account's results of that check, whatever their status.
-  var cells = document.querySelectorAll(".matrix td.cell[data-account]");
-  for (var c = 0; c < cells.length; c++) {
-    cells[c].addEventListener("click", function (event) {
-      var cell = event.currentTarget;
-      var accountIndex = accounts.map(function (a) { return a.id; }).indexOf(cell.getAttribute("data-account"));
-      var checkIndex = checks.map(function (k) { return k.id; }).indexOf(cell.getAttribute("data-check"));
-      if (accountIndex < 0 || checkIndex < 0) { return; }
+  var accountIndexes = {}, checkIndexes = {};
+  accounts.forEach(function (a, i) { accountIndexes[a.id] = i; });
+  checks.forEach(function (k, i) { checkIndexes[k.id] = i; });
+  var matrixChecks = Array.prototype.map.call(document.querySelectorAll(".matrix thead th.check"),
+    function (th) { return th.getAttribute("data-check"); });
+  var matrix = document.querySelector(".matrix tbody");
+  if (matrix) {
+    matrix.addEventListener("click", function (event) {
+      var cell = event.target.closest("td.cell");
+      if (!cell || cell.classList.contains("cell-none")) { return; }
+      var accountIndex = accountIndexes[cell.parentNode.getAttribute("data-account")];
+      var checkIndex = checkIndexes[matrixChecks[cell.cellIndex - 1]];
+      if (accountIndex === undefined || checkIndex === undefined) { return; }
       state.account = byId("filter-account").value = String(accountIndex);
       state.check = byId("filter-check").value = String(checkIndex);
       state.status = byId("filter-status").value = "";

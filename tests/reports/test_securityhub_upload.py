@@ -195,6 +195,11 @@ def test_dry_run_imports_nothing(org, tmp_path, capsys):
     assert hub_findings(org, PROD, "us-east-1") == {}
 
 
+def test_concurrency_must_be_positive(tmp_path, capsys):
+    assert securityhub_upload.main([str(tmp_path / "results.json"), "--concurrency", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "orgscan upload securityhub: --concurrency must be at least 1"
+
+
 @pytest.mark.parametrize("content, expected", [
     (None, "cannot read"),
     ("{not json", "not a JSON document"),
