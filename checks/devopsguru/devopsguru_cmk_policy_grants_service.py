@@ -21,21 +21,29 @@ from scanner.errors import AwsError
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 REQUIRED_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey")
+_GRANT_ONLY_KEYS = frozenset(
+    {
+        "kms:GrantIsForAWSResource",
+        "kms:GrantOperations",
+        "kms:GranteePrincipal",
+        "kms:RetiringPrincipal",
+        "kms:GrantConstraintType",
+        "kms:GranteeServicePrincipal",
+        "kms:GrantConstraintSourceArn",
+    }
+)
 
-_GUIDANCE_STATEMENT = """{
-  "Sid": "AllowDevOpsGuruToUseTheKey",
-  "Effect": "Allow",
-  "Principal": {"AWS": "*"},
-  "Action": ["kms:CreateGrant", "kms:DescribeKey"],
-  "Resource": "*",
-  "Condition": {
-    "StringEquals": {
-      "kms:ViaService": "devops-guru.<region>.amazonaws.com",
-      "kms:CallerAccount": "<account-id>"
-    },
-    "Bool": {"kms:GrantIsForAWSResource": "true"}
-  }
-}"""
+# Two statements, because kms:GrantIsForAWSResource exists only in grant requests: in a statement that
+# also allows kms:DescribeKey, a Bool test on it is false for DescribeKey and would deny DevOps Guru.
+_GUIDANCE_STATEMENTS = """[
+  {"Sid": "AllowDevOpsGuruToDescribeTheKey", "Effect": "Allow", "Principal": {"AWS": "*"},
+   "Action": "kms:DescribeKey", "Resource": "*",
+   "Condition": {"StringEquals": {"kms:ViaService": "devops-guru.<region>.amazonaws.com", "kms:CallerAccount": "<account-id>"}}},
+  {"Sid": "AllowDevOpsGuruToCreateItsGrant", "Effect": "Allow", "Principal": {"AWS": "*"},
+   "Action": "kms:CreateGrant", "Resource": "*",
+   "Condition": {"StringEquals": {"kms:ViaService": "devops-guru.<region>.amazonaws.com", "kms:CallerAccount": "<account-id>"},
+                 "Bool": {"kms:GrantIsForAWSResource": "true"}}}
+]"""
 
 METADATA = CheckMetadata(
     id="devopsguru_cmk_policy_grants_service",
@@ -51,10 +59,11 @@ METADATA = CheckMetadata(
     ),
     remediation=Remediation(
         text=(
-            "Add a statement that allows kms:CreateGrant and kms:DescribeKey with StringEquals kms:ViaService = "
-            "devops-guru.<region>.amazonaws.com and kms:CallerAccount = <account-id>, and add Bool kms:GrantIsForAWSResource = "
-            "true so the grant can only be created for DevOps Guru's own use; remove any Deny that blocks these actions. "
-            "IfExists, negated and wildcard operators do not count. Statement:\n" + _GUIDANCE_STATEMENT
+            "Allow kms:DescribeKey and kms:CreateGrant with StringEquals kms:ViaService = devops-guru.<region>.amazonaws.com "
+            "and kms:CallerAccount = <account-id>, and on CreateGrant add Bool kms:GrantIsForAWSResource = true so the grant "
+            "can only be created for DevOps Guru's own use (in a statement of its own: the key exists only in grant requests, "
+            "so on DescribeKey the test would fail); remove any Deny that blocks these actions. IfExists, negated and wildcard "
+            "operators do not count. Statements:\n" + _GUIDANCE_STATEMENTS
         ),
         cli=(
             "aws kms get-key-policy --key-id <key-arn> --policy-name default --query Policy --output text > policy.json\n"
@@ -109,9 +118,13 @@ def devops_guru_request(action: str, account_id: str, region: str, partition: st
         "aws:PrincipalAccount": account_id,
         "aws:ViaAWSService": "true",
     }
+    absent: frozenset[str] = frozenset()
     if action == "kms:CreateGrant":
         context["kms:GrantIsForAWSResource"] = "true"
-    return Request(action=action, principal_arn=f"arn:{partition}:iam::{account_id}:root", context=context)
+    else:
+        # Grant condition keys exist only in grant requests.
+        absent = _GRANT_ONLY_KEYS
+    return Request(action=action, principal_arn=f"arn:{partition}:iam::{account_id}:root", context=context, absent_keys=absent)
 
 
 def _exact_condition_with(conditions: tuple[Condition, ...], key: str, value: str) -> bool:

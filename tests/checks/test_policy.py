@@ -272,7 +272,8 @@ def test_devops_guru_statement_variants_that_count():
             "Bool": {"kms:GrantIsForAWSResource": True},
         }
     )
-    assert _grants(with_grant_condition) == GRANTED
+    # kms:GrantIsForAWSResource exists only in grant requests: the shared statement no longer allows DescribeKey.
+    assert _grants(with_grant_condition) == {"kms:CreateGrant": (True, False), "kms:DescribeKey": (False, False)}
 
 
 def test_devops_guru_other_region_or_account_is_not_granted():

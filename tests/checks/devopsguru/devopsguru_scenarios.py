@@ -27,14 +27,14 @@ def root_statement(account: str = MEMBER) -> dict:
 
 
 def devops_guru_statement(account: str = MEMBER, via: Any = f"devops-guru.{REGION}.amazonaws.com", operator: str = "StringEquals") -> dict:
-    """The statement of AWS's DevOps Guru guidance (with GrantIsForAWSResource, as orgscan recommends)."""
+    """The statement of AWS's DevOps Guru guidance."""
     return {
         "Sid": "AllowDevOpsGuru",
         "Effect": "Allow",
         "Principal": {"AWS": "*"},
         "Action": ["kms:CreateGrant", "kms:DescribeKey"],
         "Resource": "*",
-        "Condition": {operator: {"kms:ViaService": via, "kms:CallerAccount": account}, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+        "Condition": {operator: {"kms:ViaService": via, "kms:CallerAccount": account}},
     }
 
 

@@ -141,3 +141,25 @@ def test_access_denied_is_error_naming_the_action(judge):
     finding = _judge_policy(judge, key_policy(), faults=Faults(deny_actions={MEMBER: ["kms:GetKeyPolicy"]}))
     assert finding.status is Status.ERROR
     assert "kms:GetKeyPolicy" in finding.message
+
+
+def test_grant_condition_in_a_shared_statement_excludes_describe_key(judge):
+    # kms:GrantIsForAWSResource exists only in grant requests: on DescribeKey the Bool test is false.
+    combined = devops_guru_statement()
+    combined["Condition"]["Bool"] = {"kms:GrantIsForAWSResource": "true"}
+    finding = _judge_policy(judge, key_policy(root_statement(), combined))
+    assert finding.status is Status.FAIL
+    assert "no Allow of kms:DescribeKey" in finding.message and "no Allow of kms:CreateGrant" not in finding.message
+    assert finding.evidence["policy"]["kms:DescribeKey"]["not_counted"] == [
+        {"statement": "Sid 'AllowDevOpsGuru'", "why": "its other conditions exclude DevOps Guru's request"}
+    ]
+
+
+def test_pass_with_the_recommended_split_statements(judge):
+    import json
+
+    from checks.devopsguru.devopsguru_cmk_policy_grants_service import _GUIDANCE_STATEMENTS
+
+    statements = json.loads(_GUIDANCE_STATEMENTS.replace("<region>", REGION).replace("<account-id>", MEMBER))
+    finding = _judge_policy(judge, key_policy(root_statement(), *statements))
+    assert finding.status is Status.PASS, finding.message
