@@ -59,7 +59,8 @@ def test_fail_when_the_policy_is_absent(judge):
 
     finding = only(judge(devopsguru_endpoint_policy_restricted, member(allow()), prepare=drop_policy))
     assert finding.status is Status.FAIL
-    assert "no policy" in finding.message or "default full access" in finding.message
+    assert finding.message == "endpoint has no policy: full access to every principal"
+    assert finding.evidence["PolicyDocument"] is None
 
 
 @pytest.mark.parametrize(
