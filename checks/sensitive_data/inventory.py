@@ -68,8 +68,10 @@ def tagging_api_resources(ctx: Any) -> Iterator[TaggedResource]:
             arn = mapping.get("ResourceARN") if isinstance(mapping, Mapping) else None
             if not isinstance(arn, str):
                 raise MalformedResponse("GetResources returned a mapping without ResourceARN")
-            arn_region = arn.split(":")[3] if arn.count(":") >= 5 else ""
-            if arn_region and arn_region != ctx.region:
+            parts = arn.split(":")
+            if len(parts) >= 6 and parts[2] == "iam":
+                continue  # IAM is global: judged once per account by the IAM part, not in every region
+            if len(parts) >= 6 and parts[3] and parts[3] != ctx.region:
                 continue  # judged by the target of its own region
             yield TaggedResource(arn, _tag_pairs(mapping.get("Tags", []), "Key", "Value"), "tag:GetResources")
 

@@ -70,6 +70,25 @@ _EC2_TYPES = {
 }
 
 
+def resource_type_of(arn: str) -> str | None:
+    """The CloudFormation-style type of a resource from its ARN, where orgscan knows it (``None``: "Other")."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return None
+    service, resource = parts[2], parts[5]
+    kind = resource.split("/", 1)[0] if "/" in resource else resource.split(":", 1)[0]
+    if service == "ec2":
+        return _EC2_TYPES.get(kind)
+    return {
+        ("s3", None): "AWS::S3::Bucket",
+        ("sns", None): "AWS::SNS::Topic",
+        ("kms", "key"): "AWS::KMS::Key",
+        ("cloudtrail", "trail"): "AWS::CloudTrail::Trail",
+        ("iam", "role"): "AWS::IAM::Role",
+        ("iam", "user"): "AWS::IAM::User",
+    }.get((service, None if service in ("s3", "sns") else kind))
+
+
 class TagJudge:
     """Judges tag sets with one detector and key allowlist, counting what it saw."""
 
@@ -142,7 +161,7 @@ def _regional_findings(ctx: Any, judge: TagJudge, errors: list[str], failed: lis
             entries = judge.findings(resource.tags)
             if entries:
                 failed.append(1)
-                yield _fail(resource.arn, entries, ctx.region, None, resource.source)
+                yield _fail(resource.arn, entries, ctx.region, resource_type_of(resource.arn), resource.source)
 
     def ec2_tags() -> Iterator[Finding]:
         # DescribeTags lists one tag per entry; only the flagged tags are kept per resource.

@@ -28,7 +28,10 @@ USER_EMAIL = "john.smith@example.com"
 URL_PASSWORD = "Sup3rS3cret!"
 URL_API_KEY = "7f3c2a9e4b1d8f6a0c5e"
 DESCRIPTION_PHONE = "+1 206 555 0142"
-PLANTED = [EMAIL, CARD, PHONE, SECRET_KEY, DB_PASSWORD, API_TOKEN, USER_EMAIL, URL_PASSWORD, URL_API_KEY, DESCRIPTION_PHONE]
+ROLE_OWNER_EMAIL = "ops.lead@example.org"
+TOPIC_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+PLANTED = [EMAIL, CARD, PHONE, SECRET_KEY, DB_PASSWORD, API_TOKEN, USER_EMAIL, URL_PASSWORD, URL_API_KEY, DESCRIPTION_PHONE,
+           ROLE_OWNER_EMAIL, TOPIC_KEY_ID]
 
 SCENARIO = {
     "name": "sensitive-data-cases",
@@ -52,11 +55,13 @@ SCENARIO = {
                       "endpoints": [{"service": "devops-guru", "tags": {"db_password": DB_PASSWORD}}]}],
             "kms_keys": [{"region": "us-east-1", "description": f"Escalations: call {DESCRIPTION_PHONE}", "tags": {"ci_token": API_TOKEN}}],
             "trails": [{"name": "dirty-trail", "tags": {"OnCall": PHONE}}],
-            "iam_roles": [{"name": "etl-runner", "description": "Runs the nightly ETL", "tags": {"DeployKey": SECRET_KEY}}],
+            "iam_roles": [{"name": "etl-runner", "description": f"Runs the nightly ETL; owner {ROLE_OWNER_EMAIL}",
+                            "tags": {"DeployKey": SECRET_KEY}}],
             "iam_users": [{"name": USER_EMAIL, "tags": {"Team": "analytics"}}],
             "sns_topics": [{"name": "payments-alarms", "region": "us-east-1", "subscriptions": [
                 {"protocol": "https", "endpoint": f"https://alerts:{URL_PASSWORD}@hooks.example.com/payments"},
-                {"protocol": "email", "endpoint": "oncall@example.com"}]}],
+                {"protocol": "email", "endpoint": "oncall@example.com"}]},
+                           {"name": f"deploy_{TOPIC_KEY_ID}", "region": "us-east-1"}],
             "api_destinations": [{"name": "warehouse", "region": "eu-west-1", "url": f"https://warehouse.example.com/ingest?api_key={URL_API_KEY}"}],
         },
     ],
@@ -105,8 +110,13 @@ def test_tags_fail_per_resource_from_every_source(org):
             kinds[(finding.evidence["source"], entry["tag_key"])] = entry["kind"]
     assert kinds[("tag:GetResources", "Owner")] == "email_address"                 # S3 bucket
     assert kinds[("tag:GetResources", "BackupCard")] == "payment_card_number"       # VPC
-    assert kinds[("ec2:DescribeTags", "db_password")] == "credential_named_field"   # VPC endpoint
-    assert kinds[("cloudtrail:ListTags", "OnCall")] == "phone_number"
+    # VPC endpoint: the tagging API returns it in AWS (moto may not); EC2 DescribeTags covers it otherwise
+    endpoint_source = next(source for (source, key) in kinds if key == "db_password")
+    assert endpoint_source in ("tag:GetResources", "ec2:DescribeTags")
+    assert kinds[(endpoint_source, "db_password")] == "credential_named_field"
+    trail_source = next(source for (source, key) in kinds if key == "OnCall")
+    assert trail_source in ("tag:GetResources", "cloudtrail:ListTags")
+    assert kinds[(trail_source, "OnCall")] == "phone_number"
     assert kinds[("iam:ListRoleTags", "DeployKey")] == "aws_secret_access_key"
     token_source = next(source for (source, key) in kinds if key == "ci_token")
     assert token_source in ("tag:GetResources", "kms:ListResourceTags")  # KMS keys: whichever lists them first
@@ -142,6 +152,10 @@ def test_tags_access_denied_on_one_source_is_an_error_for_it_and_the_others_go_o
     assert errors["iam:ListRoleTags"].region == GLOBAL_REGION
     sources = {f.evidence["source"] for f in by_status(findings, Status.FAIL)}
     assert {"ec2:DescribeTags", "cloudtrail:ListTags", "kms:ListResourceTags"} <= sources
+    # without the tagging API, EC2 resources (VPC and its endpoint) come from DescribeTags, grouped per resource
+    ec2 = {f.resource_type: f for f in by_status(findings, Status.FAIL) if f.evidence["source"] == "ec2:DescribeTags"}
+    assert set(ec2) == {"AWS::EC2::VPC", "AWS::EC2::VPCEndpoint"}
+    assert [e["tag_key"] for e in ec2["AWS::EC2::VPCEndpoint"].evidence["tags"]] == ["db_password"]
     assert not by_status(findings, Status.PASS)
 
 
@@ -159,11 +173,14 @@ def test_names_fail_for_user_named_after_an_email_and_a_key_description(org):
     findings = run(org, DIRTY, "us-east-1", names_no_sensitive_data)
     assert_nothing_planted_in(findings)
     failed = {f.resource_type: f for f in by_status(findings, Status.FAIL)}
-    assert set(failed) == {"AWS::IAM::User", "AWS::KMS::Key"}
+    assert set(failed) == {"AWS::IAM::User", "AWS::IAM::Role", "AWS::KMS::Key", "AWS::SNS::Topic"}
     user = failed["AWS::IAM::User"]
     assert user.evidence["findings"][0]["field"] == "UserName" and user.evidence["findings"][0]["kind"] == "email_address"
     assert user.resource_arn.startswith(f"arn:aws:iam::{DIRTY}:user/") and "****" in user.resource_arn
     assert failed["AWS::KMS::Key"].evidence["findings"][0]["kind"] == "phone_number"
+    assert [(e["field"], e["kind"]) for e in failed["AWS::IAM::Role"].evidence["findings"]] == [("Description", "email_address")]
+    topic = failed["AWS::SNS::Topic"]
+    assert topic.evidence["findings"][0]["kind"] == "aws_access_key_id" and TOPIC_KEY_ID not in topic.resource_arn
 
 
 def test_names_access_denied(make_org):
@@ -219,3 +236,21 @@ def test_url_credential_places(url, places):
     redacted = redact_url(url)
     if "userinfo" in places:
         assert "pa55word" not in redacted
+
+
+@pytest.mark.parametrize(
+    "arn,expected",
+    [
+        ("arn:aws:ec2:us-east-1:123456789012:vpc-endpoint/vpce-0abc", "AWS::EC2::VPCEndpoint"),
+        ("arn:aws:s3:::my-bucket", "AWS::S3::Bucket"),
+        ("arn:aws:sns:us-east-1:123456789012:alerts", "AWS::SNS::Topic"),
+        ("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", "AWS::KMS::Key"),
+        ("arn:aws:cloudtrail:us-east-1:123456789012:trail/t", "AWS::CloudTrail::Trail"),
+        ("arn:aws:lambda:us-east-1:123456789012:function:f", None),
+        ("not-an-arn", None),
+    ],
+)
+def test_resource_type_from_arn(arn, expected):
+    from checks.sensitive_data.tags_no_sensitive_data import resource_type_of
+
+    assert resource_type_of(arn) == expected
