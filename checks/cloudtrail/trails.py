@@ -204,7 +204,19 @@ def trails_covering_account(ctx: Any, region: str) -> list[Trail]:
     organization = getattr(ctx, "organization", None)
     if ctx.scan_mode == "organization" and organization is not None and organization.management is not None:
         management = organization.management
-        for trail in describe_trails(management, region, include_shadow_trails=True):
+        try:
+            management_trails = describe_trails(management, region, include_shadow_trails=True)
+        except (AwsError, MalformedResponse) as error:
+            # The member's own trails may still qualify; the gap only matters if none does.
+            unreadable = Trail(
+                arn=f"organization trails of {organization.management_account_id or 'the management account'}",
+                name="organization trails", home_region=region, multi_region=False, organization_trail=True,
+                log_file_validation=False, kms_key_id=None, owner_account=organization.management_account_id or "",
+                error=error,
+            )
+            trails[unreadable.arn] = unreadable
+            management_trails = []
+        for trail in management_trails:
             if trail.organization_trail and trail.arn not in trails:
                 trails[trail.arn] = load_state(management, trail)
     return list(trails.values())

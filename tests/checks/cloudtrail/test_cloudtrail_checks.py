@@ -275,3 +275,11 @@ def test_malformed_status_or_selectors_make_the_account_check_raise_not_crash_si
             list(cloudtrail_multi_region_logging(context))
     with pytest.raises(MalformedResponse, match="no trailList"):
         list(cloudtrail_multi_region_logging(_context_with({"describe_trails": {}})))
+
+
+def test_unreadable_management_account_does_not_hide_a_members_own_qualifying_trail(make_org):
+    sim = make_org(scenario(org_trail_reads=False), Faults(deny_actions={MANAGEMENT: ["cloudtrail:DescribeTrails"]}))
+    assert statuses(run(sim, ADVANCED_ALL, "us-east-1", cloudtrail_multi_region_logging)) == [Status.PASS]
+    # without a qualifying trail of its own, the member's result is the management account's error
+    with pytest.raises(AccessDenied, match="cloudtrail:DescribeTrails"):
+        run(sim, NO_TRAIL, "us-east-1", cloudtrail_multi_region_logging)
