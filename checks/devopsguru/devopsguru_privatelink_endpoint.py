@@ -147,6 +147,9 @@ def devopsguru_privatelink_endpoint(ctx):
         if not isinstance(vpc_id, str):
             yield integration_error("DescribeVpcs: a VPC has no VpcId")
             continue
+        owner = vpc.get("OwnerId")
+        if isinstance(owner, str) and owner and owner != ctx.account_id:
+            continue  # a VPC shared with this account: its owner's scan judges it, and only the owner can add endpoints
         if not scope.includes(vpc, vpc_id in vpcs_with_subnets):
             continue
         judged += 1
