@@ -1,5 +1,4 @@
 """devopsguru_endpoint_policy_restricted against the simulated organization."""
-import json
 
 import pytest
 
