@@ -1,5 +1,4 @@
 """devopsguru_endpoint_policy_restricted against the simulated organization."""
-
 import pytest
 
 from checks.devopsguru.devopsguru_endpoint_policy_restricted import devopsguru_endpoint_policy_restricted
