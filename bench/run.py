@@ -32,8 +32,10 @@ REPOSITORY = HERE.parent
 REGION_ORDER = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2", "ap-northeast-1", "sa-east-1", "ca-central-1")
 
 #: The checks both tools have, orgscan id -> Prowler id (the side-by-side comparison runs only these).
+#: orgscan's rotation check covers the key DevOps Guru encrypts with; Prowler's covers every
+#: customer managed key, so it judges more keys (counted as "only prowler" per resource).
 OVERLAP = {
-    "kms_key_rotation_enabled": "kms_cmk_rotation_enabled",
+    "devopsguru_cmk_rotation_enabled": "kms_cmk_rotation_enabled",
     "kms_key_policy_no_public_access": "kms_key_not_publicly_accessible",
     "cloudtrail_multi_region_logging": "cloudtrail_multi_region_enabled",
     "cloudtrail_log_file_validation": "cloudtrail_log_file_validation_enabled",
@@ -96,11 +98,13 @@ class SimServer:
     def __init__(self, accounts: int, regions: list[str], latency_ms: float, seed: int) -> None:
         command = [sys.executable, str(HERE / "simserver.py"), "--accounts", str(accounts), "--regions", ",".join(regions),
                    "--latency-ms", str(latency_ms), "--seed", str(seed)]
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPOSITORY,
+        # moto logs a traceback for every operation it lacks (Prowler calls several): keep them out of the report.
+        self.log = tempfile.NamedTemporaryFile(prefix="orgscan-bench-simserver-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=REPOSITORY,
                                         env=_clean_environment(os.environ))
         line = self.process.stdout.readline()
         if not line:
-            raise SystemExit(f"bench: the simulated organization did not start (exit status {self.process.wait()})")
+            raise SystemExit(f"bench: the simulated organization did not start (exit status {self.process.wait()}; see {self.log.name})")
         self.info = json.loads(line)
         self._lock = threading.Lock()
 
@@ -116,8 +120,9 @@ class SimServer:
     def call_counts(self) -> dict[tuple[str, str, str], int]:
         return {(a, r, action): n for a, r, action, n in self._ask("counts")["counts"]}
 
-    def identical_repeats(self) -> dict[tuple[str, str, str], int]:
-        return {(a, r, action): n for a, r, action, n in self._ask("repeats")["repeats"]}
+    def identical_repeats(self) -> list[tuple[str, str, str, int, str]]:
+        """Identical calls made more than once: (account, region, action, extra calls, parameters as JSON)."""
+        return [tuple(row) for row in self._ask("repeats")["repeats"]]
 
     def cpu_seconds(self) -> float:
         """The server's CPU time so far (user + system), read from /proc while it runs."""
@@ -137,6 +142,8 @@ class SimServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.log.close()
+        os.unlink(self.log.name)
 
 
 def _clean_environment(base: Mapping[str, str]) -> dict[str, str]:
@@ -161,7 +168,7 @@ class OrgscanRun:
     process: ProcessRun
     calls: dict[tuple[str, str, str], int]
     server_cpu_seconds: float
-    repeats: dict[tuple[str, str, str], int]
+    repeats: list[tuple[str, str, str, int, str]]
     results: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -204,16 +211,18 @@ def call_profile(calls: Mapping[tuple[str, str, str], int]) -> dict[str, dict[st
     return profile
 
 
-def repeated_reads(repeats: Mapping[tuple[str, str, str], int]) -> dict[str, int]:
+def repeated_reads(repeats: Iterable[tuple[str, str, str, int, str]]) -> dict[str, dict[str, Any]]:
     """Extra identical calls by action (same account, region, action and parameters), role assumption aside.
 
     Each describe/list call should be made once per account and region whatever
     the number of checks; an identical call made twice is a cache miss.
     """
-    extra: Counter = Counter()
-    for (_, _, action), n in repeats.items():
-        if action.lower() != "sts:assumerole":
-            extra[action] += n
+    extra: dict[str, dict[str, Any]] = {}
+    for account, region, action, n, params in repeats:
+        if action.lower() == "sts:assumerole":
+            continue
+        row = extra.setdefault(action, {"extra_calls": 0, "example": f"{account} {region} {params}"[:200]})
+        row["extra_calls"] += n
     return dict(sorted(extra.items()))
 
 
@@ -422,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {prowler_note}", file=sys.stderr)
 
     report: dict[str, Any] = {"machine": machine(), "versions": versions(prowler_bin), "accounts": args.accounts, "regions": regions,
-                              "latency_ms": args.latency_ms, "repeat": args.repeat, "prowler_note": prowler_note}
+                              "latency_ms": args.latency_ms, "repeat": args.repeat, "prowler_note": prowler_note,
+                              "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     latency_s = args.latency_ms / 1000.0
     with tempfile.TemporaryDirectory(prefix="orgscan-bench-") as tmp:
         workdir = Path(tmp)
@@ -463,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.memory_accounts:
             report["memory"] = memory_comparison(args, regions, workdir, report["orgscan_all_checks"]["peak_rss_mb_median"])
 
+    report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(render_markdown(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, default=str))
@@ -480,7 +491,12 @@ def summarize_orgscan(runs: list[OrgscanRun], latency_s: float, concurrency: int
     wall = median(r.process.wall_seconds for r in runs)
     profile = call_profile(runs[0].calls)
     total_calls = median(sum(r.calls.values()) for r in runs)
+    cpu = median(r.process.cpu_seconds for r in runs)
+    server_cpu = median(r.server_cpu_seconds for r in runs)
+    cores = os.cpu_count() or 1
     return {
+        # On this machine the scanner and the simulator share the cores: neither can finish before its CPU work is done.
+        "cpu_floor_seconds": round(max(cpu, server_cpu, (cpu + server_cpu) / cores), 1),
         "wall_seconds": [round(r.process.wall_seconds, 2) for r in runs],
         "wall_seconds_median": round(wall, 2),
         "peak_rss_mb": [round(r.process.peak_rss_mb, 1) for r in runs],
@@ -585,6 +601,9 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                  f"orgscan CPU {orgscan['cpu_seconds_median']} s; simulator CPU {orgscan['server_cpu_seconds_median']} s. "
                  f"Concurrency {report['concurrency']}.")
     bound = orgscan["latency_bound"]
+    lines.append(f"CPU floor on this machine (the scanner and the simulator share {report['machine']['cores']} cores): "
+                 f"{orgscan['cpu_floor_seconds']} s (all checks), {overlap['cpu_floor_seconds']} s (overlap). "
+                 f"Load average before/after: {report['load_average_before']} / {report.get('load_average_after')}.")
     lines.append(f"Latency bound (all checks): max(chain {bound['chain_calls']} calls = {bound['chain_seconds']:.2f} s, "
                  f"{bound['total_calls']} calls x {report['latency_ms']:g} ms / {report['concurrency']} = {bound['throughput_seconds']:.1f} s).")
     lines.append("")
@@ -597,7 +616,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines.append("")
     repeated = orgscan["repeated_identical_calls"]
     lines.append("Identical calls (same account, region, action and parameters) made more than once: "
-                 + (", ".join(f"{action} ({n} extra)" for action, n in repeated.items()) if repeated else "none."))
+                 + ("; ".join(f"{action} ({row['extra_calls']} extra, e.g. {row['example']})" for action, row in repeated.items()) if repeated else "none."))
     verdicts = report.get("verdicts")
     if verdicts:
         lines.append("")

@@ -9,7 +9,7 @@ from stdin:
 - ``counts``: the API calls seen since the last ``reset``, as
   ``[[account_id, region, iam_action, n], ...]``
 - ``repeats``: identical calls (same account, region, action and parameters) made
-  more than once since the last ``reset``, as ``[[account_id, region, iam_action, extra_calls], ...]``
+  more than once since the last ``reset``, as ``[[account_id, region, iam_action, extra_calls, parameters_json], ...]``
 - ``reset``: forget the call counts
 - ``quit`` (or end of input): stop serving
 """
@@ -31,7 +31,9 @@ class IdenticalCalls:
         self._counts: Counter = Counter()
 
     def add(self, call) -> None:
-        key = (call.account_id, call.region, call.action, json.dumps(call.params, sort_keys=True, default=str))
+        # REST services carry parameters in the path and query string, which the parsed params lack.
+        request = getattr(call, "bench_request", ("", ""))
+        key = (call.account_id, call.region, call.action, json.dumps([request, call.params], sort_keys=True, default=str))
         with self._lock:
             self._counts[key] += 1
 
@@ -46,6 +48,18 @@ class IdenticalCalls:
 
 def count_identical_calls(sim) -> IdenticalCalls:
     """Wrap the simulation's interceptor (every call passes it first) to also count identical calls."""
+    from scanner.simulator import interceptor
+
+    identify = interceptor.identify
+
+    def identify_with_request(method, path, query, headers, body):
+        call = identify(method, path, query, headers, body)
+        if call is not None:
+            call.bench_request = (path, query)
+        return call
+
+    # The loopback server's middleware looks identify up in its module on every request.
+    interceptor.identify = identify_with_request
     identical = IdenticalCalls()
     original = sim.interceptor.before
 
@@ -92,11 +106,8 @@ def main() -> int:
                 counts = [[a, r, action, n] for (a, r, action), n in sorted(sim.call_counts().items())]
                 print(json.dumps({"counts": counts}), flush=True)
             elif command == "repeats":
-                extra: Counter = Counter()
-                for (account, region, action, _), n in identical.snapshot().items():
-                    if n > 1:
-                        extra[(account, region, action)] += n - 1
-                print(json.dumps({"repeats": [[a, r, action, n] for (a, r, action), n in sorted(extra.items())]}), flush=True)
+                repeated = [[a, r, action, n - 1, params] for (a, r, action, params), n in sorted(identical.snapshot().items()) if n > 1]
+                print(json.dumps({"repeats": repeated}), flush=True)
             elif command == "reset":
                 sim.interceptor.reset_counts()
                 identical.reset()
