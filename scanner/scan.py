@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import logging
 import signal
 import sys
@@ -18,9 +17,9 @@ from scanner.config import ScanSettings
 from scanner.context import Account, OrganizationFacts
 from scanner.document import Spool, build_document, find_gaps, new_scan_id, utc_now
 from scanner.errors import AwsError, UsageError
-from scanner.model import GLOBAL_REGION, Check, Severity, Status
+from scanner.model import Check, Severity, Status
 from scanner.plugins import collect_checks, collect_report_formats, notify
-from scanner.reporting import ReportFormat, write_private_file
+from scanner.reporting import ReportFormat
 from scanner.runner import ORIGIN_KEY, LocalExecutor, Progress, Target, TargetOutcome, TargetRunner, error_records, planned_targets
 from scanner.sessions import AccountSessions
 from scanner.targets import PlannedAccount, enabled_regions, plan_accounts, validate_account_ids, validate_regions
