@@ -31,8 +31,9 @@ from reports.overview import check_catalogue, check_document, result_sort_key, t
 LOG = logging.getLogger("orgscan.reports.sarif")
 
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-SINGLE_FILE_NAME = "results.sarif"
-PART_FILE_PATTERN = re.compile(r"^results-\d{3,}\.sarif$")
+#: File name stems: ``results.sarif`` / ``results-001.sarif``; with PASS results, ``results-with-pass.sarif`` / ...
+STEM = "results"
+STEM_WITH_PASS = "results-with-pass"
 FINGERPRINT_KEY = "orgscanFingerprint/v1"
 
 # GitHub's scale: critical >= 9.0, high 7.0-8.9, medium 4.0-6.9, low 0.1-3.9.
@@ -131,10 +132,11 @@ def build_sarif(
 
     files = _pack_runs(runs, builder, limits, reasons)
     split_reason = "; ".join(sorted(reasons)) if reasons else None
+    stem = STEM_WITH_PASS if include_pass else STEM
     if len(files) == 1 and split_reason is None:
-        named = [(SINGLE_FILE_NAME, files[0])]
+        named = [(f"{stem}.sarif", files[0])]
     else:
-        named = [(f"results-{number:03d}.sarif", content) for number, content in enumerate(files, start=1)]
+        named = [(f"{stem}-{number:03d}.sarif", content) for number, content in enumerate(files, start=1)]
     return SarifOutput(files=named, run_count=len(runs), split_reason=split_reason)
 
 
@@ -465,21 +467,25 @@ def _help_markdown(meta: Mapping[str, Any]) -> str:
 
 
 def write_sarif_files(document: Mapping[str, Any], output_dir: Path, include_pass: bool = False) -> list[Path]:
-    """Write ``results.sarif`` (or, past GitHub's limits, ``results-NNN.sarif``) and remove stale parts."""
+    """Write ``results.sarif`` (or, past GitHub's limits, ``results-NNN.sarif``) and remove stale parts.
+
+    With ``include_pass`` the stem is ``results-with-pass``, so both variants can sit side by side.
+    """
     output = build_sarif(document, include_pass=include_pass)
     output_dir = Path(output_dir)
     written = [write_private_file(output_dir / name, content) for name, content in output.files]
     names = {name for name, _ in output.files}
+    ours = re.compile(rf"^{re.escape(STEM_WITH_PASS if include_pass else STEM)}(-\d{{3,}})?\.sarif$")
     # A previous render may have been split differently: a leftover part
     # would be uploaded with this one and report stale alerts.
     if output_dir.is_dir():
         for stale in output_dir.iterdir():
-            if stale.name not in names and (stale.name == SINGLE_FILE_NAME or PART_FILE_PATTERN.match(stale.name)):
+            if stale.name not in names and ours.match(stale.name):
                 stale.unlink()
     if output.split:
         LOG.warning(
-            "SARIF output split into %d files (%d runs) because of GitHub's limits (%s): upload every results-NNN.sarif",
-            len(output.files), output.run_count, output.split_reason,
+            "SARIF output split into %d files (%d runs) because of GitHub's limits (%s): upload each of %s",
+            len(output.files), output.run_count, output.split_reason, ", ".join(name for name, _ in output.files),
         )
     return written
 
@@ -497,5 +503,6 @@ def orgscan_register_report_formats() -> list[ReportFormat]:
     return [
         ReportFormat("sarif", "results.sarif (SARIF 2.1.0) for GitHub code scanning: FAIL results, errors as notifications",
                      _write_failures),
-        ReportFormat("sarif-with-pass", "results.sarif like 'sarif', with PASS results as kind 'pass'", _write_with_pass),
+        ReportFormat("sarif-with-pass", "results-with-pass.sarif: like 'sarif', plus PASS results as kind 'pass'",
+                     _write_with_pass),
     ]

@@ -113,7 +113,11 @@ def test_pass_results_only_on_request(tmp_path):
     assert len(passes) == sum(1 for r in doc["results"] if r["status"] == "PASS") and not any(r["kind"] == "pass" for r in plain)
     assert all(r["level"] == "none" for r in passes)
     formats = {f.name: f for f in sarif.orgscan_register_report_formats()}
-    for path in formats["sarif-with-pass"].write(doc, tmp_path):
+    formats["sarif"].write(doc, tmp_path)
+    paths = formats["sarif-with-pass"].write(doc, tmp_path)
+    assert [p.name for p in paths] == ["results-with-pass.sarif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results-with-pass.sarif", "results.sarif"]  # side by side
+    for path in paths:
         assert_valid(path)
 
 
@@ -174,8 +178,8 @@ def test_one_check_past_the_limit_is_cut_into_parts():
 
 
 def test_stale_parts_of_an_earlier_split_are_removed(tmp_path):
-    (tmp_path / "results-007.sarif").write_text("{}")
-    (tmp_path / "unrelated.sarif").write_text("{}")
+    for name in ("results-007.sarif", "unrelated.sarif", "results-with-pass-002.sarif"):
+        (tmp_path / name).write_text("{}")
     write_sarif_files(sample_document(), tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.sarif", "unrelated.sarif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results-with-pass-002.sarif", "results.sarif", "unrelated.sarif"]
 
