@@ -12,9 +12,10 @@ For each (account, region) the command:
 2. imports every FAIL and ERROR result (new, or refreshing an earlier import);
 3. updates earlier findings whose result now passes to ``Compliance.Status PASSED``;
 4. archives (``RecordState ARCHIVED``) earlier findings whose resource is gone:
-   their check ran for that account and region in this scan without ERROR, yet
-   produced no result for that resource. Targets that errored, and checks or
-   regions that were not part of this scan, keep their findings untouched.
+   their check ran for the same target (the account and region, or the account
+   as a whole) in this scan without ERROR, yet produced no result for that
+   resource. Targets that errored, and checks or regions that were not part of
+   this scan, keep their findings untouched.
 
 ``BatchImportFindings`` takes at most 100 findings a call; throttling and
 ``FailedFindings`` are retried with backoff. It prints how many findings were
@@ -156,31 +157,48 @@ def existing_findings(client: Any, account_id: str, region: str) -> list[dict[st
 
 @dataclass
 class TargetPlan:
-    """The findings of one account and region, and which of its (check, target region) pairs were judged."""
+    """The findings of one account and region, and which (check, target region) pairs the account had judged.
+
+    ``judged`` is shared by all the plans of one account: a check that ran for
+    the account as a whole (target ``global``) may have reported a resource in
+    any region, so an earlier finding anywhere in the account is gone when its
+    target was judged and no result names it any more.
+    """
 
     account_id: str
     region: str
     current: list[dict[str, Any]] = field(default_factory=list)
     passing: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: every finding id this scan knows for the target, whatever its status
+    #: every finding id this scan knows for the account, whatever its status
     known_ids: set[str] = field(default_factory=set)
     judged: set[tuple[str, str]] = field(default_factory=set)
-    errored: set[tuple[str, str]] = field(default_factory=set)
 
 
 def plan_targets(document: Mapping[str, Any]) -> dict[tuple[str, str], TargetPlan]:
-    """The document's results grouped by the Security Hub (account, region) they belong to."""
+    """A plan for every Security Hub (account, region) the scan covered, holding the findings that belong there.
+
+    Every region of the scan gets a plan for every account with results, even
+    one without findings now: that is where findings of resources that are gone wait to be archived.
+    """
     catalogue = check_catalogue(document)
+    judged: dict[str, set[tuple[str, str]]] = {}
+    errored: dict[str, set[tuple[str, str]]] = {}
+    known: dict[str, set[str]] = {}
     plans: dict[tuple[str, str], TargetPlan] = {}
+
+    def plan_for(account_id: str, region: str) -> TargetPlan:
+        key = (account_id, region)
+        if key not in plans:
+            plans[key] = TargetPlan(account_id, region, known_ids=known.setdefault(account_id, set()),
+                                    judged=judged.setdefault(account_id, set()))
+        return plans[key]
+
     for result in document["results"]:
-        region = security_hub_region(result, document)
-        plan = plans.setdefault((result["account_id"], region), TargetPlan(result["account_id"], region))
+        account_id = result["account_id"]
+        plan = plan_for(account_id, security_hub_region(result, document))
         target = (result["check_id"], text(result.get("target_region")) or result["region"])
         status = result["status"]
-        if status == "ERROR":
-            plan.errored.add(target)
-        else:
-            plan.judged.add(target)
+        (errored if status == "ERROR" else judged).setdefault(account_id, set()).add(target)
         if status == "NOT_APPLICABLE":
             continue
         finding = build_finding(result, catalogue[result["check_id"]], document)
@@ -189,8 +207,11 @@ def plan_targets(document: Mapping[str, Any]) -> dict[tuple[str, str], TargetPla
             plan.passing[finding["Id"]] = finding
         else:
             plan.current.append(finding)
-    for plan in plans.values():
-        plan.judged -= plan.errored
+    scan_regions = [r for r in document["scan"].get("regions") or [] if r and r != "global"]
+    for account_id in list(judged):
+        for region in scan_regions:
+            plan_for(account_id, region)
+        judged[account_id] -= errored.get(account_id, set())
     return plans
 
 

@@ -235,3 +235,19 @@ def test_timestamps_are_compared_as_instants():
     assert _newer("2026-11-28T21:05:00.5Z", _instant("2026-11-28T21:05:00.000000Z"))
     assert not _newer("2026-11-28T21:05:00.000Z", _instant("2026-11-28T21:05:00Z"))
     assert not _newer("not a time", _instant("2026-11-28T21:05:00Z"))
+
+
+def test_a_finding_reported_in_another_region_than_its_target_is_archived_when_gone(org, tmp_path, capsys):
+    # An account-wide check (target "global") reporting a trail in its home region, eu-west-1.
+    trail = result(ROOT_MFA, "FAIL", PROD, "eu-west-1", "trail-a", "trail not validated")
+    trail["target_region"] = "global"
+    first = document([trail], accounts=accounts_entries(), regions=REGIONS, organization_id="o-uploadtest01")
+    assert securityhub_upload.main([write(tmp_path, first, "first.json")]) == 0
+    capsys.readouterr()
+    gone = result(ROOT_MFA, "NOT_APPLICABLE", PROD, "global", PROD, "no trails")
+    later = document([gone], accounts=accounts_entries(), regions=REGIONS, organization_id="o-uploadtest01")
+    later["scan"]["finished_at"] = "2026-11-29T21:05:00Z"
+    assert securityhub_upload.main([write(tmp_path, later, "later.json")]) == 0
+    assert capsys.readouterr().out.strip() == "0 imported, 0 updated, 1 archived, 0 failed"
+    (finding,) = hub_findings(org, PROD, "eu-west-1").values()
+    assert finding["RecordState"] == "ARCHIVED"
