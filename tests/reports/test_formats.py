@@ -189,3 +189,11 @@ def test_an_interrupted_scan_says_so():
     doc["scan"]["interrupted"] = True
     assert "**The scan was interrupted: results are incomplete**" in markdown.render_markdown(doc)
     assert '<section id="interrupted"' in html.render_html(doc)
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_an_empty_scan_renders(name, tmp_path):
+    empty = document([], accounts=[], regions=(), organization_id=None)
+    (report_format,) = [f for f in MODULES[name].orgscan_register_report_formats() if f.name == name]
+    paths = report_format.write(empty, tmp_path)
+    assert paths and all(p.stat().st_size > 0 for p in paths)
