@@ -196,7 +196,8 @@ def _regional_findings(ctx: Any, judge: TagJudge, errors: list[str], failed: lis
                 continue
             if isinstance(metadata, Exception):
                 errors.append("kms:DescribeKey")
-                yield _source_error("kms:DescribeKey", metadata, ctx.region)
+                yield Finding(Status.ERROR, resource_id=key_arn, resource_arn=key_arn, resource_type="AWS::KMS::Key",
+                              region=ctx.region, message=f"could not describe the key: {metadata}")
                 continue
             try:
                 resource = inventory.kms_tagged(ctx, key_arn)

@@ -254,3 +254,13 @@ def test_resource_type_from_arn(arn, expected):
     from checks.sensitive_data.tags_no_sensitive_data import resource_type_of
 
     assert resource_type_of(arn) == expected
+
+
+def test_tags_a_key_that_denies_reading_its_tags_is_an_error_for_that_key(make_org):
+    sim = make_org(SCENARIO, Faults(deny_actions={DIRTY: ["tag:GetResources", "kms:ListResourceTags"]}))
+    findings = run(sim, DIRTY, "us-east-1", tags_no_sensitive_data)
+    errors = by_status(findings, Status.ERROR)
+    key_errors = [f for f in errors if f.resource_type == "AWS::KMS::Key"]
+    assert len(key_errors) == 1 and key_errors[0].resource_arn.startswith(f"arn:aws:kms:us-east-1:{DIRTY}:key/")
+    assert "access denied to kms:ListResourceTags" in key_errors[0].message
+    assert {f.evidence["source"] for f in by_status(findings, Status.FAIL)} >= {"ec2:DescribeTags", "cloudtrail:ListTags"}
