@@ -62,8 +62,11 @@ class _SharedServer:
         return self.simulation
 
     def default(self) -> "Simulation":
+        from scanner.simulator.registration import ACTIVE
+
         simulation = self.get()
-        if not self.pristine:
+        # moto's state is one per process: another simulation (a test's own serve(), the demo) replaces it.
+        if not self.pristine or ACTIVE.simulation is not simulation:
             from scanner.simulator import default_scenario
 
             simulation.reset(default_scenario())
@@ -263,14 +266,8 @@ def check_context(
 
 
 def _available_regions(service: str) -> set[str] | None:
-    import botocore.session
+    from scanner.simulator.scenario import service_regions
 
-    regions = _REGIONS.get(service)
-    if regions is None:
-        found = botocore.session.get_session().get_available_regions(service)
-        regions = _REGIONS[service] = set(found)
+    regions = service_regions(service)
     # Global services (IAM, Organizations) list no regions: any region reaches them.
-    return regions or None
-
-
-_REGIONS: dict[str, set[str]] = {}
+    return set(regions) or None

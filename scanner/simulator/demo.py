@@ -49,16 +49,17 @@ def main(argv: Sequence[str]) -> int:
 
     # botocore logs a traceback when it cannot refresh the denied account's role; the scan reports it.
     logging.getLogger("botocore.credentials").setLevel(logging.ERROR)
-    with serve(scenario, latency_ms=args.latency_ms) as sim:
+    # Nothing of the user's AWS setup is read while the demo runs (profiles, config and credentials
+    # files, instance metadata): it never reaches real AWS.
+    isolated = {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true",
+                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+    with _environment(isolated), serve(scenario, latency_ms=args.latency_ms) as sim:
         if args.keep_running:
             return _keep_running(sim)
         output_dir = Path(args.output_dir)
         print(f"Simulated organization {scenario.organization_id}: {len(scenario.accounts)} accounts, "
               f"regions {', '.join(scenario.regions)}, serving on {sim.endpoint_url}", file=sys.stderr)
-        # The user's AWS config and credentials files are not read: the demo never reaches real AWS.
-        isolated = {**sim.environment(), "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                    "AWS_EC2_METADATA_DISABLED": "true"}
-        with _environment(isolated):
+        with _environment(sim.environment()):
             from scanner.cli import main as orgscan_main
 
             code = orgscan_main(

@@ -114,9 +114,12 @@ class Call:
 
 @functools.lru_cache(maxsize=None)
 def _service_model(service: str) -> Any:
-    import botocore.session
+    import botocore.model
 
-    return botocore.session.get_session().get_service_model(service)
+    from scanner.simulator.scenario import _endpoint_data
+
+    loader, _ = _endpoint_data()
+    return botocore.model.ServiceModel(loader.load_service_model(service, "service-2"), service_name=service)
 
 
 @functools.lru_cache(maxsize=None)

@@ -57,6 +57,7 @@ def install() -> None:
         _patch_kms()
         _patch_cloudtrail()
         _patch_describe_regions()
+        _patch_tagging_api()
         _installed = True
 
 
@@ -338,9 +339,9 @@ OPT_IN_NOT_REQUIRED = frozenset(
 
 def region_opt_in_statuses(opted_in: set[str]) -> dict[str, str]:
     """Every region of the ``aws`` partition with its opt-in status for an account that opted into ``opted_in``."""
-    import botocore.session
+    from scanner.simulator.scenario import service_regions
 
-    regions = botocore.session.get_session().get_available_regions("ec2", partition_name="aws")
+    regions = sorted(service_regions("ec2"))
     statuses = {}
     for region in regions:
         if region in OPT_IN_NOT_REQUIRED:
@@ -380,3 +381,52 @@ def _patch_describe_regions() -> None:
         return ActionResult({"Regions": regions})
 
     AvailabilityZonesAndRegions.describe_regions = describe_regions  # type: ignore[method-assign]
+
+
+# -- Resource Groups Tagging API: what AWS returns per region ----------------------------------------
+
+
+def _tags_match(tags: list[dict[str, str]], tag_filters: list[dict[str, Any]] | None) -> bool:
+    for tag_filter in tag_filters or []:
+        values = tag_filter.get("Values") or []
+        if not any(tag["Key"] == tag_filter["Key"] and (not values or tag["Value"] in values) for tag in tags):
+            return False
+    return True
+
+
+def _type_wanted(resource_type: str, type_filters: list[str] | None) -> bool:
+    return not type_filters or resource_type in type_filters or resource_type.split(":")[0] in type_filters
+
+
+def _patch_tagging_api() -> None:
+    from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend
+
+    original = ResourceGroupsTaggingAPIBackend._get_resources_generator
+
+    def _get_resources_generator(self: Any, tag_filters: Any = None, resource_type_filters: Any = None) -> Any:
+        # moto returns every S3 bucket in every region; AWS returns a bucket in its own region only.
+        buckets = self.s3_backend.buckets
+        for item in original(self, tag_filters=tag_filters, resource_type_filters=resource_type_filters):
+            arn = item["ResourceARN"]
+            if arn.startswith("arn:aws:s3:::"):
+                bucket = buckets.get(arn.split(":::", 1)[1])
+                if bucket is not None and getattr(bucket, "region_name", self.region_name) != self.region_name:
+                    continue
+            yield item
+        # AWS also returns VPC endpoints and CloudTrail trails, which moto leaves out. (IAM resources are
+        # not returned by AWS either: they need IAM's own ListRoleTags/ListUserTags.)
+        if _type_wanted("ec2:vpc-endpoint", resource_type_filters):
+            for endpoint in list(self.ec2_backend.vpc_end_points.values()):
+                tags = [{"Key": k, "Value": v} for k, v in self.ec2_backend.tags.get(endpoint.id, {}).items()]
+                if tags and _tags_match(tags, tag_filters):
+                    yield {"ResourceARN": f"arn:{self.partition}:ec2:{self.region_name}:{self.account_id}:vpc-endpoint/{endpoint.id}", "Tags": tags}
+        if _type_wanted("cloudtrail:trail", resource_type_filters):
+            from moto.cloudtrail.models import cloudtrail_backends
+
+            cloudtrail = cloudtrail_backends[self.account_id][self.region_name]
+            for trail in list(cloudtrail.trails.values()):
+                tags = cloudtrail.tagging_service.list_tags_for_resource(trail.arn)["TagsList"]
+                if tags and _tags_match(tags, tag_filters):
+                    yield {"ResourceARN": trail.arn, "Tags": tags}
+
+    ResourceGroupsTaggingAPIBackend._get_resources_generator = _get_resources_generator  # type: ignore[method-assign]

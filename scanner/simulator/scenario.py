@@ -403,12 +403,31 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> S
 
 
 @functools.lru_cache(maxsize=1)
+def _endpoint_data() -> tuple[Any, Any]:
+    """botocore's data loader and endpoint resolver, read without a Session (which would read AWS_PROFILE)."""
+    import botocore.loaders
+    import botocore.regions
+
+    loader = botocore.loaders.create_loader()
+    return loader, botocore.regions.EndpointResolver(loader.load_data("endpoints"))
+
+
+def service_regions(service: str) -> frozenset[str]:
+    """The ``aws`` partition regions where a botocore service has an endpoint (empty for global services)."""
+    return _service_regions(service)
+
+
+@functools.lru_cache(maxsize=None)
+def _service_regions(service: str) -> frozenset[str]:
+    loader, resolver = _endpoint_data()
+    model = loader.load_service_model(service, "service-2")
+    prefix = model["metadata"].get("endpointPrefix", service)
+    return frozenset(resolver.get_available_endpoints(prefix, "aws"))
+
+
 def _partition_regions() -> frozenset[str]:
     """The regions of the ``aws`` partition, from botocore's endpoint data."""
-    import botocore.session
-
-    session = botocore.session.get_session()
-    return frozenset(session.get_available_regions("ec2", partition_name="aws", allow_non_regional=False))
+    return service_regions("ec2")
 
 
 def _with_parents(units: tuple[str, ...]) -> tuple[str, ...]:

@@ -335,7 +335,8 @@ def serve(scenario: Scenario | None = None, latency_ms: float = 0, faults: Fault
     from scanner.simulator.registration import ACTIVE, install
     from scanner.simulator.scenario import default_scenario
 
-    install()
+    with _fake_credentials_only():
+        install()
     _quiet_werkzeug()
     scenario = scenario if scenario is not None else default_scenario()
     faults = faults if faults is not None else Faults()
@@ -365,7 +366,8 @@ def mock_organization(scenario: Scenario | None = None, faults: Faults | None = 
     from scanner.simulator.registration import ACTIVE, install
     from scanner.simulator.scenario import default_scenario
 
-    install()
+    with _fake_credentials_only():
+        install()
     scenario = scenario if scenario is not None else default_scenario()
     simulation = Simulation(scenario, faults, None)
     original = botocore_stubber.process_request

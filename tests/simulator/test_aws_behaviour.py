@@ -1,0 +1,129 @@
+"""Where moto differs from AWS in ways the checks depend on, the simulator answers as AWS does."""
+from __future__ import annotations
+
+import json
+
+import botocore.exceptions
+import pytest
+
+ORG = {
+    "organization": {"management_account": "111111111111", "regions": ["us-east-1", "ap-southeast-3"]},
+    "accounts": [
+        {"id": "111111111111", "name": "management", "email": "m@example.com",
+         "trails": [{"name": "org-trail", "organization": True, "multi_region": True, "log_file_validation": True,
+                     "event_selectors": [{"ReadWriteType": "All", "ExcludeManagementEventSources": ["kms.amazonaws.com"]}]}]},
+        {"id": "222222222222", "name": "alpha", "email": "a@example.com", "root_mfa": False,
+         "kms_keys": [{"aliases": ["alias/aws/ebs"], "manager": "AWS"}, {"aliases": ["alias/mine"], "tags": {"team": "a"}}],
+         "vpcs": [{"tags": {"Name": "alpha"}, "endpoints": [{"service": "devops-guru", "tags": {"Owner": "a@example.com"}}]}],
+         "trails": [{"name": "alpha-trail", "multi_region": False, "tags": {"team": "a"}}],
+         "iam_roles": [{"name": "tagged-role", "tags": {"team": "a"}}],
+         "s3_buckets": [{"name": "alpha-bucket-in-jakarta", "region": "ap-southeast-3", "tags": {"team": "a"}}]},
+        {"id": "333333333333", "name": "beta", "email": "b@example.com"},
+    ],
+}
+
+
+@pytest.fixture
+def sim(make_org):
+    return make_org(ORG)
+
+
+def test_member_accounts_see_the_organization_trail_read_only(sim):
+    for region in ("us-east-1", "ap-southeast-3"):
+        cloudtrail = sim.client("cloudtrail", region, account_id="333333333333")
+        trails = {t["Name"]: t for t in cloudtrail.describe_trails()["trailList"]}
+        assert set(trails) == {"org-trail"}
+        org_trail = trails["org-trail"]
+        assert org_trail["IsOrganizationTrail"] is True
+        assert org_trail["HomeRegion"] == "us-east-1"
+        assert org_trail["TrailARN"] == "arn:aws:cloudtrail:us-east-1:111111111111:trail/org-trail"
+        assert cloudtrail.get_trail_status(Name=org_trail["TrailARN"])["IsLogging"] is True
+        selectors = cloudtrail.get_event_selectors(TrailName=org_trail["TrailARN"])["EventSelectors"]
+        assert selectors[0]["ExcludeManagementEventSources"] == ["kms.amazonaws.com"]
+        assert cloudtrail.get_trail(Name=org_trail["TrailARN"])["Trail"]["Name"] == "org-trail"
+    # A member's own trails and the organization trail, side by side.
+    alpha = sim.client("cloudtrail", "us-east-1", account_id="222222222222")
+    assert {t["Name"] for t in alpha.describe_trails()["trailList"]} == {"alpha-trail", "org-trail"}
+    # Other accounts' ordinary trails stay invisible.
+    beta = sim.client("cloudtrail", "us-east-1", account_id="333333333333")
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        beta.get_trail_status(Name="arn:aws:cloudtrail:us-east-1:222222222222:trail/alpha-trail")
+    assert caught.value.response["Error"]["Code"] == "TrailNotFoundException"
+
+
+def test_root_mfa_is_set_per_account(sim):
+    assert sim.client("iam", account_id="222222222222").get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 0
+    assert sim.client("iam", account_id="333333333333").get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 1
+
+
+def test_aws_managed_keys_describe_as_aws_managed(sim):
+    kms = sim.client("kms", "us-east-1", account_id="222222222222")
+    aliases = {a["AliasName"]: a for a in kms.list_aliases()["Aliases"]}
+    declared = kms.describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]
+    assert declared["KeyManager"] == "AWS"
+    assert aliases["alias/aws/ebs"]["TargetKeyId"] == declared["KeyId"]
+    # An AWS managed alias no service has used yet has no key behind it, as in AWS.
+    assert "TargetKeyId" not in aliases["alias/aws/s3"]
+    created = kms.describe_key(KeyId="alias/aws/rds")["KeyMetadata"]
+    assert created["KeyManager"] == "AWS"
+    policy = json.loads(kms.get_key_policy(KeyId=created["KeyId"], PolicyName="default")["Policy"])
+    assert policy["Statement"][0]["Condition"]["StringEquals"]["kms:ViaService"] == "rds.us-east-1.amazonaws.com"
+    assert kms.describe_key(KeyId="alias/mine")["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+
+
+def test_describe_regions_lists_the_partitions_enabled_regions(sim):
+    ec2 = sim.client("ec2", "us-east-1", account_id="222222222222")
+    enabled = {r["RegionName"]: r["OptInStatus"] for r in ec2.describe_regions()["Regions"]}
+    assert enabled["us-east-1"] == "opt-in-not-required"
+    assert enabled["ap-southeast-3"] == "opted-in"  # an opt-in region the scenario uses
+    assert "af-south-1" not in enabled
+    assert not any(name.startswith(("us-gov-", "cn-")) for name in enabled)
+    everything = {r["RegionName"]: r["OptInStatus"] for r in ec2.describe_regions(AllRegions=True)["Regions"]}
+    assert everything["af-south-1"] == "not-opted-in"
+    filtered = ec2.describe_regions(AllRegions=True, Filters=[{"Name": "opt-in-status", "Values": ["opted-in"]}])["Regions"]
+    assert [r["RegionName"] for r in filtered] == ["ap-southeast-3"]
+
+
+def test_tagging_api_returns_endpoints_and_trails_but_not_iam(sim):
+    tagging = sim.client("resourcegroupstaggingapi", "us-east-1", account_id="222222222222")
+    arns = [r["ResourceARN"] for r in tagging.get_resources()["ResourceTagMappingList"]]
+    assert any(":vpc-endpoint/vpce-" in arn for arn in arns)
+    assert "arn:aws:cloudtrail:us-east-1:222222222222:trail/alpha-trail" in arns
+    assert any(arn.startswith("arn:aws:kms:us-east-1:222222222222:key/") for arn in arns)
+    assert not any(":iam::" in arn for arn in arns)
+    # A bucket is listed in its own region only.
+    assert "arn:aws:s3:::alpha-bucket-in-jakarta" not in arns
+    jakarta = sim.client("resourcegroupstaggingapi", "ap-southeast-3", account_id="222222222222")
+    assert "arn:aws:s3:::alpha-bucket-in-jakarta" in [r["ResourceARN"] for r in jakarta.get_resources()["ResourceTagMappingList"]]
+    only_endpoints = tagging.get_resources(ResourceTypeFilters=["ec2:vpc-endpoint"])["ResourceTagMappingList"]
+    assert [r["Tags"] for r in only_endpoints] == [[{"Key": "Owner", "Value": "a@example.com"}]]
+
+
+def test_cross_account_and_cross_region_key_arns(make_org):
+    scenario = {
+        "organization": {"management_account": "111111111111", "regions": ["us-east-1", "eu-west-1"]},
+        "accounts": [
+            {"id": "111111111111", "name": "management", "email": "m@example.com"},
+            {"id": "222222222222", "name": "owner", "email": "o@example.com",
+             "kms_keys": [{"id": "2a2a2a2a-2222-4222-8222-0000000000aa", "policy": {"Version": "2012-10-17", "Statement": [
+                 {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "kms:*", "Resource": "*"},
+                 {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::333333333333:root"}, "Action": "kms:DescribeKey", "Resource": "*"}]}}]},
+            {"id": "333333333333", "name": "friend", "email": "f@example.com"},
+            {"id": "444444444444", "name": "stranger", "email": "s@example.com"},
+        ],
+    }
+    sim = make_org(scenario)
+    arn = "arn:aws:kms:us-east-1:222222222222:key/2a2a2a2a-2222-4222-8222-0000000000aa"
+    friend = sim.client("kms", "us-east-1", account_id="333333333333")
+    assert friend.describe_key(KeyId=arn)["KeyMetadata"]["Arn"] == arn
+    stranger = sim.client("kms", "us-east-1", account_id="444444444444")
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        stranger.describe_key(KeyId=arn)
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        friend.get_key_policy(KeyId=arn, PolicyName="default")
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    owner_in_europe = sim.client("kms", "eu-west-1", account_id="222222222222")
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        owner_in_europe.describe_key(KeyId=arn)
+    assert caught.value.response["Error"]["Code"] == "NotFoundException"

@@ -1,0 +1,143 @@
+"""Scenario files: errors name the file, the place and the problem; the shipped scenarios hold what they promise."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from scanner.errors import UsageError
+from scanner.simulator import default_scenario, load_scenario, scenario_from_dict, synthetic_scenario
+
+MINIMAL = """
+[organization]
+management_account = "111111111111"
+regions = ["us-east-1"]
+
+[[accounts]]
+id = "111111111111"
+name = "management"
+email = "m@example.com"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "org.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_minimal_scenario_loads(tmp_path):
+    scenario = load_scenario(_write(tmp_path, MINIMAL))
+    assert scenario.management_account_id == "111111111111"
+    assert scenario.regions == ("us-east-1",)
+    assert scenario.accounts[0].root_mfa is True
+
+
+@pytest.mark.parametrize(
+    ("addition", "place", "problem"),
+    [
+        ('\n[[accounts]]\nid = "12345"\nname = "x"\nemail = "x@example.com"\n', "accounts[1].id", "is not a 12-digit account id"),
+        ('\n[[accounts]]\nid = "222222222222"\nname = "x"\nemail = "x@example.com"\nstatus = "CLOSED"\n', "accounts[1].status", "'CLOSED' is not one of ACTIVE, SUSPENDED"),
+        ('\n[[accounts]]\nid = "222222222222"\nname = "x"\nemail = "x@example.com"\nou = "Nowhere"\n', "accounts[1].ou", "is not declared in organization.units"),
+        ('\n[[accounts.kms_keys]]\npolicy = "{not json"\n', "accounts[0].kms_keys[0].policy", "not valid JSON"),
+        ('\n[[accounts.kms_keys]]\nstate = "Broken"\n', "accounts[0].kms_keys[0].state", "is not one of Enabled, Disabled, PendingDeletion"),
+        ('\n[[accounts.kms_keys]]\nrotation = "yes"\n', "accounts[0].kms_keys[0].rotation", "expected true or false"),
+        ('\n[[accounts.kms_keys]]\naliases = ["alias/aws/s3"]\n', "accounts[0].kms_keys[0].aliases", "reserved for AWS managed keys"),
+        ('\n[[accounts.kms_keys]]\nregion = "mars-north-1"\n', "accounts[0].kms_keys[0].region", "is not one of the organization's regions"),
+        ('\n[[accounts.devops_guru]]\nencryption = { type = "CUSTOMER_MANAGED_KEY" }\n', "accounts[0].devops_guru[0].encryption.kms_key", "needs kms_key"),
+        ('\n[[accounts.devops_guru]]\ntags = { team = ["a"] }\n', "accounts[0].devops_guru[0].tags.team", "start with DevOps-Guru-"),
+        ('\n[[accounts.vpcs]]\ncidr = "10.0.0.0/16"\nsubnets = ["10.1.0.0/24"]\n', "accounts[0].vpcs[0].subnets[0]", "is not inside the VPC's 10.0.0.0/16"),
+        ('\n[[accounts.vpcs]]\n[[accounts.vpcs.endpoints]]\nservice = "devops-guru"\nstate = "up"\n', "accounts[0].vpcs[0].endpoints[0].state", "is not one of available"),
+        ('\n[[accounts.trails]]\nname = "x"\n', "accounts[0].trails[0].name", "is not a trail name"),
+        ('\n[[accounts.trails]]\nname = "trail"\nevent_selectors = [{ ReadWriteType = "Sometimes" }]\n', "accounts[0].trails[0].event_selectors[0].ReadWriteType", "is not one of ReadOnly"),
+        ('\n[[accounts.trails]]\nname = "trail"\nadvanced_event_selectors = [{ Name = "x" }]\n', "accounts[0].trails[0].advanced_event_selectors[0].FieldSelectors", "needs FieldSelectors"),
+        ('\n[[accounts.sns_topics]]\nname = "t"\nsubscriptions = [{ protocol = "carrier-pigeon", endpoint = "x" }]\n', "accounts[0].sns_topics[0].subscriptions[0].protocol", "is not one of http"),
+        ('\n[[accounts.iam_users]]\nname = "has space"\n', "accounts[0].iam_users[0].name", "is not an IAM name"),
+        ("\ncolour = \"blue\"\n", "accounts[0].colour", "unknown key"),
+    ],
+)
+def test_scenario_errors_name_file_place_and_problem(tmp_path, addition, place, problem):
+    path = _write(tmp_path, MINIMAL + addition)
+    with pytest.raises(UsageError) as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{place}: "), message
+    assert problem in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[organization\n", r"not valid TOML"),
+        ("name = 'x'\n", r"org.toml: missing required key 'organization'$"),
+        (MINIMAL.replace('"111111111111"\nregions', '"999999999999"\nregions'), r"organization.management_account: 999999999999 is not one of the declared accounts"),
+        (MINIMAL.replace('["us-east-1"]', '["us-gov-west-1"]'), r"organization.regions\[0\]: 'us-gov-west-1' is not a region of the aws partition"),
+        (MINIMAL.replace('regions = ["us-east-1"]', 'regions = ["us-east-1"]\nid = "org-1"'), r"organization.id: 'org-1' is not an organization id"),
+        (MINIMAL + '\n[[accounts]]\nid = "111111111111"\nname = "twin"\nemail = "t@example.com"\n', r"accounts\[1\].id: account 111111111111 is already declared at accounts\[0\]"),
+    ],
+)
+def test_organization_level_errors(tmp_path, text, expected):
+    path = _write(tmp_path, text)
+    with pytest.raises(UsageError) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(str(path))
+    assert re.search(expected, str(caught.value)), str(caught.value)
+
+
+def test_unreadable_file_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match=r"missing.toml: cannot read scenario"):
+        load_scenario(tmp_path / "missing.toml")
+
+
+def test_policies_given_as_tables_become_json(tmp_path):
+    text = MINIMAL + '\n[[accounts.kms_keys]]\npolicy = { Version = "2012-10-17", Statement = [] }\n'
+    key = load_scenario(_write(tmp_path, text)).accounts[0].kms_keys[0]
+    assert json.loads(key.policy) == {"Version": "2012-10-17", "Statement": []}
+    # Fixed, derived ids keep ARNs and fingerprints stable from run to run.
+    assert key.id == load_scenario(_write(tmp_path, text)).accounts[0].kms_keys[0].id
+
+
+def test_default_scenario_has_what_it_promises():
+    scenario = default_scenario()
+    members = [a for a in scenario.accounts if a.id != scenario.management_account_id]
+    assert len(members) >= 6
+    assert len({a.ou.split("/")[0] for a in members}) >= 2
+    assert len(scenario.regions) == 2
+    assert [a.id for a in scenario.accounts if not a.role_assumable] == ["666666666666"]
+    assert [a.id for a in scenario.accounts if a.status == "SUSPENDED"] == ["777777777777"]
+    assert any(t.organization for t in scenario.management.trails)
+    assert {a.root_mfa for a in scenario.accounts} == {True, False}
+    encryption = {s.encryption_type for a in scenario.accounts for s in a.devops_guru}
+    assert encryption == {"CUSTOMER_MANAGED_KEY", "AWS_OWNED_KMS_KEY"}
+    states = {k.state for a in scenario.accounts for k in a.kms_keys}
+    assert {"Enabled", "Disabled", "PendingDeletion"} <= states
+    endpoints = [e for a in scenario.accounts for v in a.vpcs for e in v.endpoints]
+    assert {e.private_dns for e in endpoints} == {True, False}
+    # Each account block in the file is preceded by a comment saying what it demonstrates.
+    text = (Path(scenario.source)).read_text(encoding="utf-8")
+    for chunk in text.split("\n[[accounts]]")[:-1]:
+        assert chunk.rstrip().splitlines()[-1].startswith("#")
+
+
+def test_synthetic_scenario_is_reproducible_and_realistic():
+    first = synthetic_scenario(60, seed=5)
+    again = synthetic_scenario(60, seed=5)
+    assert [a.id for a in first.accounts] == [a.id for a in again.accounts]
+    assert [k.id for a in first.accounts for k in a.kms_keys] == [k.id for a in again.accounts for k in a.kms_keys]
+    assert len(first.accounts) == 60 and len(set(first.account_ids)) == 60
+    member = first.accounts[1]
+    assert len(member.kms_keys) >= 2 * len(first.regions)
+    assert member.vpcs and member.sns_topics and member.s3_buckets and member.iam_roles
+    assert any(a.status == "SUSPENDED" for a in first.accounts)
+    assert synthetic_scenario(60, seed=6) != first
+    bucket_names = [b.name for a in first.accounts for b in a.s3_buckets]
+    assert len(bucket_names) == len(set(bucket_names))
+
+
+def test_scenario_from_dict_checks_like_a_file():
+    with pytest.raises(UsageError, match=r"^<make_org>:accounts\[0\].email: 'nobody' is not an email address$"):
+        scenario_from_dict({"organization": {"management_account": "111111111111", "regions": ["us-east-1"]},
+                            "accounts": [{"id": "111111111111", "name": "m", "email": "nobody"}]}, source="<make_org>")
