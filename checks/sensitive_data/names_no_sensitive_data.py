@@ -62,7 +62,7 @@ def _judge(detector: SensitiveDataDetector, arn: str, fields: dict[str, str], re
 
 def _error(action: str, error: Exception, region: str) -> Finding:
     return Finding(Status.ERROR, resource_id=action, region=region,
-                   message=f"could not read names through {action}: {error}", evidence={"source": action})
+                   message=redact_identifier(f"could not read names through {action}: {error}"), evidence={"source": action})
 
 
 def _regional(ctx: Any, detector: SensitiveDataDetector) -> Iterator[tuple[str, Any, str]]:
@@ -72,7 +72,7 @@ def _regional(ctx: Any, detector: SensitiveDataDetector) -> Iterator[tuple[str, 
         for key_arn, metadata in inventory.customer_managed_keys(ctx):
             if isinstance(metadata, Exception):
                 yield Finding(Status.ERROR, resource_id=key_arn, resource_arn=key_arn, resource_type="AWS::KMS::Key",
-                              region=ctx.region, message=f"could not describe the key: {metadata}")
+                              region=ctx.region, message=redact_identifier(f"could not describe the key: {metadata}"))
                 continue
             yield _judge(detector, key_arn, {"Description": metadata.get("Description") or ""}, ctx.region, "AWS::KMS::Key")
 

@@ -134,7 +134,7 @@ def _source_error(action: str, error: Exception, region: str) -> Finding:
         Status.ERROR,
         resource_id=action,
         region=region,
-        message=f"could not read tags through {action}: {error}",
+        message=redact_identifier(f"could not read tags through {action}: {error}"),
         evidence={"source": action, "error": type(error).__name__},
     )
 
@@ -197,7 +197,7 @@ def _regional_findings(ctx: Any, judge: TagJudge, errors: list[str], failed: lis
             if isinstance(metadata, Exception):
                 errors.append("kms:DescribeKey")
                 yield Finding(Status.ERROR, resource_id=key_arn, resource_arn=key_arn, resource_type="AWS::KMS::Key",
-                              region=ctx.region, message=f"could not describe the key: {metadata}")
+                              region=ctx.region, message=redact_identifier(f"could not describe the key: {metadata}"))
                 continue
             try:
                 resource = inventory.kms_tagged(ctx, key_arn)
@@ -205,7 +205,7 @@ def _regional_findings(ctx: Any, judge: TagJudge, errors: list[str], failed: lis
                 # A key whose policy denies us is an ERROR for that key only.
                 errors.append("kms:ListResourceTags")
                 yield Finding(Status.ERROR, resource_id=key_arn, resource_arn=key_arn, resource_type="AWS::KMS::Key",
-                              region=ctx.region, message=f"could not read the key's tags: {error}")
+                              region=ctx.region, message=redact_identifier(f"could not read the key's tags: {error}"))
                 continue
             entries = judge.findings(resource.tags)
             if entries:

@@ -141,4 +141,4 @@ def urls_no_embedded_credentials(ctx):
             continue
         except (AwsError, MalformedResponse) as error:
             yield Finding(Status.ERROR, resource_id=action, region=ctx.region,
-                          message=f"could not read URLs through {action}: {error}", evidence={"source": action})
+                          message=redact_identifier(f"could not read URLs through {action}: {error}"), evidence={"source": action})
