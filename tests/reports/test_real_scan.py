@@ -11,6 +11,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from report_browser import open_report, visible_rows
+from report_documents import XSS_IMG, XSS_SCRIPT
 from test_sarif import assert_valid
 
 FORMATS = "html,sarif,asff,csv,markdown"
@@ -80,6 +81,45 @@ def test_html_of_a_real_scan_in_chromium(scanned, chromium_browser, tmp_path):
         critical = sum(1 for r in document["results"] if r["status"] != "PASS" and r["severity"] == "critical")
         assert visible_rows(page) == min(100, critical)
         page.screenshot(path=str(tmp_path / "real-scan.png"), full_page=True)
+        assert problems == []
+    finally:
+        context.close()
+
+
+HOSTILE_SCENARIO = {
+    "name": "hostile-values",
+    "organization": {"management_account": "111111111111", "regions": ["us-east-1"]},
+    "accounts": [{
+        "id": "111111111111",
+        # Organizations allows any printable ASCII in an account name.
+        "name": f"ops {XSS_IMG}",
+        "email": "ops@example.com",
+        "s3_buckets": [{"name": "hostile-tags", "tags": {"Note": XSS_IMG, XSS_SCRIPT: "password=hunter2hunter2"}}],
+    }],
+}
+
+
+@pytest.mark.browser
+def test_hostile_tags_and_account_names_from_a_real_scan_stay_text(make_org, run_orgscan, chromium_browser, tmp_path):
+    make_org(HOSTILE_SCENARIO)
+    code, document = run_orgscan("--org", "--checks", "tags_no_sensitive_data", "--regions", "us-east-1",
+                                 "--format", "html,markdown")
+    assert code == 1 and document is not None
+    output = tmp_path / "orgscan-out-1"
+    flagged = next(r for r in document["results"] if r["status"] == "FAIL")
+    assert XSS_SCRIPT in json.dumps(flagged["evidence"])  # the hostile tag key reaches the report's data
+    assert "hunter2hunter2" not in (output / "report.html").read_text(encoding="utf-8")
+    assert "<script>window" not in (output / "summary.md").read_text(encoding="utf-8")
+
+    context, page, problems = open_report(chromium_browser, output / "report.html", bypass_csp=True)
+    try:
+        page.locator("#findings-body tr.finding").first.click()
+        details = page.locator("#findings-body tr.details").text_content()
+        assert XSS_SCRIPT in details
+        assert XSS_IMG in page.locator("#accounts").text_content()
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert page.evaluate("document.querySelectorAll('img').length") == 0
+        page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
         assert problems == []
     finally:
         context.close()
