@@ -100,7 +100,13 @@ def _sns(ctx: Any, detector: SensitiveDataDetector, allowed: frozenset[str]) -> 
             endpoint = subscription.get("Endpoint")
             if isinstance(arn, str) and arn.startswith("arn:"):
                 # The full HTTPS URL is only guaranteed from GetSubscriptionAttributes.
-                attributes = ctx.aws.call("sns", "get_subscription_attributes", SubscriptionArn=arn).get("Attributes") or {}
+                try:
+                    attributes = ctx.aws.call("sns", "get_subscription_attributes", SubscriptionArn=arn).get("Attributes") or {}
+                except AwsError as error:
+                    shown = redact_identifier(arn)
+                    yield Finding(Status.ERROR, resource_id=shown, resource_arn=shown, resource_type="AWS::SNS::Subscription",
+                                  region=ctx.region, message=redact_identifier(f"could not read the subscription's endpoint: {error}"))
+                    continue
                 endpoint = attributes.get("Endpoint", endpoint)
             if not isinstance(endpoint, str):
                 raise MalformedResponse("an HTTP/S subscription without an Endpoint")

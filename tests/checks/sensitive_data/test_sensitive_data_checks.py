@@ -263,3 +263,10 @@ def test_tags_a_key_that_denies_reading_its_tags_is_an_error_for_that_key(make_o
     assert len(key_errors) == 1 and key_errors[0].resource_arn.startswith(f"arn:aws:kms:us-east-1:{DIRTY}:key/")
     assert "access denied to kms:ListResourceTags" in key_errors[0].message
     assert {f.evidence["source"] for f in by_status(findings, Status.FAIL)} >= {"ec2:DescribeTags", "cloudtrail:ListTags"}
+
+
+def test_urls_a_subscription_whose_attributes_are_denied_is_an_error_for_it(make_org):
+    sim = make_org(SCENARIO, Faults(deny_actions={DIRTY: ["sns:GetSubscriptionAttributes"]}))
+    findings = run(sim, DIRTY, "us-east-1", urls_no_embedded_credentials)
+    assert [(f.status, f.resource_type) for f in findings] == [(Status.ERROR, "AWS::SNS::Subscription")]
+    assert "access denied to sns:GetSubscriptionAttributes" in findings[0].message
