@@ -270,3 +270,21 @@ def test_urls_a_subscription_whose_attributes_are_denied_is_an_error_for_it(make
     findings = run(sim, DIRTY, "us-east-1", urls_no_embedded_credentials)
     assert [(f.status, f.resource_type) for f in findings] == [(Status.ERROR, "AWS::SNS::Subscription")]
     assert "access denied to sns:GetSubscriptionAttributes" in findings[0].message
+
+
+def test_exactly_one_region_target_judges_iam():
+    from types import SimpleNamespace
+
+    from checks.sensitive_data.inventory import judges_iam
+
+    def target(region, partition="aws", options=None, scan_regions=None):
+        context = SimpleNamespace(region=region, partition=partition, options=options or {})
+        if scan_regions is not None:
+            context.scan_regions = scan_regions
+        return context
+
+    regions = ["eu-west-1", "us-east-1", "ap-south-1"]
+    assert [judges_iam(target(r)) for r in regions] == [False, True, False]  # IAM's home region
+    assert [judges_iam(target(r, options={"iam-region": "ap-south-1"})) for r in regions] == [False, False, True]
+    assert [judges_iam(target(r, scan_regions=("eu-west-1", "us-east-1"))) for r in regions] == [True, False, False]
+    assert judges_iam(target("us-gov-west-1", partition="aws-us-gov"))
