@@ -54,3 +54,13 @@ def test_malformed_summary_is_an_error_result(make_org):
         findings = list(iam_root_mfa_enabled(replace(context, aws=_Answer(answer))))
         assert [f.status for f in findings] == [Status.ERROR], answer
         assert "AccountMFAEnabled" in findings[0].message
+
+
+def test_in_a_scan_the_denied_account_gets_an_error_result_naming_the_action(make_org, run_orgscan):
+    make_org(SCENARIO, Faults(deny_actions={WITHOUT_MFA: ["iam:GetAccountSummary"]}))
+    code, document = run_orgscan("--org", "--checks", "iam_root_mfa_enabled", "--regions", "us-east-1", "--quiet")
+    results = {r["account_id"]: r for r in document["results"]}
+    assert results[WITH_MFA]["status"] == "PASS" and results[WITH_MFA]["region"] == "global"
+    assert results[WITHOUT_MFA]["status"] == "ERROR"
+    assert "iam:GetAccountSummary" in results[WITHOUT_MFA]["message"]
+    assert code == 3  # errors, no failures
