@@ -51,7 +51,6 @@ KIND_DESCRIPTIONS = {**SECRET_KINDS, **PERSONAL_KINDS}
 # Boundaries that keep a pattern from matching inside a longer identifier:
 # ``i-0123456789abcdef0``, ``arn:aws:...:123456789012:...``, ``10.0.0.0/16``.
 _NOT_AFTER_WORD = r"(?<![A-Za-z0-9_\-./:+@])"
-_NOT_BEFORE_WORD = r"(?![A-Za-z0-9_\-/@]|\.[A-Za-z0-9])"
 
 
 def _finditer(pattern: re.Pattern[str], text: str, kind: str, group: int = 0) -> list[Span]:
