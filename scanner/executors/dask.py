@@ -268,3 +268,9 @@ def forget_scan(scan_id: str) -> bool:
     if scan is not None:
         scan.close()
     return scan is not None
+
+
+def active_scans() -> list[str]:
+    """The ids of the scans whose state this worker process holds."""
+    with _worker_lock:
+        return list(_worker_scans)

@@ -7,7 +7,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 import scanner.executors.dask as dask_executor  # noqa: E402
-from scanner.executors.dask import DaskExecutor, choose_accounts_per_shard, forget_scan, shard_work, _worker_scans  # noqa: E402
+from scanner.executors.dask import DaskExecutor, active_scans, choose_accounts_per_shard, forget_scan, shard_work  # noqa: E402
 from scanner.config import ScanSettings  # noqa: E402
 from scanner.runner import Target  # noqa: E402
 
@@ -34,16 +34,19 @@ def cluster(simulated_org):
 def test_dask_results_equal_the_local_executors(simulated_org, cluster, run_orgscan):
     regions = ("--regions", ",".join(simulated_org.regions))
     local_code, local = run_orgscan("--org", *regions, *LOCAL_PLUGIN)
-    dask_code, on_dask = run_orgscan("--org", *regions, *LOCAL_PLUGIN, "--executor", "dask", "--scheduler", cluster.scheduler_address)
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as observer:
+        with distributed.get_task_stream(client=observer) as tasks:
+            dask_code, on_dask = run_orgscan("--org", *regions, *LOCAL_PLUGIN, "--executor", "dask", "--scheduler", cluster.scheduler_address)
+        shard_workers = {t["worker"] for t in tasks.data if str(t["key"]).startswith("orgscan-shard-")}
+        # Every shard ran on a worker process, both workers took part, and the scan's worker-side state was released.
+        assert shard_workers == set(observer.nthreads())
+        assert observer.run(active_scans) == {address: [] for address in observer.nthreads()}
 
     assert local["results"], "the local scan found nothing to compare"
     statuses = {r["status"] for r in local["results"]}
     assert {"PASS", "FAIL", "ERROR"} <= statuses  # a realistic mix, including the account whose role is denied
     assert comparable(on_dask) == comparable(local)
     assert dask_code == local_code
-    # Every shard ran on a worker, and the scan's worker-side state was released at the end.
-    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
-        assert client.run(lambda: len(_worker_scans)) == {address: 0 for address in client.nthreads()}
 
 
 def test_shards_keep_every_account_whole():
