@@ -120,7 +120,8 @@ def _read_checks_table(path: Path, table: Mapping[str, Any], settings: dict[str,
                 raise UsageError(f"{path}: checks.{key} must be a list of check ids")
             settings["checks" if key == "include" else "exclude_checks"] = split_list(value)
         elif isinstance(value, dict):
-            check_options[key] = dict(value)
+            # Option names follow the rest of the file: dashes or underscores.
+            check_options[key] = {name.replace("-", "_"): option for name, option in value.items()}
         else:
             raise UsageError(f"{path}: checks.{key} must be a table of options for check {key!r}, or include/exclude")
     settings["check_options"] = check_options

@@ -43,6 +43,8 @@ class CheckContext:
       must be declared in the check's ``iam_actions``.
     - ``options`` are this check's settings from the config file
       (``[checks.<id>]``).
+    - ``scan_regions`` are the account's planned regions, in order; a regional
+      check that also judges something global (IAM) does so only in the first.
     """
 
     account: Account
@@ -52,6 +54,7 @@ class CheckContext:
     organization: OrganizationFacts | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     scan_mode: str = "account"
+    scan_regions: tuple[str, ...] = ()
     credentials_provider: Callable[[], Mapping[str, str]] | None = field(default=None, repr=False)
 
     def credentials_environment(self) -> dict[str, str]:

@@ -27,6 +27,17 @@ def redact(text: str) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
+    """Redacts credentials; outside debug level an exception is one line, never a traceback."""
+
+    def __init__(self, fmt: str, tracebacks: bool) -> None:
+        super().__init__(fmt)
+        self.tracebacks = tracebacks
+
+    def formatException(self, exc_info) -> str:  # noqa: N802 - logging's name
+        if self.tracebacks:
+            return super().formatException(exc_info)
+        return f"  ({exc_info[0].__name__}: {exc_info[1]})"
+
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
 
@@ -35,7 +46,9 @@ def configure_logging(level: str) -> None:
     """One stderr handler for orgscan and the SDK, redacting credentials."""
     numeric = getattr(logging, level.upper())
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", tracebacks=numeric <= logging.DEBUG)
+    )
     root = logging.getLogger()
     for existing in list(root.handlers):
         if isinstance(existing.formatter, RedactingFormatter):
@@ -47,3 +60,6 @@ def configure_logging(level: str) -> None:
     # the SDK never logs below INFO, even with --log-level debug.
     for noisy in ("botocore", "urllib3", "boto3", "s3transfer"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.INFO))
+    # A role that cannot be assumed is reported once, as the account's ERROR;
+    # botocore's own warning about the failed refresh would repeat it with a traceback.
+    logging.getLogger("botocore.credentials").setLevel(max(numeric, logging.ERROR))

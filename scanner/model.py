@@ -133,7 +133,8 @@ class Finding:
 
     ``region`` defaults to the target's region (``global`` for account-wide
     checks); per-trail results set the trail's home region. ``evidence`` must
-    never hold a sensitive value: mask it first (see ``checks.sensitive``).
+    never hold a sensitive value: mask it first (see
+    ``checks.sensitive_data.detector.mask``).
     """
 
     status: Status

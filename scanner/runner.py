@@ -104,7 +104,7 @@ class TargetRunner:
         checks: Mapping[str, Check],
         *,
         accounts: Mapping[str, Account],
-        api_regions: Mapping[str, str],
+        account_regions: Mapping[str, tuple[str, ...]],
         organization: OrganizationFacts | None,
         scan_mode: str,
         check_options: Mapping[str, Mapping[str, Any]],
@@ -113,7 +113,7 @@ class TargetRunner:
         self.sessions = sessions
         self.checks = checks
         self.accounts = accounts
-        self.api_regions = api_regions
+        self.account_regions = account_regions
         self.organization = organization
         self.scan_mode = scan_mode
         self.check_options = check_options
@@ -144,7 +144,8 @@ class TargetRunner:
 
     def _run_check(self, check: Check, account: Account, target: Target, cache: TargetCache) -> list[dict[str, Any]]:
         meta = check.metadata
-        api_region = target.region if target.region != GLOBAL_REGION else self.api_regions[account.id]
+        regions = self.account_regions[account.id]
+        api_region = target.region if target.region != GLOBAL_REGION else (regions[0] if regions else self.sessions.default_region)
         reader = AwsReader(cache, api_region, frozenset(meta.iam_actions), meta.id)
         organization = self.organization
         if organization is not None and organization.management is not None:
@@ -157,6 +158,7 @@ class TargetRunner:
             organization=organization,
             options=self.check_options.get(meta.id, {}),
             scan_mode=self.scan_mode,
+            scan_regions=regions,
             credentials_provider=lambda: self.sessions.environment(account.id),
         )
         findings: list[Finding] = []

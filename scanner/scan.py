@@ -289,7 +289,6 @@ def build_target_runner(sessions: AccountSessions, checks: Mapping[str, Check], 
     """A TargetRunner for a plan; Dask workers call this with their own sessions."""
     partition = plan["partition"]
     accounts = {a["id"]: Account(a["id"], a["name"], partition) for a in plan["accounts"]}
-    first_region = {a["id"]: (a["regions"][0] if a["regions"] else sessions.default_region) for a in plan["accounts"]}
     organization = None
     if plan["mode"] == "organization":
         organization = OrganizationFacts(
@@ -301,7 +300,7 @@ def build_target_runner(sessions: AccountSessions, checks: Mapping[str, Check], 
         sessions,
         checks,
         accounts=accounts,
-        api_regions=first_region,
+        account_regions={a["id"]: tuple(a["regions"]) for a in plan["accounts"]},
         organization=organization,
         scan_mode=plan["mode"],
         check_options=settings.check_options,
