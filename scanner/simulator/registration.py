@@ -58,6 +58,7 @@ def install() -> None:
         _patch_cloudtrail()
         _patch_describe_regions()
         _patch_tagging_api()
+        _allow_devops_guru_delegated_administrator()
         _installed = True
 
 
@@ -114,6 +115,14 @@ def _skip_default_amis() -> None:
     import moto.settings
 
     moto.settings.ec2_load_default_amis = lambda: False  # type: ignore[assignment]
+
+
+def _allow_devops_guru_delegated_administrator() -> None:
+    # AWS lets an organization register a delegated administrator for DevOps Guru; moto's list lacks it.
+    from moto.organizations.models import FakeDelegatedAdministrator
+
+    if "devops-guru.amazonaws.com" not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:
+        FakeDelegatedAdministrator.SUPPORTED_SERVICES.append("devops-guru.amazonaws.com")
 
 
 # -- STS: the session duration fault ---------------------------------------------------------------

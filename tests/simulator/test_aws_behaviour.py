@@ -127,3 +127,11 @@ def test_cross_account_and_cross_region_key_arns(make_org):
     with pytest.raises(botocore.exceptions.ClientError) as caught:
         owner_in_europe.describe_key(KeyId=arn)
     assert caught.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def test_devops_guru_accepts_a_delegated_administrator(sim):
+    organizations = sim.client("organizations")
+    organizations.enable_aws_service_access(ServicePrincipal="devops-guru.amazonaws.com")
+    organizations.register_delegated_administrator(AccountId="222222222222", ServicePrincipal="devops-guru.amazonaws.com")
+    admins = organizations.list_delegated_administrators(ServicePrincipal="devops-guru.amazonaws.com")["DelegatedAdministrators"]
+    assert [a["Id"] for a in admins] == ["222222222222"]

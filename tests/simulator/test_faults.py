@@ -42,8 +42,9 @@ def test_latency_is_added_to_every_call(make_org):
     assert time.monotonic() - started >= 0.3
     sim.faults.latency_ms = 0  # faults change at runtime
     started = time.monotonic()
-    kms.list_keys()
-    assert time.monotonic() - started < 0.15
+    for _ in range(3):
+        kms.list_keys()
+    assert time.monotonic() - started < 0.45  # three calls at 150 ms each would take longer
 
 
 @pytest.mark.parametrize(

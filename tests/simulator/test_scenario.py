@@ -141,3 +141,16 @@ def test_scenario_from_dict_checks_like_a_file():
     with pytest.raises(UsageError, match=r"^<make_org>:accounts\[0\].email: 'nobody' is not an email address$"):
         scenario_from_dict({"organization": {"management_account": "111111111111", "regions": ["us-east-1"]},
                             "accounts": [{"id": "111111111111", "name": "m", "email": "nobody"}]}, source="<make_org>")
+
+
+def test_default_organization_scan_passes_and_fails_every_built_in_check(simulated_org, run_orgscan):
+    code, document = run_orgscan("--org", "--regions", ",".join(simulated_org.scenario.regions), "--quiet")
+    assert document is not None, f"the scan wrote no results (exit {code})"
+    statuses: dict[str, set[str]] = {check["id"]: set() for check in document["scan"]["checks"]}
+    for result in document["results"]:
+        statuses[result["check_id"]].add(result["status"])
+    missing = {check: {"PASS", "FAIL"} - seen for check, seen in statuses.items() if not {"PASS", "FAIL"} <= seen}
+    assert not missing, f"checks without a PASS or a FAIL in the default scenario: {missing}"
+    accounts = {a["id"]: a["status"] for a in document["scan"]["accounts"]}
+    assert accounts["666666666666"] == "error" and accounts["777777777777"] == "skipped"
+    assert {r["region"] for r in document["results"]} >= {"us-east-1", "eu-west-1", "global"}
