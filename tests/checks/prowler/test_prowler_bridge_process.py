@@ -179,6 +179,15 @@ def test_errors_prowler_logged_while_it_went_on_are_one_error_result(prowler):
     )
 
 
+def test_logged_errors_never_quote_a_credential(prowler):
+    leaky = LOG_ERROR.replace("KeyError:61 -- 'MultiRegion'", f"InvalidClientTokenId for {CREDENTIALS['AWS_ACCESS_KEY_ID']}")
+    prowler.behave(0, stderr=leaky)
+    [error] = run_bridge(prowler)
+    assert error.status == Status.ERROR
+    assert "InvalidClientTokenId for ****" in error.message
+    assert CREDENTIALS["AWS_ACCESS_KEY_ID"] not in str(error.evidence)
+
+
 def test_prowler_reporting_on_another_account_is_an_error_and_its_findings_are_dropped(prowler):
     prowler.behave(3, ocsf_source=CAPTURED_OCSF)
     [finding] = run_bridge(prowler, account_id="111122223333")
