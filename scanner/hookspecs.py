@@ -38,7 +38,7 @@ def orgscan_add_options(group: "argparse._ArgumentGroup") -> None:
     """Add plugin options to ``orgscan scan``, before the command line is parsed.
 
     Fires once per run, with the argparse group "plugin options". Options may
-    also be given in the config file under ``[plugins.<name>]``.
+    also be given in the config file as top-level keys (``prowler-bin = ...``).
 
     :param group: the argparse group to add ``--your-option`` arguments to.
     :return: nothing.

@@ -273,7 +273,16 @@ class Scan:
         bridged = {}
         for record in results:
             if record["check_id"] not in self.checks and record["check_id"] not in bridged:
-                bridged[record["check_id"]] = {"id": record["check_id"], "title": record["title"], "severity": record["severity"], "service": record["service"], "bridged_by": origin_of.get(record["check_id"])}
+                evidence = record.get("evidence") or {}
+                bridged[record["check_id"]] = {
+                    "id": record["check_id"],
+                    "title": record["title"],
+                    "severity": record["severity"],
+                    "service": record["service"],
+                    "remediation": evidence.get("remediation") or {},
+                    "compliance": evidence.get("compliance") or [],
+                    "bridged_by": origin_of.get(record["check_id"]),
+                }
         scan_section["checks"] = scan_section["checks"] + sorted(bridged.values(), key=lambda c: c["id"])
         scan_section["finished_at"] = utc_now()
         if interrupted:
