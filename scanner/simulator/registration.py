@@ -59,6 +59,7 @@ def install() -> None:
         _patch_describe_regions()
         _patch_tagging_api()
         _allow_devops_guru_delegated_administrator()
+        _patch_iam_action_names()
         _installed = True
 
 
@@ -115,6 +116,26 @@ def _skip_default_amis() -> None:
     import moto.settings
 
     moto.settings.ec2_load_default_amis = lambda: False  # type: ignore[assignment]
+
+
+# SigV4 signing names whose IAM action prefix differs.
+IAM_PREFIX_BY_SIGNING_NAME = {"tagging": "tag"}
+
+
+def _patch_iam_action_names() -> None:
+    # Under IAM enforcement moto names an action after the signing name (tagging:GetResources); IAM
+    # policies use the service prefix (tag:GetResources).
+    from moto.iam.access_control import IAMRequestBase
+
+    original_init = IAMRequestBase.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        prefix = IAM_PREFIX_BY_SIGNING_NAME.get(self._service)
+        if prefix is not None:
+            self._action = f"{prefix}:{self._action.split(':', 1)[1]}"
+
+    IAMRequestBase.__init__ = __init__  # type: ignore[method-assign]
 
 
 def _allow_devops_guru_delegated_administrator() -> None:

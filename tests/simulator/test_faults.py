@@ -218,3 +218,16 @@ def test_faults_apply_in_process_too(tmp_path, monkeypatch):
         sim.faults.connection_reset_rate = 0.0
         sim.faults.throttle_rate = 1.0
         assert _error(lambda: kms.list_aliases())["Error"]["Code"] == "ThrottlingException"
+
+
+def test_iam_enforcement_names_actions_by_their_iam_prefix(make_org):
+    allowed = ["devops-guru:GetResourceCollection", "devops-guru:DescribeServiceIntegration", "tag:GetResources"]
+    scenario = {**POLICY_ORG, "organization": {**POLICY_ORG["organization"], "role_policy": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": allowed, "Resource": "*"}]}}}
+    sim = make_org(scenario, Faults(iam_enforcement=True))
+    guru = sim.client("devops-guru", account_id="222222222222", **NO_RETRIES)
+    assert guru.get_resource_collection(ResourceCollectionType="AWS_CLOUD_FORMATION")["ResourceCollection"]
+    assert guru.describe_service_integration()["ServiceIntegration"]
+    assert _error(lambda: guru.list_notification_channels())["Error"]["Code"] == "AccessDeniedException"
+    tagging = sim.client("resourcegroupstaggingapi", account_id="222222222222", **NO_RETRIES)
+    assert "ResourceTagMappingList" in tagging.get_resources()
