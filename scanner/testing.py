@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 import pytest
 
@@ -193,6 +193,7 @@ def check_context(
     region: str,
     check: "Check",
     options: Mapping[str, Any] | None = None,
+    scan_regions: Sequence[str] | None = None,
 ) -> "CheckContext":
     """A ``CheckContext`` for running ``check`` on one account and region of ``sim``, as the scanner would.
 
@@ -200,8 +201,10 @@ def check_context(
     over boto3 clients that reach the simulation over HTTP (or in process) with
     credentials from a real ``sts:AssumeRole`` into ``account_id`` (the
     management account uses its own). An account-wide check gets region
-    ``global`` and calls ``region``. Raises the SDK's ``ClientError`` when the
-    role cannot be assumed.
+    ``global`` and calls ``region``. ``scan_regions`` (the account's planned
+    regions) defaults to ``region`` first, then the scenario's other regions, so
+    a regional check judges its account-wide resources (IAM) in this call.
+    Raises the SDK's ``ClientError`` when the role cannot be assumed.
     """
 
     from scanner.aws import AwsReader, TargetCache
@@ -261,6 +264,7 @@ def check_context(
         organization=organization,
         options=dict(options or {}),
         scan_mode="organization",
+        scan_regions=tuple(scan_regions) if scan_regions is not None else (region, *(r for r in sim.scenario.regions if r != region)),
         credentials_provider=lambda: environment,
     )
 
