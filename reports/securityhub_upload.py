@@ -169,7 +169,9 @@ class TargetPlan:
     region: str
     current: list[dict[str, Any]] = field(default_factory=list)
     passing: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: every finding id this scan knows for the account, whatever its status
+    #: every finding id this scan places in this account and region, whatever its status (a finding
+    #: found elsewhere under one of these ids was placed there by an earlier scan, e.g. one whose
+    #: first region differed, and is archived there)
     known_ids: set[str] = field(default_factory=set)
     judged: set[tuple[str, str]] = field(default_factory=set)
 
@@ -183,14 +185,12 @@ def plan_targets(document: Mapping[str, Any]) -> dict[tuple[str, str], TargetPla
     catalogue = check_catalogue(document)
     judged: dict[str, set[tuple[str, str]]] = {}
     errored: dict[str, set[tuple[str, str]]] = {}
-    known: dict[str, set[str]] = {}
     plans: dict[tuple[str, str], TargetPlan] = {}
 
     def plan_for(account_id: str, region: str) -> TargetPlan:
         key = (account_id, region)
         if key not in plans:
-            plans[key] = TargetPlan(account_id, region, known_ids=known.setdefault(account_id, set()),
-                                    judged=judged.setdefault(account_id, set()))
+            plans[key] = TargetPlan(account_id, region, judged=judged.setdefault(account_id, set()))
         return plans[key]
 
     for result in document["results"]:

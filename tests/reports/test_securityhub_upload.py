@@ -251,3 +251,17 @@ def test_a_finding_reported_in_another_region_than_its_target_is_archived_when_g
     assert capsys.readouterr().out.strip() == "0 imported, 0 updated, 1 archived, 0 failed"
     (finding,) = hub_findings(org, PROD, "eu-west-1").values()
     assert finding["RecordState"] == "ARCHIVED"
+
+
+def test_account_wide_findings_move_with_the_scans_first_region(org, tmp_path, capsys):
+    root = result(ROOT_MFA, "FAIL", DEV, "global", DEV, "no root MFA", {}, f"arn:aws:iam::{DEV}:root")
+    first = document([root], accounts=accounts_entries(), regions=REGIONS, organization_id="o-uploadtest01")
+    assert securityhub_upload.main([write(tmp_path, first, "first.json")]) == 0
+    later = document([root], accounts=accounts_entries(), regions=tuple(reversed(REGIONS)), organization_id="o-uploadtest01")
+    later["scan"]["finished_at"] = "2026-11-29T21:05:00Z"
+    capsys.readouterr()
+    assert securityhub_upload.main([write(tmp_path, later, "later.json")]) == 0
+    assert capsys.readouterr().out.strip() == "1 imported, 0 updated, 1 archived, 0 failed"
+    (old,) = hub_findings(org, DEV, "us-east-1").values()
+    (new,) = hub_findings(org, DEV, "eu-west-1").values()
+    assert old["Id"] == new["Id"] and old["RecordState"] == "ARCHIVED" and new["RecordState"] == "ACTIVE"
