@@ -1,20 +1,38 @@
 """Fixtures of the reliability suite: the small organization on the shared loopback server, and a clean baseline scan."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Iterator
 
 import pytest
 
-from scanner.simulator import scenario_from_dict
+from scanner.simulator import Faults, scenario_from_dict
 from tests.reliability.harness import SMALL_ORG, ScanRun, assert_accounts_for_everything, errors_of, run_orgscan_in_process
 
 _CLEAN_SCAN = pytest.StashKey[ScanRun]()
 
 
+#: One Scenario object: the shared simulation still holds this state while ``simulation.scenario is SMALL_SCENARIO``.
+SMALL_SCENARIO = scenario_from_dict(SMALL_ORG, source="tests/reliability/harness.py:SMALL_ORG")
+
+
 @pytest.fixture
-def org(make_org: Callable[..., Any]) -> Any:
-    """The small organization (``harness.SMALL_ORG``), freshly applied, with no faults and zero call counts."""
-    return make_org(scenario_from_dict(SMALL_ORG, source="tests/reliability/harness.py:SMALL_ORG"))
+def org(_orgscan_shared_server: Any) -> Iterator[Any]:
+    """The small organization (``harness.SMALL_ORG``) on the shared loopback server, with no faults and zero call counts.
+
+    Its state is applied again only when another test replaced it: moto gives
+    default VPCs random ids on every reset, and the faulted scans are compared
+    result by result (fingerprints included) with one clean scan.
+    """
+    from scanner.simulator.registration import ACTIVE
+
+    simulation = _orgscan_shared_server.get()
+    if ACTIVE.simulation is not simulation or simulation.scenario is not SMALL_SCENARIO:
+        _orgscan_shared_server.pristine = False
+        simulation.reset(SMALL_SCENARIO)
+    simulation.faults = Faults()
+    simulation.interceptor.reset_counts()
+    yield simulation
+    simulation.faults = Faults()
 
 
 @pytest.fixture
