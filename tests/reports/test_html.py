@@ -191,3 +191,11 @@ def test_fifty_thousand_results_stay_responsive(chromium_browser, tmp_path):
         assert problems == []
     finally:
         context.close()
+
+
+def test_template_files_are_package_data():
+    # setup.cfg ships *.j2/*.css/*.js of packages only: the templates directory must stay a package.
+    from importlib.resources import files
+
+    names = {entry.name for entry in files("reports.templates").iterdir()}
+    assert {"report.html.j2", "report.css", "report.js"} <= names

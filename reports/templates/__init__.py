@@ -1,0 +1,1 @@
+"""The HTML report's template, stylesheet and script (package data: a package so that wheels include them)."""
