@@ -50,3 +50,16 @@ def test_a_hanging_check_times_out_and_the_scan_finishes(org, clean_scan, tmp_pa
     assert run.exit_code in (1, 3)
     # Targets time out side by side: far less than a timeout per account, nowhere near the check's own wait.
     assert elapsed < hanging_plugin.LONGEST_WAIT_SECONDS / 4
+
+
+def test_a_check_breaking_its_contract_errors_alone(org, clean_scan, tmp_path):
+    run = scan(org, tmp_path, plugins=(FAKE_PLUGIN, "tests.reliability.misbehaving_plugin"))
+
+    assert (run.output_dir / "results.json").exists(), f"the whole scan died: {run.stderr}"
+    document = run.document
+    assert_accounts_for_everything(document)
+    wrong = [r for r in document["results"] if r["check_id"] == "wrong_yield_check"]
+    errors = [r for r in wrong if r["status"] == "ERROR"]
+    assert len(errors) == len(document["scan"]["accounts"]) * len(document["scan"]["regions"])
+    assert all("dict" in r["message"] and "Finding" in r["message"] for r in errors)
+    assert _without(document, "wrong_yield_check") == results_of(clean_scan.document)
