@@ -98,6 +98,7 @@ def test_outputs_are_owner_only_and_no_temporary_file_is_left(make_org, tmp_path
     run = run_orgscan_in_process(simulation, tmp_path / "out", "--format", "html,sarif,csv,markdown", plugins=())
 
     assert run.exit_code in (1, 3), run.stderr
+    assert stat.S_IMODE(run.output_dir.stat().st_mode) & 0o077 == 0, "the output directory orgscan created is open to others"
     entries = list(run.output_dir.rglob("*"))
     assert any(p.name == "results.json" for p in entries)
     for path in entries:
