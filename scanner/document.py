@@ -21,6 +21,7 @@ from scanner import __version__
 from scanner.model import Severity, Status, fingerprint
 
 SCHEMA_VERSION = 1
+REQUIRED_RESULT_KEYS = ("check_id", "status", "severity", "account_id", "region", "resource_id", "message")
 SPOOL_DIR = ".orgscan-spool"
 PLAN_FILE = "plan.json"
 RESULTS_SPOOL = "results.jsonl"
@@ -224,5 +225,11 @@ def load_document(path: Path) -> dict[str, Any]:
             raise UsageError(f"{path}: missing {key!r}")
     if not isinstance(document["results"], list):
         raise UsageError(f"{path}: 'results' must be a list")
+    for index, result in enumerate(document["results"]):
+        if not isinstance(result, dict):
+            raise UsageError(f"{path}: results[{index}] is not an object")
+        for key in REQUIRED_RESULT_KEYS:
+            if key not in result:
+                raise UsageError(f"{path}: results[{index}].{key} is missing")
     document.setdefault("summary", summarise(document["results"]))
     return document

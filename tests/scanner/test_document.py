@@ -56,7 +56,12 @@ def test_summary_counts_and_pass_rate():
 
 @pytest.mark.parametrize(
     "content, message",
-    [("{", "not valid JSON"), ('{"schema_version": 7}', "not an orgscan result document"), ('{"schema_version": 1}', "missing 'tool'")],
+    [
+        ("{", "not valid JSON"),
+        ('{"schema_version": 7}', "not an orgscan result document"),
+        ('{"schema_version": 1}', "missing 'tool'"),
+        ('{"schema_version": 1, "tool": {}, "scan": {}, "results": [{"check_id": "c"}]}', r"results\[0\].status is missing"),
+    ],
 )
 def test_load_document_rejects_bad_files_with_one_line(tmp_path, content, message):
     path = tmp_path / "results.json"
