@@ -55,17 +55,18 @@ class CheckContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     scan_mode: str = "account"
     scan_regions: tuple[str, ...] = ()
-    credentials_provider: Callable[[], Mapping[str, str]] | None = field(default=None, repr=False)
+    credentials_provider: Callable[[bool], Mapping[str, str]] | None = field(default=None, repr=False)
 
-    def credentials_environment(self) -> dict[str, str]:
-        """The account's current credentials as ``AWS_*`` environment variables, for a subprocess.
+    def credentials_environment(self, fresh: bool = False) -> dict[str, str]:
+        """The account's credentials as ``AWS_*`` environment variables, for a subprocess.
 
         Only for bridges to external tools (the Prowler bridge); pass them in an
-        environment, never on a command line, and never log them.
+        environment, never on a command line, and never log them. ``fresh``
+        assumes the role anew, so a long subprocess gets a whole session.
         """
         if self.credentials_provider is None:
             raise RuntimeError("this context has no credentials to hand to a subprocess")
-        return dict(self.credentials_provider())
+        return dict(self.credentials_provider(fresh))
 
     @property
     def account_id(self) -> str:

@@ -159,7 +159,7 @@ class TargetRunner:
             options=self.check_options.get(meta.id, {}),
             scan_mode=self.scan_mode,
             scan_regions=regions,
-            credentials_provider=lambda: self.sessions.environment(account.id),
+            credentials_provider=lambda fresh: self.sessions.environment(account.id, fresh),
         )
         findings: list[Finding] = []
         failure: list[BaseException] = []

@@ -157,8 +157,30 @@ class AccountSessions:
                 self._credentials.pop(account_id, None)
             raise AwsError("sts:AssumeRole", type(error).__name__, str(error)) from None
 
-    def environment(self, account_id: str) -> dict[str, str]:
-        """The account's current credentials as environment variables for a subprocess."""
+    def environment(self, account_id: str, fresh: bool = False) -> dict[str, str]:
+        """The account's credentials as environment variables for a subprocess.
+
+        A subprocess cannot refresh what it is given, so ``fresh`` assumes the
+        role anew for it: the subprocess gets a whole session (``duration_seconds``)
+        instead of whatever is left of the shared one.
+        """
+        if fresh and account_id != self.caller_account_id:
+            extra: dict[str, Any] = {
+                "RoleArn": self.role_arn(account_id),
+                "RoleSessionName": self.role_session_name,
+                "DurationSeconds": self.duration_seconds,
+            }
+            if self.external_id:
+                extra["ExternalId"] = self.external_id
+            try:
+                issued = self.client(self.caller_account_id, "sts", self.default_region).assume_role(**extra)["Credentials"]
+            except botocore.exceptions.ClientError as error:
+                raise translate_client_error("sts:AssumeRole", error) from None
+            return {
+                "AWS_ACCESS_KEY_ID": issued["AccessKeyId"],
+                "AWS_SECRET_ACCESS_KEY": issued["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": issued["SessionToken"],
+            }
         frozen = self.credentials(account_id).get_frozen_credentials()
         env = {"AWS_ACCESS_KEY_ID": frozen.access_key, "AWS_SECRET_ACCESS_KEY": frozen.secret_key}
         if frozen.token:

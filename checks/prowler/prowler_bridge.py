@@ -61,10 +61,11 @@ def build_prowler_bridge(settings: ProwlerSettings) -> Check:
         # Nothing is yielded while the slot is held: a consumer pausing the
         # generator must not keep another account's Prowler run waiting.
         with prowler_slots:
-            # Credentials are read once a slot is free: a queued account may wait
-            # long enough for role credentials read earlier to expire.
+            # Credentials are issued once a slot is free, as a whole new role
+            # session: Prowler cannot refresh them, and a queued account may wait
+            # long enough for credentials read earlier to run out.
             try:
-                environment = prowler_environment(os.environ, ctx.credentials_environment(), ctx.api_region)
+                environment = prowler_environment(os.environ, ctx.credentials_environment(fresh=True), ctx.api_region)
                 run: ProwlerRun | ProwlerRunError = run_prowler(
                     settings, environment, settings.prowler_regions(ctx.api_region)
                 )

@@ -98,11 +98,11 @@ def _no_aws(service: str, region: str) -> Any:
 
 def account_context(
     account_id: str,
-    credentials: Mapping[str, str] | Callable[[], Mapping[str, str]],
+    credentials: Mapping[str, str] | Callable[[bool], Mapping[str, str]],
     api_region: str = "us-east-1",
 ) -> CheckContext:
     """The context orgscan's runner gives an account-wide check, for one account."""
-    provider = credentials if callable(credentials) else (lambda: dict(credentials))
+    provider = credentials if callable(credentials) else (lambda fresh: dict(credentials))
     cache = TargetCache(_no_aws, lambda service: None)
     return CheckContext(
         account=Account(id=account_id, name="member"),

@@ -236,7 +236,8 @@ def test_credentials_are_read_when_a_slot_is_free(prowler):
     prowler.behave(0, sleep=0.3)
     read_at: list[float] = []
 
-    def fresh_credentials():
+    def fresh_credentials(fresh):
+        assert fresh, "Prowler cannot refresh credentials: it must get a whole new role session"
         read_at.append(time.time())
         return CREDENTIALS
 
