@@ -79,6 +79,8 @@ class Spool:
     """
 
     def __init__(self, output_dir: Path) -> None:
+        # Reports describe security weaknesses: a directory orgscan creates is owner-only.
+        Path(output_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         self.directory = Path(output_dir) / SPOOL_DIR
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = self.directory / RESULTS_SPOOL

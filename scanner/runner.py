@@ -139,7 +139,12 @@ class TargetRunner:
         cache = self._cache(account.id)
         records: list[dict[str, Any]] = []
         for check_id in planned:
-            records.extend(self._run_check(self.checks[check_id], account, target, cache))
+            check = self.checks[check_id]
+            try:
+                records.extend(self._run_check(check, account, target, cache))
+            except Exception as error:  # noqa: BLE001 - a check breaking its contract is its own ERROR, never the scan's end
+                message, evidence = describe_error(error)
+                records.append(error_records(check, account.id, target.region, message, evidence))
         return records
 
     def _run_check(self, check: Check, account: Account, target: Target, cache: TargetCache) -> list[dict[str, Any]]:
