@@ -79,7 +79,7 @@ def unloadable_plugins() -> list[str]:
 
 def scan_arguments(output_dir: Path, *extra: str, plugins: tuple[str, ...] = (FAKE_PLUGIN,)) -> list[str]:
     """``orgscan scan`` arguments for an organization scan of the small org into ``output_dir``."""
-    argv = ["scan", "--org", "--regions", ",".join(REGIONS), "--output-dir", str(output_dir), "--quiet", "--concurrency", "8"]
+    argv = ["scan", "--org", "--regions", ",".join(REGIONS), "--output-dir", str(output_dir), "--quiet", "--concurrency", "16"]
     for plugin in plugins:
         argv += ["--plugin", plugin]
     for name in unloadable_plugins():

@@ -7,7 +7,7 @@ from tests.reliability.harness import FEW_CHECKS, MEMBERS, assert_accounts_for_e
 
 from scanner.simulator import Faults
 
-SESSION_SECONDS = 2
+SESSION_SECONDS = 1
 
 
 def test_expiring_role_sessions_are_refreshed(org, clean_scan, tmp_path):
