@@ -265,7 +265,7 @@ def check_context(
         options=dict(options or {}),
         scan_mode="organization",
         scan_regions=tuple(scan_regions) if scan_regions is not None else (region, *(r for r in sim.scenario.regions if r != region)),
-        credentials_provider=lambda: environment,
+        credentials_provider=lambda fresh=False: sim.environment(account_id) if fresh else environment,
     )
 
 

@@ -69,6 +69,34 @@ def _key_policy_names_account(policy_text: str, account_id: str) -> bool:
     return False
 
 
+# Organizations calls a member account may make whatever its role in the organization.
+ORGANIZATIONS_MEMBER_OPERATIONS = frozenset(
+    {"DescribeOrganization", "LeaveOrganization", "ListHandshakesForAccount", "AcceptHandshake", "DeclineHandshake",
+     "DescribeHandshake", "DescribeEffectivePolicy"}
+)
+# Reads the management account may delegate to a delegated administrator.
+ORGANIZATIONS_DELEGATED_READS = frozenset(
+    {"ListAccounts", "ListAccountsForParent", "ListRoots", "ListOrganizationalUnitsForParent", "ListChildren", "ListParents",
+     "DescribeAccount", "DescribeOrganizationalUnit", "ListPolicies", "ListPoliciesForTarget", "ListTargetsForPolicy",
+     "DescribePolicy", "ListTagsForResource", "ListAWSServiceAccessForOrganization", "ListDelegatedAdministrators",
+     "ListDelegatedServicesForAccount", "ListCreateAccountStatus", "DescribeCreateAccountStatus", "ListHandshakesForOrganization"}
+)
+
+
+def _organizations_member_denial(call: "Call") -> tuple[int, dict[str, str], bytes] | None:
+    """Member accounts may not read the organization's structure (moto lets them); delegated administrators may."""
+    from moto.organizations.models import organizations_backends
+
+    owner = organizations_backends.master_accounts.get(call.account_id)
+    if owner is None or owner[0] == call.account_id or call.operation in ORGANIZATIONS_MEMBER_OPERATIONS:
+        return None
+    if call.operation in ORGANIZATIONS_DELEGATED_READS:
+        management = organizations_backends[owner[0]][owner[1]]
+        if any(admin.account.id == call.account_id for admin in management.admins):
+            return None
+    return error_response(call, "AccessDeniedException", "You don't have permissions to access this resource.", 400)
+
+
 def _conditions_admit(condition: Any, account_id: str) -> bool:
     """Whether a statement's conditions can hold for a direct call from ``account_id`` (a coarse reading)."""
     if not isinstance(condition, dict):
@@ -298,6 +326,8 @@ class Interceptor:
             return access_denied(call, self._caller_arn(call, assumed))
         if call.service == "kms":
             return self._kms_key_elsewhere(call, assumed)
+        if call.service == "organizations":
+            return _organizations_member_denial(call)
         return None
 
     def _kms_key_elsewhere(self, call: Call, assumed: Any) -> tuple[int, dict[str, str], bytes] | None:

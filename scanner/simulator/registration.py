@@ -60,6 +60,7 @@ def install() -> None:
         _patch_tagging_api()
         _allow_devops_guru_delegated_administrator()
         _patch_iam_action_names()
+        _patch_organizations_reads()
         _installed = True
 
 
@@ -136,6 +137,21 @@ def _patch_iam_action_names() -> None:
             self._action = f"{prefix}:{self._action.split(':', 1)[1]}"
 
     IAMRequestBase.__init__ = __init__  # type: ignore[method-assign]
+
+
+def _patch_organizations_reads() -> None:
+    # A member account (a delegated administrator, once the interceptor has let the call through) reads
+    # the organization the management account owns; moto would answer from the member's empty backend.
+    from moto.organizations.models import organizations_backends
+    from moto.organizations.responses import OrganizationsResponse
+
+    def organizations_backend(self: Any) -> Any:
+        owner = organizations_backends.master_accounts.get(self.current_account)
+        if owner is not None and owner[0] != self.current_account:
+            return organizations_backends[owner[0]][owner[1]]
+        return organizations_backends[self.current_account][self.partition]
+
+    OrganizationsResponse.organizations_backend = property(organizations_backend)  # type: ignore[assignment]
 
 
 def _allow_devops_guru_delegated_administrator() -> None:

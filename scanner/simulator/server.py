@@ -48,11 +48,20 @@ class Simulation:
     def regions(self) -> tuple[str, ...]:
         return self.scenario.regions
 
-    def environment(self) -> dict[str, str]:
-        """The environment variables a client needs to reach the simulation as the management account."""
+    def environment(self, account_id: str | None = None) -> dict[str, str]:
+        """The environment variables a client needs to reach the simulation as the management account.
+
+        With ``account_id`` (a member), the credentials are those of a real AssumeRole
+        into that account: to run a scan from a member or delegated administrator.
+        They expire like any role session.
+        """
         from scanner.simulator.apply import scanner_credentials
 
-        access_key_id, secret, token = scanner_credentials(self.management_account_id)
+        if account_id is not None and account_id != self.management_account_id:
+            assumed = self.assume_role(account_id)
+            access_key_id, secret, token = assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"]
+        else:
+            access_key_id, secret, token = scanner_credentials(self.management_account_id)
         environment = {
             "AWS_ACCESS_KEY_ID": access_key_id,
             "AWS_SECRET_ACCESS_KEY": secret,
@@ -301,26 +310,27 @@ def _reset_connection(environ: dict[str, Any]) -> None:
         pass
 
 
-class _LoopbackServer:
-    """moto's threaded server with the simulator's middleware, on 127.0.0.1 and a free port."""
+def _loopback_server(simulation_ref: Callable[[], Simulation]) -> Any:
+    """moto's ThreadedMotoServer on 127.0.0.1 and a free port, with the simulator's middleware in front."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
 
-    def __init__(self, simulation_ref: Callable[[], Simulation]):
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-        from werkzeug.serving import make_server
+    class LoopbackMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = _Middleware(DomainDispatcherApplication(create_backend_app), simulation_ref)
+            self._server = make_server(self._ip_address, self._port, app, threaded=True)
+            self._server.log_request = lambda *args, **kwargs: None  # type: ignore[method-assign]
+            self._server_ready_event.set()
+            self._server.serve_forever()
 
-        app = _Middleware(DomainDispatcherApplication(create_backend_app), simulation_ref)
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self._server.log_request = lambda *args, **kwargs: None  # type: ignore[attr-defined]
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="orgscan-simulator", daemon=True)
+        def stop(self) -> None:
+            super().stop()
+            if self._server is not None:
+                self._server.server_close()
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+    # Port 0: the operating system picks a free port, so parallel test runs never collide.
+    return LoopbackMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 
 
 def _quiet_werkzeug() -> None:
@@ -343,12 +353,17 @@ def serve(scenario: Scenario | None = None, latency_ms: float = 0, faults: Fault
     if latency_ms:
         faults.latency_ms = latency_ms
     holder: list[Simulation] = []
-    server = _LoopbackServer(lambda: holder[0])
-    simulation = Simulation(scenario, faults, f"http://127.0.0.1:{server.port}")
-    holder.append(simulation)
-    with _fake_credentials_only():
-        simulation.reset(scenario, faults)
+    server = _loopback_server(lambda: holder[0])
     server.start()
+    host, port = server.get_host_and_port()
+    simulation = Simulation(scenario, faults, f"http://{host}:{port}")
+    holder.append(simulation)
+    try:
+        with _fake_credentials_only():
+            simulation.reset(scenario, faults)
+    except BaseException:
+        server.stop()
+        raise
     try:
         yield simulation
     finally:

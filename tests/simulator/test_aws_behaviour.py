@@ -135,3 +135,26 @@ def test_devops_guru_accepts_a_delegated_administrator(sim):
     organizations.register_delegated_administrator(AccountId="222222222222", ServicePrincipal="devops-guru.amazonaws.com")
     admins = organizations.list_delegated_administrators(ServicePrincipal="devops-guru.amazonaws.com")["DelegatedAdministrators"]
     assert [a["Id"] for a in admins] == ["222222222222"]
+
+
+def test_member_accounts_cannot_read_the_organization_unless_delegated(sim):
+    member = sim.client("organizations", account_id="333333333333")
+    assert member.describe_organization()["Organization"]["MasterAccountId"] == "111111111111"
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        member.list_accounts()
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    management = sim.client("organizations")
+    management.enable_aws_service_access(ServicePrincipal="devops-guru.amazonaws.com")
+    management.register_delegated_administrator(AccountId="333333333333", ServicePrincipal="devops-guru.amazonaws.com")
+    assert len(member.list_accounts()["Accounts"]) == 3
+    with pytest.raises(botocore.exceptions.ClientError):
+        member.create_organizational_unit(ParentId=member.list_roots()["Roots"][0]["Id"], Name="nope")
+
+
+def test_environment_for_a_member_account(sim):
+    import boto3
+
+    environment = sim.environment("222222222222")
+    session = boto3.session.Session(aws_access_key_id=environment["AWS_ACCESS_KEY_ID"], aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+                                    aws_session_token=environment["AWS_SESSION_TOKEN"], region_name=environment["AWS_DEFAULT_REGION"])
+    assert session.client("sts", endpoint_url=environment["AWS_ENDPOINT_URL"]).get_caller_identity()["Account"] == "222222222222"

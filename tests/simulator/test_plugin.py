@@ -41,7 +41,9 @@ def test_check_context_runs_a_check_through_an_assumed_role(make_org):
     # The reads went to the member accounts, through their assumed roles.
     counts = sim.call_counts()
     assert counts[("333333333333", "us-east-1", "iam:GetAccountSummary")] == 1
-    assert failing.credentials_environment()["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    current = failing.credentials_environment()
+    assert current["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    assert failing.credentials_environment(fresh=True)["AWS_ACCESS_KEY_ID"] != current["AWS_ACCESS_KEY_ID"]
 
 
 def test_check_context_limits_reads_to_declared_actions(make_org):
