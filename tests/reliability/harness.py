@@ -11,7 +11,6 @@ import contextlib
 import io
 import json
 import os
-import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Iterator, Mapping

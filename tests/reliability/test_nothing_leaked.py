@@ -13,7 +13,6 @@ import os
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 from tests.reliability.harness import REPO_ROOT, scan_arguments, scan_environment
 
