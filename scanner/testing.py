@@ -69,8 +69,15 @@ class _SharedServer:
         if not self.pristine or ACTIVE.simulation is not simulation:
             from scanner.simulator import default_scenario
 
-            simulation.reset(default_scenario())
+            from scanner.simulator import Faults
+
+            simulation.reset(default_scenario(), Faults())
             self.pristine = True
+        else:
+            from scanner.simulator import Faults
+
+            # A test that changed the shared faults must not leave them to the next one.
+            simulation.faults = Faults()
         return simulation
 
     def close(self) -> None:
@@ -136,9 +143,11 @@ def make_org(
             scenario = load_scenario(scenario)
         elif not isinstance(scenario, Scenario):
             raise TypeError(f"make_org takes a Scenario, a dict or a path, not {type(scenario).__name__}")
+        from scanner.simulator import Faults
+
         simulation = _orgscan_shared_server.get()
         _orgscan_shared_server.pristine = False
-        simulation.reset(scenario, faults)
+        simulation.reset(scenario, faults if faults is not None else Faults())
         _apply_environment(monkeypatch, simulation, tmp_path)
         return simulation
 

@@ -134,14 +134,15 @@ class Simulation:
         return self.interceptor.call_counts()
 
     def reset(self, scenario: Scenario | None = None, faults: Faults | None = None) -> None:
-        """Forget all state and apply ``scenario`` (default: the current one); clears faults and call counts."""
+        """Forget all state and apply ``scenario`` (default: the current one) and ``faults`` (default: keep them); clears call counts."""
         from scanner.simulator.apply import apply_scenario, reset_moto
         from scanner.simulator.registration import ACTIVE
 
         with _state_lock:
             if scenario is not None:
                 self.scenario = scenario
-            self.faults = faults if faults is not None else Faults()
+            if faults is not None:
+                self.faults = faults
             reset_moto()
             ACTIVE.simulation = self
             apply_scenario(self.scenario)
@@ -393,7 +394,7 @@ def mock_organization(scenario: Scenario | None = None, faults: Faults | None = 
     with mock_aws():
         botocore_stubber.process_request = process_request  # type: ignore[method-assign]
         try:
-            simulation.reset(scenario, faults)
+            simulation.reset(scenario, faults if faults is not None else Faults())
             with _environment(simulation.environment()):
                 yield simulation
         finally:
