@@ -113,3 +113,34 @@ def test_interrupted_scan_keeps_what_it_collected_and_resumes(org, clean_scan, t
     assert resumed["scan"]["id"] == interrupted["scan"]["id"]
     assert_accounts_for_everything(resumed)
     assert comparable(resumed) == comparable(clean_scan.document)
+
+
+def test_resume_after_a_kill_in_the_middle_of_a_spool_write(org, clean_scan, tmp_path):
+    """A process killed while writing (SIGKILL, power loss) leaves a torn last line; resume must lose nothing."""
+    import shutil
+
+    output_dir = tmp_path / "out"
+    shutil.copytree(clean_scan.output_dir, output_dir)
+    (output_dir / "results.json").unlink()
+    spool = output_dir / SPOOL
+    lines = spool.read_text().splitlines(keepends=True)
+    last_marker = max(i for i, line in enumerate(lines) if line.startswith('{"done"'))
+    previous_marker = max(i for i, line in enumerate(lines[:last_marker]) if line.startswith('{"done"'))
+    last_target_lines = lines[previous_marker + 1:last_marker + 1]
+    assert len(last_target_lines) >= 2
+    # The last target was being written when the process died: half of its first line reached the disk.
+    torn = last_target_lines[0][: len(last_target_lines[0]) // 2]
+    spool.write_text("".join(lines[: previous_marker + 1]) + torn)
+
+    resume_stderr = io.StringIO()
+    with _environment(scan_environment(org, tmp_path)), contextlib.redirect_stderr(resume_stderr):
+        from scanner.cli import main
+
+        code = main(["scan", "--resume", str(output_dir), "--quiet"])
+
+    assert code == clean_scan.exit_code, resume_stderr.getvalue()
+    markers = Counter(_done_markers(output_dir))
+    assert set(markers.values()) == {1} and len(markers) == len(clean_scan.document["scan"]["accounts"]) * 3
+    resumed = json.loads((output_dir / "results.json").read_text())
+    assert_accounts_for_everything(resumed)
+    assert comparable(resumed) == comparable(clean_scan.document), "a result was lost after the torn line"
