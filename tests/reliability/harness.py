@@ -126,13 +126,15 @@ class ScanRun:
         return json.loads((self.output_dir / "results.json").read_text())
 
 
-def run_orgscan_in_process(simulation: Any, output_dir: Path, *extra: str, plugins: tuple[str, ...] = (FAKE_PLUGIN,)) -> ScanRun:
+def run_orgscan_in_process(
+    simulation: Any, output_dir: Path, *extra: str, plugins: tuple[str, ...] = (FAKE_PLUGIN,), environment: Mapping[str, str] | None = None
+) -> ScanRun:
     """``orgscan scan --org`` against ``simulation`` through the real command line, in this process."""
     from scanner.cli import main
 
     home = output_dir.parent
     stderr = io.StringIO()
-    with _environment(scan_environment(simulation, home)), contextlib.redirect_stderr(stderr):
+    with _environment({**scan_environment(simulation, home), **(environment or {})}), contextlib.redirect_stderr(stderr):
         code = main(scan_arguments(output_dir, *extra, plugins=plugins))
     return ScanRun(code, stderr.getvalue(), output_dir)
 
@@ -187,9 +189,9 @@ def errors_of(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [r for r in document["results"] if r["status"] == "ERROR"]
 
 
-def scan(org: Any, tmp_path: Path, *extra: str, plugins: tuple[str, ...] = (FAKE_PLUGIN,)) -> ScanRun:
+def scan(org: Any, tmp_path: Path, *extra: str, plugins: tuple[str, ...] = (FAKE_PLUGIN,), environment: Mapping[str, str] | None = None) -> ScanRun:
     """Scan ``org`` into ``tmp_path/out`` in this process."""
-    return run_orgscan_in_process(org, tmp_path / "out", *extra, plugins=plugins)
+    return run_orgscan_in_process(org, tmp_path / "out", *extra, plugins=plugins, environment=environment)
 
 
 
