@@ -210,10 +210,10 @@ def check_context(
     over boto3 clients that reach the simulation over HTTP (or in process) with
     credentials from a real ``sts:AssumeRole`` into ``account_id`` (the
     management account uses its own). An account-wide check gets region
-    ``global`` and calls ``region``. ``scan_regions`` (the account's planned
-    regions) defaults to ``region`` first, then the scenario's other regions, so
-    a regional check judges its account-wide resources (IAM) in this call.
-    Raises the SDK's ``ClientError`` when the role cannot be assumed.
+    ``global`` and calls ``region``. ``scan_regions`` are the account's planned
+    regions (default none named, as in ``CheckContext``: checks then judge
+    account-wide resources such as IAM in their home region). Raises the SDK's
+    ``ClientError`` when the role cannot be assumed.
     """
 
     from scanner.aws import AwsReader, TargetCache
@@ -273,7 +273,7 @@ def check_context(
         organization=organization,
         options=dict(options or {}),
         scan_mode="organization",
-        scan_regions=tuple(scan_regions) if scan_regions is not None else (region, *(r for r in sim.scenario.regions if r != region)),
+        scan_regions=tuple(scan_regions or ()),
         credentials_provider=lambda fresh=False: sim.environment(account_id) if fresh else environment,
     )
 

@@ -34,7 +34,8 @@ def test_check_context_runs_a_check_through_an_assumed_role(make_org):
     passing = check_context(sim, "222222222222", "us-east-1", iam_root_mfa_enabled)
     assert passing.region == GLOBAL_REGION and passing.api_region == "us-east-1"
     assert passing.organization.management_account_id == "111111111111"
-    assert passing.scan_regions == ("us-east-1",)
+    assert passing.scan_regions == ()
+    assert check_context(sim, "222222222222", "us-east-1", iam_root_mfa_enabled, scan_regions=["eu-west-1", "us-east-1"]).scan_regions == ("eu-west-1", "us-east-1")
     assert [f.status for f in iam_root_mfa_enabled(passing)] == [Status.PASS]
     failing = check_context(sim, "333333333333", "us-east-1", iam_root_mfa_enabled)
     assert [f.status for f in iam_root_mfa_enabled(failing)] == [Status.FAIL]
