@@ -94,12 +94,13 @@ def test_outputs_are_owner_only_and_no_temporary_file_is_left(make_org, tmp_path
     from tests.reliability.harness import run_orgscan_in_process
 
     simulation = make_org(default_scenario())
-    run = run_orgscan_in_process(simulation, tmp_path / "out", "--format", "html,sarif,csv,markdown", plugins=())
+    run = run_orgscan_in_process(simulation, tmp_path / "out", "--format", ",".join(FORMATS), plugins=())
 
     assert run.exit_code in (1, 3), run.stderr
     assert stat.S_IMODE(run.output_dir.stat().st_mode) & 0o077 == 0, "the output directory orgscan created is open to others"
     entries = list(run.output_dir.rglob("*"))
     assert any(p.name == "results.json" for p in entries)
+    assert len([p for p in entries if p.is_file()]) >= 1 + len(FORMATS)
     for path in entries:
         mode = stat.S_IMODE(path.stat().st_mode)
         if path.is_dir():
