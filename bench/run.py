@@ -234,7 +234,15 @@ def latency_bound(calls: Mapping[tuple[str, str, str], int], latency_s: float, c
     # the previous one's token), then one target's chain: assume its role, list, describe.
     chain_calls = 2 + max(pages, 1) + TARGET_CHAIN
     throughput = total * latency_s / concurrency
+    per_account_region: Counter = Counter()
+    for (account, region, action), n in calls.items():
+        if not action.startswith(("sts:", "organizations:")):  # planning, made from the management account
+            per_account_region[(account, region)] += n
+    # Not part of the bound: orgscan runs one target's checks one after another, so its busiest
+    # account and region (its global target's calls land in its first region) is a floor of its own.
+    busiest = max(per_account_region.values(), default=0)
     return {"total_calls": total, "chain_calls": chain_calls, "chain_seconds": chain_calls * latency_s,
+            "busiest_account_region_calls": busiest, "busiest_account_region_seconds": busiest * latency_s,
             "throughput_seconds": throughput, "bound_seconds": max(chain_calls * latency_s, throughput)}
 
 
@@ -605,7 +613,9 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                  f"{orgscan['cpu_floor_seconds']} s (all checks), {overlap['cpu_floor_seconds']} s (overlap). "
                  f"Load average before/after: {report['load_average_before']} / {report.get('load_average_after')}.")
     lines.append(f"Latency bound (all checks): max(chain {bound['chain_calls']} calls = {bound['chain_seconds']:.2f} s, "
-                 f"{bound['total_calls']} calls x {report['latency_ms']:g} ms / {report['concurrency']} = {bound['throughput_seconds']:.1f} s).")
+                 f"{bound['total_calls']} calls x {report['latency_ms']:g} ms / {report['concurrency']} = {bound['throughput_seconds']:.1f} s). "
+                 f"The busiest account and region took {bound['busiest_account_region_calls']} calls "
+                 f"({bound['busiest_account_region_seconds']:.1f} s if made one after another).")
     lines.append("")
     lines.append("### API calls per target (account, region), all checks")
     lines.append("")
