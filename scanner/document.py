@@ -103,9 +103,33 @@ class Spool:
     # results -----------------------------------------------------------------
 
     def open(self, truncate: bool) -> None:
+        if not truncate:
+            self._drop_torn_tail()
         flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if truncate else os.O_APPEND)
         fd = os.open(self.path, flags, 0o600)
         self._handle = os.fdopen(fd, "a", encoding="utf-8")
+
+    def _drop_torn_tail(self) -> None:
+        """Cut half a line left by a killed process, so appended lines start on a line of their own."""
+        if not self.path.exists():
+            return
+        with open(self.path, "r+b") as handle:
+            end = handle.seek(0, os.SEEK_END)
+            position = end
+            # Scan back from the end in blocks: the spool may be large.
+            while position > 0:
+                start = max(0, position - 65536)
+                handle.seek(start)
+                block = handle.read(position - start)
+                newline = block.rfind(b"\n")
+                if newline != -1:
+                    keep = start + newline + 1
+                    break
+                position = start
+            else:
+                keep = 0
+            if keep != end:
+                handle.truncate(keep)
 
     def write_target(self, account_id: str, target_region: str, planned: Iterable[str], records: list[dict]) -> None:
         """Persist one completed target's results and its ``done`` marker, then fsync."""
