@@ -52,10 +52,28 @@ def reset_moto() -> None:
 
 
 def apply_scenario(scenario: Scenario) -> None:
-    """Create the scenario's organization and resources in moto (which must have been reset)."""
+    """Create the scenario's organization and resources in moto (which must have been reset).
+
+    moto draws every id (VPCs, subnets, endpoints, OUs, subscriptions) from one
+    seeded random generator: seeding it from the scenario, and creating every
+    account's regional EC2 state (default VPCs) here in a fixed order rather than
+    lazily on a scan's first call, gives the same ids after every reset, so
+    result fingerprints stay the same from run to run.
+    """
+    from moto.moto_api._internal import mock_random
+
+    mock_random.seed(scenario_seed(scenario))
     _create_organization(scenario)
     for account in scenario.accounts:
         _apply_account(scenario, account)
+
+
+def scenario_seed(scenario: Scenario) -> int:
+    """A seed for moto's id generator that depends only on the scenario's name and accounts."""
+    import hashlib
+
+    text = "\x1f".join((scenario.name, scenario.organization_id, *scenario.account_ids, *scenario.regions))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
 @contextmanager
@@ -281,10 +299,10 @@ def _apply_devops_guru(account: Account) -> None:
 def _apply_vpcs(scenario: Scenario, account: Account) -> None:
     from moto.ec2.models import ec2_backends
 
-    if account.default_vpc and not account.vpcs:
-        return  # moto creates the default VPCs lazily, the first time a region is used
+    if account.status == "SUSPENDED" and not account.vpcs:
+        return  # never scanned: moto may create its default VPCs lazily
     for region in scenario.regions:
-        ec2 = ec2_backends[account.id][region]
+        ec2 = ec2_backends[account.id][region]  # creates the region's default VPC now, with a seeded id
         if not account.default_vpc:
             _delete_default_vpc(ec2)
     for index, spec in enumerate(account.vpcs):

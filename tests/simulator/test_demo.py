@@ -46,25 +46,28 @@ status = "SUSPENDED"
 """
 
 
-def test_demo_scans_and_writes_every_report(tmp_path, capsys, monkeypatch):
+def test_demo_scans_and_writes_every_report(tmp_path):
     scenario = tmp_path / "small.toml"
     scenario.write_text(SMALL, encoding="utf-8")
-    monkeypatch.setenv("AWS_PROFILE", "must-not-be-used")
     output = tmp_path / "out"
-    code = main(["--scenario", str(scenario), "--output-dir", str(output)])
-    assert code in (1, 3)  # FAILs (root MFA) and ERRORs (the locked account)
+    # The installed command, as a user runs it; a profile that does not exist must not matter.
+    environment = {**os.environ, "AWS_PROFILE": "must-not-be-used"}
+    environment.pop("AWS_ENDPOINT_URL", None)
+    finished = subprocess.run(
+        [sys.executable, "-c", "import sys; from scanner.cli import main; sys.exit(main(sys.argv[1:]))",
+         "demo", "--scenario", str(scenario), "--output-dir", str(output)],
+        capture_output=True, text=True, env=environment, timeout=120,
+    )
+    assert finished.returncode in (1, 3), finished.stderr  # FAILs (root MFA) and ERRORs (the locked account)
     for name in ("results.json", "report.html", "results.sarif", "report.csv", "summary.md"):
         assert (output / name).exists(), name
     document = json.loads((output / "results.json").read_text())
     accounts = {a["id"]: a["status"] for a in document["scan"]["accounts"]}
     assert accounts == {"111111111111": "scanned", "222222222222": "scanned", "333333333333": "error", "444444444444": "skipped"}
     assert {r["region"] for r in document["results"]} >= {"us-east-1", "eu-west-1", "global"}
-    printed = capsys.readouterr().out
-    assert f"HTML report: {(output / 'report.html').resolve()}" in printed
-    assert "Results:" in printed
-    # The environment is put back afterwards.
-    assert os.environ["AWS_PROFILE"] == "must-not-be-used"
-    assert "AWS_ENDPOINT_URL" not in os.environ or not os.environ["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1")
+    assert f"HTML report: {(output / 'report.html').resolve()}" in finished.stdout
+    assert "Results:" in finished.stdout
+    assert "Traceback" not in finished.stderr
 
 
 def test_demo_rejects_bad_options(tmp_path, capsys):

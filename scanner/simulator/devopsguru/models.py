@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import uuid
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
@@ -33,11 +32,6 @@ class DevOpsGuruBackend(BaseBackend):
         self.tag_collections: dict[str, list[str]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.health = {"OpenReactiveInsights": 0, "OpenProactiveInsights": 0, "MetricsAnalyzed": 0, "ResourceHours": 0}
-
-    @staticmethod
-    def default_vpc_endpoint_service(service_region: str, zones: list[str]) -> list[dict[str, Any]]:
-        """The PrivateLink service ``com.amazonaws.<region>.devops-guru`` (interface, private DNS)."""
-        return BaseBackend.default_vpc_endpoint_service_factory(service_region, zones, "devops-guru")
 
     # -- service integration -------------------------------------------------------------------
 
@@ -122,7 +116,9 @@ class DevOpsGuruBackend(BaseBackend):
             if existing["Sns"].get("TopicArn") == topic_arn:
                 # The service answers an existing topic with the channel it already has.
                 return channel_id
-        channel_id = str(uuid.uuid4())
+        from moto.moto_api._internal import mock_random
+
+        channel_id = str(mock_random.uuid4())  # seeded like moto's other ids
         self.channels[channel_id] = copy.deepcopy(config)
         return channel_id
 
