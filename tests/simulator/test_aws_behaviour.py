@@ -158,3 +158,21 @@ def test_environment_for_a_member_account(sim):
     session = boto3.session.Session(aws_access_key_id=environment["AWS_ACCESS_KEY_ID"], aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
                                     aws_session_token=environment["AWS_SESSION_TOKEN"], region_name=environment["AWS_DEFAULT_REGION"])
     assert session.client("sts", endpoint_url=environment["AWS_ENDPOINT_URL"]).get_caller_identity()["Account"] == "222222222222"
+
+
+def test_resets_reproduce_the_same_resource_ids(sim):
+    def ids():
+        ec2 = sim.client("ec2", "us-east-1", account_id="222222222222")
+        return (sorted(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]),
+                sorted(e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]),
+                sorted(s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]))
+
+    before = ids()
+    sim.reset(sim.scenario)
+    assert ids() == before
+
+
+def test_devops_guru_privatelink_service_is_offered(sim):
+    ec2 = sim.client("ec2", "us-east-1", account_id="222222222222")
+    names = ec2.describe_vpc_endpoint_services(ServiceNames=["com.amazonaws.us-east-1.devops-guru"])["ServiceNames"]
+    assert names == ["com.amazonaws.us-east-1.devops-guru"]
