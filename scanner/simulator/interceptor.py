@@ -45,7 +45,7 @@ KMS_KEY_OWNER = threading.local()
 
 
 def _key_policy_names_account(policy_text: str, account_id: str) -> bool:
-    """Whether a key policy allows principals of ``account_id`` at all (conditions are not evaluated)."""
+    """Whether a key policy lets principals of ``account_id`` call the key directly (conditions read coarsely)."""
     try:
         policy = json.loads(policy_text)
     except (TypeError, ValueError):
@@ -269,6 +269,28 @@ def server_error(call: Call) -> tuple[int, dict[str, str], bytes]:
     return error_response(call, "InternalFailure", "The request processing has failed because of an unknown error.", 500)
 
 
+def unknown_access_key(call: Call) -> tuple[int, dict[str, str], bytes]:
+    """AWS's answer to an access key it never issued (moto would serve it as account 123456789012)."""
+    if call.protocol == "rest-xml":
+        return error_response(call, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", 403)
+    if call.protocol in ("query", "ec2"):
+        code = "AuthFailure" if call.protocol == "ec2" else "InvalidClientTokenId"
+        return error_response(call, code, "The security token included in the request is invalid.", 401 if call.protocol == "ec2" else 403)
+    return error_response(call, "UnrecognizedClientException", "The security token included in the request is invalid.", 400 if call.protocol == "json" else 403)
+
+
+def _access_key_known(call: Call) -> bool:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    if call.account_id != DEFAULT_ACCOUNT_ID:
+        return True  # moto found the key in that account
+    try:
+        return call.access_key in iam_backends[DEFAULT_ACCOUNT_ID]["aws"].access_keys
+    except KeyError:
+        return False
+
+
 def expired_token(call: Call) -> tuple[int, dict[str, str], bytes]:
     # Query services say ExpiredToken, JSON services ExpiredTokenException; both are 400.
     code = "ExpiredToken" if call.protocol in ("query", "ec2", "rest-xml") else "ExpiredTokenException"
@@ -308,6 +330,8 @@ class Interceptor:
         _set_iam_enforcement(faults.iam_enforcement)
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000.0)
+        if not _access_key_known(call):
+            return unknown_access_key(call)
         if faults.rate_faults_apply(action):
             if faults.connection_reset_rate and roll(faults.seed, "reset", key, occurrence) < faults.connection_reset_rate:
                 raise ConnectionReset()

@@ -176,3 +176,16 @@ def test_devops_guru_privatelink_service_is_offered(sim):
     ec2 = sim.client("ec2", "us-east-1", account_id="222222222222")
     names = ec2.describe_vpc_endpoint_services(ServiceNames=["com.amazonaws.us-east-1.devops-guru"])["ServiceNames"]
     assert names == ["com.amazonaws.us-east-1.devops-guru"]
+
+
+def test_credentials_the_simulation_never_issued_are_rejected(sim):
+    made_up = {"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "testing", "aws_session_token": "testing"}
+    for service, call, code in (
+        ("kms", lambda c: c.list_keys(), "UnrecognizedClientException"),
+        ("sts", lambda c: c.get_caller_identity(), "InvalidClientTokenId"),
+        ("ec2", lambda c: c.describe_vpcs(), "AuthFailure"),
+    ):
+        client = sim.client_with(service, "us-east-1", made_up, retries={"total_max_attempts": 1})
+        with pytest.raises(botocore.exceptions.ClientError) as caught:
+            call(client)
+        assert caught.value.response["Error"]["Code"] == code
