@@ -310,7 +310,10 @@ class _Table:
             return None
         value = self.data[key]
         if isinstance(value, Mapping):
-            return json.dumps(value)
+            try:
+                return json.dumps(value)
+            except (TypeError, ValueError) as error:
+                raise self.place.child(key).fail(f"cannot be written as JSON ({error})") from None
         if isinstance(value, str):
             try:
                 json.loads(value)

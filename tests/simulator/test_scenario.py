@@ -56,6 +56,7 @@ def test_minimal_scenario_loads(tmp_path):
         ('\n[[accounts.sns_topics]]\nname = "t"\nsubscriptions = [{ protocol = "carrier-pigeon", endpoint = "x" }]\n', "accounts[0].sns_topics[0].subscriptions[0].protocol", "is not one of http"),
         ('\n[[accounts.iam_users]]\nname = "has space"\n', "accounts[0].iam_users[0].name", "is not an IAM name"),
         ("\ncolour = \"blue\"\n", "accounts[0].colour", "unknown key"),
+        ('\n[[accounts.kms_keys]]\npolicy = { Version = 2012-10-17 }\n', "accounts[0].kms_keys[0].policy", "cannot be written as JSON"),
     ],
 )
 def test_scenario_errors_name_file_place_and_problem(tmp_path, addition, place, problem):
