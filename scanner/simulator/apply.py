@@ -121,6 +121,10 @@ def _create_organization(scenario: Scenario) -> None:
             member_iam = iam_backends[account.id]["global"]
             if account.role_assumable:
                 member_iam.put_role_policy(scenario.role_name, "OrganizationAccess", scenario.role_policy)
+                if scenario.external_id is not None:
+                    member_iam.get_role(scenario.role_name).assume_role_policy_document = _trust_policy(
+                        management.id, scenario.external_id
+                    )
             else:
                 # The role AWS Organizations creates is gone: assuming it is denied.
                 member_iam.delete_role(scenario.role_name)
@@ -198,10 +202,11 @@ def _apply_account(scenario: Scenario, account: Account) -> None:
     _apply_events(account)
 
 
-def _trust_policy(account_id: str) -> str:
-    return json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "sts:AssumeRole"}]}
-    )
+def _trust_policy(account_id: str, external_id: str | None = None) -> str:
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "sts:AssumeRole"}
+    if external_id is not None:
+        statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:

@@ -191,6 +191,7 @@ class Scenario:
     role_name: str = DEFAULT_ROLE_NAME
     role_policy: str = ADMINISTRATOR_POLICY
     management_policy: str = ADMINISTRATOR_POLICY
+    external_id: str | None = None
     source: str = "<scenario>"
 
     @property
@@ -374,6 +375,9 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> S
     role_name = organization.get("role_name", str, DEFAULT_ROLE_NAME)
     if not re.fullmatch(r"[\w+=,.@-]{1,64}", role_name):
         raise organization.place.child("role_name").fail(f"{role_name!r} is not an IAM role name")
+    external_id = organization.get("external_id", str, None)
+    if external_id is not None and not re.fullmatch(r"[\w+=,.@:/-]{2,1224}", external_id):
+        raise organization.place.child("external_id").fail("an external id is 2 to 1224 of letters, digits and +=,.@:/-")
     role_policy = organization.policy("role_policy") or ADMINISTRATOR_POLICY
     management_policy = organization.policy("management_policy") or ADMINISTRATOR_POLICY
     organization.finish()
@@ -401,6 +405,7 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> S
         role_name=role_name,
         role_policy=role_policy,
         management_policy=management_policy,
+        external_id=external_id,
         source=source,
     )
 

@@ -125,7 +125,8 @@ class Simulation:
         """Credentials from a real ``sts:AssumeRole`` into ``account_id`` (raises the SDK's ClientError when denied)."""
         sts = self.client("sts", self.scenario.regions[0])
         role_arn = f"arn:aws:iam::{account_id}:role/{role_name or self.scenario.role_name}"
-        return sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        extra = {"ExternalId": self.scenario.external_id} if self.scenario.external_id else {}
+        return sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name, **extra)["Credentials"]
 
     # -- observing and changing it ---------------------------------------------------------------
 

@@ -83,3 +83,18 @@ def test_a_member_cannot_assume_a_role_whose_trust_policy_names_another_account(
     with pytest.raises(botocore.exceptions.ClientError) as caught:
         member_sts.assume_role(RoleArn="arn:aws:iam::333333333333:role/OrganizationAccountAccessRole", RoleSessionName="cross-member")
     assert caught.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_external_id_is_required_when_the_scenario_sets_one(make_org):
+    scenario = {**SMALL_ORG, "organization": {**SMALL_ORG["organization"], "external_id": "orgscan-7f3a"}}
+    sim = make_org(scenario)
+    sts = sim.client("sts")
+    role = "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        sts.assume_role(RoleArn=role, RoleSessionName="no-external-id")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(botocore.exceptions.ClientError):
+        sts.assume_role(RoleArn=role, RoleSessionName="wrong", ExternalId="guess")
+    assert sts.assume_role(RoleArn=role, RoleSessionName="right", ExternalId="orgscan-7f3a")["Credentials"]["AccessKeyId"]
+    # The simulation's own helpers pass it.
+    assert sim.client("sts", account_id="222222222222").get_caller_identity()["Account"] == "222222222222"
