@@ -83,10 +83,11 @@ def write_reports(document: Mapping[str, Any], output_dir: Path, formats: list[R
 class Scan:
     """A scan's state: settings, plugins, checks, sessions and the plan."""
 
-    def __init__(self, settings: ScanSettings, manager: pluggy.PluginManager, *, stderr: TextIO = sys.stderr) -> None:
+    def __init__(self, settings: ScanSettings, manager: pluggy.PluginManager, *, stderr: TextIO | None = None) -> None:
         self.settings = settings
         self.manager = manager
-        self.stderr = stderr
+        # Looked up at call time: pytest's capsys swaps sys.stderr after import.
+        self.stderr = stderr or sys.stderr
         self.output_dir = Path(settings.output_dir)
         self.spool = Spool(self.output_dir)
         validate_account_ids(settings.accounts, "--accounts")
@@ -325,13 +326,13 @@ def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def run_scan(settings: ScanSettings, manager: pluggy.PluginManager, *, stderr: TextIO = sys.stderr) -> ScanOutcome:
+def run_scan(settings: ScanSettings, manager: pluggy.PluginManager, *, stderr: TextIO | None = None) -> ScanOutcome:
     """Plan and run a new scan."""
     scan = Scan(settings, manager, stderr=stderr)
     return scan.run(scan.plan())
 
 
-def resume_scan(output_dir: Path, manager_factory: Any, *, overrides: Mapping[str, Any] | None = None, stderr: TextIO = sys.stderr) -> ScanOutcome:
+def resume_scan(output_dir: Path, manager_factory: Any, *, overrides: Mapping[str, Any] | None = None, stderr: TextIO | None = None) -> ScanOutcome:
     """Finish an interrupted scan: run only the targets not yet in its spool."""
     spool = Spool(output_dir)
     if not spool.has_plan():
