@@ -235,6 +235,7 @@ def _apply_kms(account: Account) -> None:
             spec.description,
             None,
             spec.multi_region,
+            spec.origin,
         )
         # Fixed ids keep ARNs, and so result fingerprints, the same from run to run.
         del kms.keys[key.id]
@@ -256,10 +257,25 @@ def _apply_kms(account: Account) -> None:
             if spec.description:
                 key.description = spec.description
             key.key_rotation_status = spec.rotation or key.key_rotation_status
+        key.simulator_metadata = _origin_metadata(account.id, spec)
         _set_key_state(key, spec.state)
         for replica_region in spec.replica_regions:
             replica = kms.replicate_key(key.id, replica_region)
             replica.key_state = key.key_state
+            replica.simulator_metadata = key.simulator_metadata
+
+
+def _origin_metadata(account_id: str, spec: Any) -> dict[str, Any]:
+    """The KeyMetadata fields AWS adds for imported key material and for keys of a custom key store."""
+    derived = uuid.uuid5(uuid.NAMESPACE_URL, f"orgscan-simulator:{account_id}:{spec.region}:key-store:{spec.id}").hex
+    if spec.origin == "EXTERNAL":
+        # ExpirationModel is present once key material has been imported.
+        return {} if spec.state == "PendingImport" else {"ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}
+    if spec.origin == "AWS_CLOUDHSM":
+        return {"CustomKeyStoreId": f"cks-{derived[:17]}", "CloudHsmClusterId": f"cluster-{derived[17:28]}"}
+    if spec.origin == "EXTERNAL_KEY_STORE":
+        return {"CustomKeyStoreId": f"cks-{derived[:17]}", "XksKeyConfiguration": {"Id": f"xks-key-{derived[17:29]}"}}
+    return {}
 
 
 def _set_key_state(key: Any, state: str) -> None:
@@ -289,11 +305,20 @@ def _apply_devops_guru(account: Account) -> None:
         encryption: dict[str, Any] = {"OptInStatus": setup.encryption_opt_in, "Type": setup.encryption_type}
         if setup.encryption_type == "CUSTOMER_MANAGED_KEY":
             encryption["KMSKeyId"] = setup.kms_key
-        guru.service_integration = {
+        if setup.encryption_type == "CUSTOMER_MANAGED_KEY" and setup.kms_key is None:
+            encryption.pop("KMSKeyId")  # declared as left out (omit_fields)
+        integration: dict[str, Any] = {
             "OpsCenter": {"OptInStatus": setup.ops_center},
             "LogsAnomalyDetection": {"OptInStatus": setup.logs_anomaly_detection},
             "KMSServerSideEncryption": encryption,
         }
+        for name in setup.omit_fields:
+            section, _, member = name.partition(".")
+            if member:
+                integration.get(section, {}).pop(member, None)
+            else:
+                integration.pop(section, None)
+        guru.service_integration = integration
         guru.stack_names = list(setup.stacks)
         guru.tag_collections = {key: list(values) for key, values in setup.tags.items()}
         for topic in setup.notification_topics:
@@ -306,9 +331,11 @@ def _apply_vpcs(scenario: Scenario, account: Account) -> None:
 
     if account.status == "SUSPENDED" and not account.vpcs:
         return  # never scanned: moto may create its default VPCs lazily
+    # A VPC declared `default = true` is the region's default VPC: it is kept even when default_vpc is false.
+    declared_default = {spec.region for spec in account.vpcs if spec.default}
     for region in scenario.regions:
         ec2 = ec2_backends[account.id][region]  # creates the region's default VPC now, with a seeded id
-        if not account.default_vpc:
+        if not account.default_vpc and region not in declared_default:
             _delete_default_vpc(ec2)
     for index, spec in enumerate(account.vpcs):
         ec2 = ec2_backends[account.id][spec.region]
@@ -335,6 +362,8 @@ def _apply_vpcs(scenario: Scenario, account: Account) -> None:
                 private_dns_enabled=endpoint_spec.private_dns if interface else False,
             )
             endpoint.state = endpoint_spec.state
+            if endpoint_spec.without_policy:
+                endpoint.policy_document = None
 
 
 def _delete_default_vpc(ec2: Any) -> None:

@@ -289,6 +289,95 @@ def _patch_kms() -> None:
 
     KmsResponse.list_aliases = list_aliases  # type: ignore[method-assign]
 
+    def _validate_key_policy(self: Any, key_id: str, action: str) -> None:
+        # moto's own check (DescribeKey only) fails with a 500 when "Statement" is a single object and
+        # ignores a Deny's Principal and Condition, so a conditional Deny of kms:* blocked every caller.
+        key = self.kms_backend.describe_key(self.kms_backend.get_key_id(key_id))
+        denial = key_policy_denial(key.policy, action, self.current_account, self.get_access_key())
+        if denial is not None:
+            from moto.core.exceptions import JsonRESTError
+
+            # moto's AccessDeniedException sends no message; AWS's names the caller, action and key.
+            raise JsonRESTError(
+                "AccessDeniedException",
+                f"User: {denial} is not authorized to perform: {action} on resource: {key.arn} "
+                "with an explicit deny in a resource-based policy"
+            )
+
+    KmsResponse._validate_key_policy = _validate_key_policy  # type: ignore[method-assign]
+
+    original_to_dict = kms_models.Key.to_dict
+
+    def to_dict(self: Any) -> dict[str, Any]:
+        # Fields moto does not model: ExpirationModel of imported key material, custom key store ids.
+        answer = original_to_dict(self)
+        answer["KeyMetadata"].update(getattr(self, "simulator_metadata", None) or {})
+        return answer
+
+    kms_models.Key.to_dict = to_dict  # type: ignore[method-assign]
+
+
+def _direct_call_context(account_id: str, access_key: str) -> tuple[str | None, str, dict[str, Any]]:
+    """The caller's role ARN, its session ARN and the request context AWS gives a direct KMS call (not through a service)."""
+    from moto.organizations.models import organizations_backends
+    from moto.sts.models import sts_backends
+
+    role_arn, caller_arn = None, f"arn:aws:iam::{account_id}:root"
+    try:
+        assumed = sts_backends[account_id]["aws"].get_assumed_role_from_access_key(access_key)
+    except KeyError:
+        assumed = None
+    if assumed is not None:
+        role_arn, caller_arn = assumed.role_arn, assumed.arn
+    context: dict[str, Any] = {
+        "kms:CallerAccount": account_id,
+        "aws:PrincipalAccount": account_id,
+        "aws:ViaAWSService": "false",
+        "aws:PrincipalIsAWSService": "false",
+    }
+    if role_arn is not None:
+        context["aws:PrincipalArn"] = role_arn
+        context["aws:PrincipalType"] = "AssumedRole"
+    owner = organizations_backends.master_accounts.get(account_id)
+    if owner is not None:
+        organization = getattr(organizations_backends[owner[0]][owner[1]], "org", None)
+        if organization is not None:
+            context["aws:PrincipalOrgID"] = organization.id
+    return role_arn, caller_arn, context
+
+
+# Context keys a direct call never carries: a Deny that needs one of them cannot match it.
+DIRECT_CALL_ABSENT_KEYS = frozenset(
+    {"kms:ViaService", "kms:GrantIsForAWSResource", "kms:GrantOperations", "kms:GrantConstraintType",
+     "kms:GranteePrincipal", "kms:RetiringPrincipal", "aws:SourceVpc", "aws:SourceVpce", "aws:SourceArn",
+     "aws:SourceAccount", "aws:SourceOrgID", "aws:CalledVia", "aws:CalledViaFirst", "aws:CalledViaLast"}
+)
+
+
+def key_policy_denial(policy_text: str | None, action: str, account_id: str, access_key: str) -> str | None:
+    """The caller's (session) ARN when an explicit Deny of the key policy may apply to this direct call, else ``None``.
+
+    Deny statements are judged with their Principal/NotPrincipal, Action/NotAction and
+    Condition against the context of a direct call (checks/policy.py's evaluator): a Deny
+    whose conditions cannot hold for it (say ``kms:ViaService`` or ``kms:GrantIsForAWSResource``)
+    does not block it. A Deny that may apply (a context key the simulator does not know) blocks,
+    as moto did. Allows are not enforced (moto does not enforce them either).
+    """
+    from checks.policy import PolicyError, Request, explicit_denies, parse_policy
+
+    try:
+        policy = parse_policy(policy_text or "")
+    except (PolicyError, ValueError, TypeError):
+        return None  # not a policy AWS would hold; moto skips it too
+    if not policy.denies:
+        return None
+    role_arn, caller_arn, context = _direct_call_context(account_id, access_key)
+    request = Request(action=action, principal_arn=role_arn, context=context, absent_keys=DIRECT_CALL_ABSENT_KEYS)
+    certain, possible = explicit_denies(policy, request)
+    if certain or possible:
+        return caller_arn
+    return None
+
 
 # -- CloudTrail: organization trails seen from member accounts --------------------------------------
 

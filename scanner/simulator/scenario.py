@@ -27,7 +27,10 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 KEY_ID = re.compile(r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 ACCOUNT_STATUSES = ("ACTIVE", "SUSPENDED")
-KEY_STATES = ("Enabled", "Disabled", "PendingDeletion")
+KEY_STATES = ("Enabled", "Disabled", "PendingDeletion", "PendingImport", "Unavailable")
+# Where a key's material comes from: KMS, imported (EXTERNAL), a CloudHSM or an external key store.
+KEY_ORIGINS = ("AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
+CUSTOM_KEY_STORE_ORIGINS = ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
 KEY_SPECS = (
     "SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384",
     "ECC_NIST_P521", "ECC_SECG_P256K1", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512",
@@ -61,6 +64,7 @@ class KmsKey:
     manager: str = "CUSTOMER"
     aliases: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
+    origin: str = "AWS_KMS"
 
 
 @dataclass
@@ -76,6 +80,19 @@ class DevOpsGuruSetup:
     notification_topics: tuple[str, ...] = ()
     ops_center: str = "DISABLED"
     logs_anomaly_detection: str = "DISABLED"
+    # Fields DescribeServiceIntegration leaves out of its answer, e.g. "KMSServerSideEncryption.Type".
+    omit_fields: tuple[str, ...] = ()
+
+
+# What a DescribeServiceIntegration answer may lack: a whole section or a field of the encryption setting.
+OMITTABLE_INTEGRATION_FIELDS = (
+    "OpsCenter",
+    "LogsAnomalyDetection",
+    "KMSServerSideEncryption",
+    "KMSServerSideEncryption.OptInStatus",
+    "KMSServerSideEncryption.Type",
+    "KMSServerSideEncryption.KMSKeyId",
+)
 
 
 @dataclass
@@ -86,6 +103,8 @@ class VpcEndpoint:
     private_dns: bool = True
     policy: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # True: DescribeVpcEndpoints reports no PolicyDocument at all (rather than AWS's full-access default).
+    without_policy: bool = False
 
     def service_name(self, region: str) -> str:
         """``com.amazonaws.<region>.<service>`` for a short name, the name itself otherwise."""
@@ -550,7 +569,9 @@ def _read_key(table: _Table, account_id: str, regions: tuple[str, ...], index: i
         manager=manager,
         aliases=aliases,
         tags=table.tags(),
+        origin=table.choice("origin", KEY_ORIGINS, "AWS_KMS"),
     )
+    _check_key_origin(key, table.place)
     # A raw policy is kept as written, even when it is not JSON: malformed policies are a test case.
     raw = table.get("policy_text", str, None)
     if raw is not None:
@@ -559,6 +580,24 @@ def _read_key(table: _Table, account_id: str, regions: tuple[str, ...], index: i
         key.policy = raw
     table.finish()
     return key
+
+
+def _check_key_origin(key: KmsKey, place: _Place) -> None:
+    """Refuse combinations of origin, state and settings that KMS itself does not allow."""
+    if key.state == "PendingImport" and key.origin != "EXTERNAL":
+        raise place.child("state").fail("only keys with origin = \"EXTERNAL\" (imported key material) can be PendingImport")
+    if key.state == "Unavailable" and key.origin not in CUSTOM_KEY_STORE_ORIGINS:
+        raise place.child("state").fail(
+            f"only keys of a custom key store (origin {' or '.join(CUSTOM_KEY_STORE_ORIGINS)}) can be Unavailable"
+        )
+    if key.origin == "AWS_KMS":
+        return
+    if key.manager == "AWS":
+        raise place.child("origin").fail("AWS managed keys have origin AWS_KMS")
+    if key.rotation:
+        raise place.child("rotation").fail(f"KMS does not rotate keys with origin {key.origin} automatically")
+    if key.origin in CUSTOM_KEY_STORE_ORIGINS and (key.spec != "SYMMETRIC_DEFAULT" or key.multi_region):
+        raise place.child("origin").fail("custom key stores hold single-Region symmetric encryption keys only")
 
 
 def _derived_key_id(account_id: str, region: str, index: int, multi_region: bool) -> str:
@@ -577,9 +616,17 @@ def _read_devops_guru(table: _Table, regions: tuple[str, ...]) -> DevOpsGuruSetu
         setup.encryption_type = enc.choice("type", ENCRYPTION_TYPES, "AWS_OWNED_KMS_KEY")
         setup.encryption_opt_in = enc.choice("opt_in_status", OPT_IN, "ENABLED")
         setup.kms_key = enc.get("kms_key", str, None)
-        if setup.encryption_type == "CUSTOMER_MANAGED_KEY" and not setup.kms_key:
-            raise enc.place.child("kms_key").fail("a customer managed key needs kms_key (key id, key ARN, alias name or alias ARN)")
         enc.finish()
+    omitted = table.strings("omit_fields")
+    for index, name in enumerate(omitted):
+        if name not in OMITTABLE_INTEGRATION_FIELDS:
+            raise table.place.child("omit_fields").child(index).fail(f"{name!r} is not one of {', '.join(OMITTABLE_INTEGRATION_FIELDS)}")
+    setup.omit_fields = omitted
+    key_id_reported = not {"KMSServerSideEncryption", "KMSServerSideEncryption.KMSKeyId"} & set(omitted)
+    if setup.encryption_type == "CUSTOMER_MANAGED_KEY" and not setup.kms_key and key_id_reported:
+        raise table.place.child("encryption").child("kms_key").fail(
+            "a customer managed key needs kms_key (key id, key ARN, alias name or alias ARN)"
+        )
     setup.stacks = table.strings("stacks")
     tag_table = table.get("tags", Mapping, {})
     for key, values in tag_table.items():
@@ -622,7 +669,10 @@ def _read_vpc(table: _Table, regions: tuple[str, ...]) -> Vpc:
             private_dns=endpoint_table.get("private_dns", bool, True),
             policy=endpoint_table.policy("policy"),
             tags=endpoint_table.tags(),
+            without_policy=endpoint_table.get("without_policy", bool, False),
         )
+        if endpoint.without_policy and endpoint.policy is not None:
+            raise endpoint_table.place.child("without_policy").fail("give either policy or without_policy, not both")
         endpoint_table.finish()
         vpc.endpoints.append(endpoint)
     table.finish()
