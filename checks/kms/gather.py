@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
+from checks.policy import Policy, PolicyError, parse_policy
 from scanner.errors import AwsError
+from scanner.model import Finding, Status
 
 AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"
 
@@ -169,3 +171,30 @@ def customer_managed_keys(ctx) -> Iterator[KeyListing]:
         if is_aws_managed(facts, list(key_aliases)):
             continue
         yield KeyListing(key_id, facts.arn, facts, key_aliases, None)
+
+
+def customer_managed_key_policies(ctx) -> Iterator[tuple[KeyListing, Policy] | Finding]:
+    """Each customer managed key of the region with its parsed policy, or the ERROR finding that says why not.
+
+    Yields ``(listing, policy)`` pairs for keys whose policy can be judged and
+    ``Finding`` objects (status ERROR) for the rest, so every key-policy check
+    reports unreadable keys, listings and policies the same way.
+    """
+    try:
+        keys = list(customer_managed_keys(ctx))
+    except (AwsError, MalformedResponse) as error:
+        yield Finding(Status.ERROR, resource_id=KEYS_OF_REGION, message=f"cannot list the region's keys: {error}")
+        return
+    for key in keys:
+        if key.error:
+            yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"cannot read key {key.key_id}: {key.error}")
+            continue
+        try:
+            policy = parse_policy(key_policy_text(ctx, key.key_id))
+        except (AwsError, MalformedResponse) as error:
+            yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"cannot read the key policy: {error}")
+            continue
+        except PolicyError as error:
+            yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"key policy cannot be judged: {error}")
+            continue
+        yield key, policy

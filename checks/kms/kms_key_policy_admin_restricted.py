@@ -4,27 +4,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from checks.kms.gather import (
-    KEYS_OF_REGION,
     DESCRIBE_KEY,
     GET_KEY_POLICY,
     LIST_ALIASES,
     LIST_KEYS,
-    MalformedResponse,
-    customer_managed_keys,
-    key_policy_text,
+    customer_managed_key_policies,
 )
 from checks.policy import (
     KMS_ALWAYS_PRESENT_KEYS,
     Policy,
-    PolicyError,
     Request,
     Statement,
     account_of_principal,
     explicit_denies,
-    parse_policy,
     statement_allows_action,
 )
-from scanner.errors import AwsError
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 #: Actions that change who controls the key or whether it exists (AWS's "key administrators" set).
@@ -177,23 +171,11 @@ def admin_grants_outside_account(policy: Policy, account_id: str, partition: str
 
 @check(METADATA)
 def kms_key_policy_admin_restricted(ctx):
-    try:
-        keys = list(customer_managed_keys(ctx))
-    except (AwsError, MalformedResponse) as error:
-        yield Finding(Status.ERROR, resource_id=KEYS_OF_REGION, message=f"cannot list the region's keys: {error}")
-        return
-    for key in keys:
-        if key.error:
-            yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"cannot read key {key.key_id}: {key.error}")
+    for item in customer_managed_key_policies(ctx):
+        if isinstance(item, Finding):
+            yield item
             continue
-        try:
-            policy = parse_policy(key_policy_text(ctx, key.key_id))
-        except (AwsError, MalformedResponse) as error:
-            yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"cannot read the key policy: {error}")
-            continue
-        except PolicyError as error:
-            yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"key policy cannot be judged: {error}")
-            continue
+        key, policy = item
         key_account = key.facts.account_id if key.facts else ctx.account_id
         grants = admin_grants_outside_account(policy, key_account, ctx.partition)
         evidence = {"key_id": key.key_id, "aliases": list(key.aliases), "key_account": key_account}

@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 from checks.kms.gather import (
-    KEYS_OF_REGION,
     DESCRIBE_KEY,
     GET_KEY_POLICY,
     LIST_ALIASES,
     LIST_KEYS,
-    MalformedResponse,
-    customer_managed_keys,
-    key_policy_text,
+    customer_managed_key_policies,
 )
-from checks.policy import CALLER_LIMITING_KEYS, KMS_ALWAYS_PRESENT_KEYS, PolicyError, parse_policy, public_allow_statements
-from scanner.errors import AwsError
+from checks.policy import CALLER_LIMITING_KEYS, KMS_ALWAYS_PRESENT_KEYS, public_allow_statements
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 RESOURCE_TYPE = "AWS::KMS::Key"
@@ -58,23 +54,11 @@ METADATA = CheckMetadata(
 
 @check(METADATA)
 def kms_key_policy_no_public_access(ctx):
-    try:
-        keys = list(customer_managed_keys(ctx))
-    except (AwsError, MalformedResponse) as error:
-        yield Finding(Status.ERROR, resource_id=KEYS_OF_REGION, message=f"cannot list the region's keys: {error}")
-        return
-    for key in keys:
-        if key.error:
-            yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"cannot read key {key.key_id}: {key.error}")
+    for item in customer_managed_key_policies(ctx):
+        if isinstance(item, Finding):
+            yield item
             continue
-        try:
-            policy = parse_policy(key_policy_text(ctx, key.key_id))
-        except (AwsError, MalformedResponse) as error:
-            yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"cannot read the key policy: {error}")
-            continue
-        except PolicyError as error:
-            yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"key policy cannot be judged: {error}")
-            continue
+        key, policy = item
         public = public_allow_statements(policy, CALLER_LIMITING_KEYS, KMS_ALWAYS_PRESENT_KEYS)
         evidence = {"key_id": key.key_id, "aliases": list(key.aliases), "statements_read": len(policy.statements)}
         if public:
