@@ -189,3 +189,99 @@ def test_credentials_the_simulation_never_issued_are_rejected(sim):
         with pytest.raises(botocore.exceptions.ClientError) as caught:
             call(client)
         assert caught.value.response["Error"]["Code"] == code
+
+
+# -- key policies, key origins and states, fields left out ------------------------------------------
+
+ROOT_STATEMENT = {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "kms:*", "Resource": "*"}
+
+
+def _policy(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+KEY_POLICY_CASES = {
+    # name: (key policy, whether the scanner's DescribeKey is denied)
+    "single-statement-object": ({"Version": "2012-10-17", "Statement": ROOT_STATEMENT}, False),
+    "deny-through-another-service": (_policy(ROOT_STATEMENT, {"Sid": "OnlyViaS3", "Effect": "Deny", "Principal": "*", "Action": "kms:*",
+                                                             "Resource": "*", "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}}), False),
+    "deny-grants-for-aws-resources": (_policy(ROOT_STATEMENT, {"Sid": "NoServiceGrants", "Effect": "Deny", "Principal": {"AWS": "*"},
+                                                              "Action": "kms:*", "Resource": "*", "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}), False),
+    "deny-create-grant-only": (_policy(ROOT_STATEMENT, {"Sid": "NoGrants", "Effect": "Deny", "Principal": "*", "Action": "kms:CreateGrant", "Resource": "*"}), False),
+    "deny-other-accounts": (_policy(ROOT_STATEMENT, {"Sid": "OwnAccountOnly", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                                                    "Condition": {"StringNotEquals": {"kms:CallerAccount": "222222222222"}}}), False),
+    "deny-this-account": (_policy(ROOT_STATEMENT, {"Sid": "OwnAccountDenied", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                                                  "Condition": {"StringEquals": {"kms:CallerAccount": "222222222222"}}}), True),
+    "deny-everyone": (_policy(ROOT_STATEMENT, {"Sid": "Frozen", "Effect": "Deny", "Principal": "*", "Action": "kms:Describe*", "Resource": "*"}), True),
+    "deny-another-principal": (_policy(ROOT_STATEMENT, {"Sid": "NotYou", "Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::999988887777:root"},
+                                                       "Action": "kms:*", "Resource": "*"}), False),
+}
+
+
+def test_key_policy_denies_are_judged_with_their_principal_and_conditions(make_org):
+    keys = [{"id": f"2a2a2a2a-2222-4222-8222-{index:012d}", "policy": policy} for index, (policy, _) in enumerate(KEY_POLICY_CASES.values())]
+    sim = make_org({"organization": {"management_account": "111111111111", "regions": ["us-east-1"]},
+                    "accounts": [{"id": "111111111111", "name": "m", "email": "m@example.com", "default_vpc": False},
+                                 {"id": "222222222222", "name": "a", "email": "a@example.com", "default_vpc": False, "kms_keys": keys}]})
+    kms = sim.client("kms", "us-east-1", account_id="222222222222")
+    outcomes = {}
+    for name, key in zip(KEY_POLICY_CASES, keys):
+        try:
+            assert kms.describe_key(KeyId=key["id"])["KeyMetadata"]["KeyId"] == key["id"]
+            outcomes[name] = False
+        except botocore.exceptions.ClientError as error:
+            assert error.response["Error"]["Code"] == "AccessDeniedException"
+            assert "kms:DescribeKey" in error.response["Error"]["Message"]
+            assert "explicit deny in a resource-based policy" in error.response["Error"]["Message"]
+            outcomes[name] = True
+    assert outcomes == {name: denied for name, (_, denied) in KEY_POLICY_CASES.items()}
+
+
+def test_key_origins_and_states_describe_as_aws_does(make_org):
+    keys = [
+        {"id": "2a2a2a2a-2222-4222-8222-000000000001", "origin": "EXTERNAL", "state": "PendingImport"},
+        {"id": "2a2a2a2a-2222-4222-8222-000000000002", "origin": "EXTERNAL"},
+        {"id": "2a2a2a2a-2222-4222-8222-000000000003", "origin": "AWS_CLOUDHSM", "state": "Unavailable"},
+        {"id": "2a2a2a2a-2222-4222-8222-000000000004", "origin": "EXTERNAL_KEY_STORE"},
+    ]
+    sim = make_org({"organization": {"management_account": "111111111111", "regions": ["us-east-1"]},
+                    "accounts": [{"id": "111111111111", "name": "m", "email": "m@example.com", "default_vpc": False},
+                                 {"id": "222222222222", "name": "a", "email": "a@example.com", "default_vpc": False, "kms_keys": keys}]})
+    kms = sim.client("kms", "us-east-1", account_id="222222222222")
+    pending, imported, cloudhsm, xks = (kms.describe_key(KeyId=key["id"])["KeyMetadata"] for key in keys)
+    assert (pending["Origin"], pending["KeyState"], pending["Enabled"]) == ("EXTERNAL", "PendingImport", False)
+    assert "ExpirationModel" not in pending  # no key material yet
+    assert (imported["Origin"], imported["KeyState"], imported["ExpirationModel"]) == ("EXTERNAL", "Enabled", "KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert (cloudhsm["Origin"], cloudhsm["KeyState"]) == ("AWS_CLOUDHSM", "Unavailable")
+    assert cloudhsm["CustomKeyStoreId"].startswith("cks-") and cloudhsm["CloudHsmClusterId"].startswith("cluster-")
+    assert xks["Origin"] == "EXTERNAL_KEY_STORE" and xks["XksKeyConfiguration"]["Id"] and xks["CustomKeyStoreId"].startswith("cks-")
+
+
+def test_fields_left_out_of_the_devops_guru_setting_and_endpoints_without_policy(make_org):
+    member = {"id": "222222222222", "name": "a", "email": "a@example.com", "default_vpc": False,
+              "devops_guru": [{"region": "us-east-1", "omit_fields": ["KMSServerSideEncryption"]},
+                              {"region": "eu-west-1", "omit_fields": ["KMSServerSideEncryption.Type", "KMSServerSideEncryption.KMSKeyId"]}],
+              "vpcs": [{"endpoints": [{"service": "devops-guru", "without_policy": True}, {"service": "s3", "type": "Gateway"}]}]}
+    sim = make_org({"organization": {"management_account": "111111111111", "regions": ["us-east-1", "eu-west-1"]},
+                    "accounts": [{"id": "111111111111", "name": "m", "email": "m@example.com", "default_vpc": False}, member]})
+    east = sim.client("devops-guru", "us-east-1", account_id="222222222222").describe_service_integration()["ServiceIntegration"]
+    assert "KMSServerSideEncryption" not in east and east["OpsCenter"] == {"OptInStatus": "DISABLED"}
+    west = sim.client("devops-guru", "eu-west-1", account_id="222222222222").describe_service_integration()["ServiceIntegration"]
+    assert west["KMSServerSideEncryption"] == {"OptInStatus": "ENABLED"}
+    endpoints = sim.client("ec2", "us-east-1", account_id="222222222222").describe_vpc_endpoints()["VpcEndpoints"]
+    policies = {e["ServiceName"].rsplit(".", 1)[1]: e.get("PolicyDocument") for e in endpoints}
+    assert policies["devops-guru"] is None
+    assert json.loads(policies["s3"])["Statement"][0]["Principal"] == "*"
+
+
+def test_a_declared_default_vpc_survives_default_vpc_false(make_org):
+    member = {"id": "222222222222", "name": "a", "email": "a@example.com", "default_vpc": False,
+              "vpcs": [{"region": "us-east-1", "default": True, "tags": {"Name": "default"}, "endpoints": [{"service": "devops-guru"}]}]}
+    sim = make_org({"organization": {"management_account": "111111111111", "regions": ["us-east-1", "eu-west-1"]},
+                    "accounts": [{"id": "111111111111", "name": "m", "email": "m@example.com", "default_vpc": False}, member]})
+    east = sim.client("ec2", "us-east-1", account_id="222222222222")
+    vpcs = east.describe_vpcs()["Vpcs"]
+    assert [(v["IsDefault"], {t["Key"]: t["Value"] for t in v.get("Tags", [])}) for v in vpcs] == [(True, {"Name": "default"})]
+    assert east.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
+    assert east.describe_vpc_endpoints()["VpcEndpoints"][0]["VpcId"] == vpcs[0]["VpcId"]
+    assert sim.client("ec2", "eu-west-1", account_id="222222222222").describe_vpcs()["Vpcs"] == []

@@ -155,3 +155,42 @@ def test_default_organization_scan_passes_and_fails_every_built_in_check(simulat
     accounts = {a["id"]: a["status"] for a in document["scan"]["accounts"]}
     assert accounts["666666666666"] == "error" and accounts["777777777777"] == "skipped"
     assert {r["region"] for r in document["results"]} >= {"us-east-1", "eu-west-1", "global"}
+
+
+@pytest.mark.parametrize(
+    ("addition", "place", "problem"),
+    [
+        ('\n[[accounts.kms_keys]]\nstate = "PendingImport"\n', "accounts[0].kms_keys[0].state", "only keys with origin = \"EXTERNAL\""),
+        ('\n[[accounts.kms_keys]]\nstate = "Unavailable"\norigin = "EXTERNAL"\n', "accounts[0].kms_keys[0].state", "only keys of a custom key store"),
+        ('\n[[accounts.kms_keys]]\norigin = "EXTERNAL"\nrotation = true\n', "accounts[0].kms_keys[0].rotation", "does not rotate keys with origin EXTERNAL"),
+        ('\n[[accounts.kms_keys]]\norigin = "AWS_CLOUDHSM"\nspec = "RSA_2048"\n', "accounts[0].kms_keys[0].origin", "single-Region symmetric"),
+        ('\n[[accounts.kms_keys]]\norigin = "IMPORTED"\n', "accounts[0].kms_keys[0].origin", "is not one of AWS_KMS, EXTERNAL"),
+        ('\n[[accounts.devops_guru]]\nomit_fields = ["KMSKeyId"]\n', "accounts[0].devops_guru[0].omit_fields[0]", "is not one of OpsCenter"),
+        ('\n[[accounts.vpcs]]\n[[accounts.vpcs.endpoints]]\nservice = "devops-guru"\nwithout_policy = true\npolicy = { Statement = [] }\n',
+         "accounts[0].vpcs[0].endpoints[0].without_policy", "either policy or without_policy"),
+    ],
+)
+def test_new_scenario_fields_are_checked(tmp_path, addition, place, problem):
+    path = _write(tmp_path, MINIMAL + addition)
+    with pytest.raises(UsageError) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(f"{path}:{place}: "), str(caught.value)
+    assert problem in str(caught.value)
+
+
+def test_a_customer_managed_key_whose_id_is_left_out_needs_no_kms_key(tmp_path):
+    text = MINIMAL + '\n[[accounts.devops_guru]]\nencryption = { type = "CUSTOMER_MANAGED_KEY" }\nomit_fields = ["KMSServerSideEncryption.KMSKeyId"]\n'
+    setup = load_scenario(_write(tmp_path, text)).accounts[0].devops_guru[0]
+    assert (setup.encryption_type, setup.kms_key, setup.omit_fields) == ("CUSTOMER_MANAGED_KEY", None, ("KMSServerSideEncryption.KMSKeyId",))
+
+
+def test_partition_regions_are_read_from_botocore_once():
+    # Reading botocore's endpoint data costs tenths of a second: make_org must not pay it per scenario.
+    from scanner.simulator import scenario as scenario_module
+
+    scenario_module._partition_regions()
+    before = scenario_module._service_regions.cache_info()
+    scenario_from_dict({"organization": {"management_account": "111111111111", "regions": ["us-east-1"]},
+                        "accounts": [{"id": "111111111111", "name": "m", "email": "m@example.com"}]})
+    after = scenario_module._service_regions.cache_info()
+    assert after.misses == before.misses and after.hits > before.hits
