@@ -81,10 +81,31 @@ def test_fail_when_key_is_aws_managed(judge):
     assert "AWS managed key, not customer managed" in finding.message
 
 
-@pytest.mark.parametrize("state", ["PendingImport", "Unavailable", "Creating", "Updating", "PendingReplicaDeletion"])
+@pytest.mark.parametrize(
+    "origin,state",
+    [("EXTERNAL", "PendingImport"), ("AWS_CLOUDHSM", "Unavailable"), ("EXTERNAL_KEY_STORE", "Unavailable")],
+    ids=["imported-awaiting-material", "cloudhsm-disconnected", "external-key-store-disconnected"],
+)
+def test_fail_when_key_material_is_missing_or_its_key_store_is_disconnected(judge, origin, state):
+    key = good_key(origin=origin, state=state, rotation=False)
+    finding = only(judge(devopsguru_cmk_key_usable, {"kms_keys": [key], "devops_guru": [devops_guru()]}))
+    assert finding.status is Status.FAIL
+    assert finding.message == f"DevOps Guru's configured key is not usable: KeyState is {state}"
+    assert finding.evidence["KeyState"] == state and finding.evidence["Origin"] == origin
+    assert finding.resource_arn == KEY_ARN
+
+
+def test_pass_for_enabled_key_with_imported_material(judge):
+    key = good_key(origin="EXTERNAL", rotation=False)
+    finding = only(judge(devopsguru_cmk_key_usable, {"kms_keys": [key], "devops_guru": [devops_guru()]}))
+    assert finding.status is Status.PASS, finding.message
+    assert finding.evidence["Origin"] == "EXTERNAL" and finding.evidence["KeyState"] == "Enabled"
+
+
+@pytest.mark.parametrize("state", ["Creating", "Updating", "PendingReplicaDeletion"])
 def test_fail_for_key_states_the_simulator_cannot_declare(state):
-    # DescribeKey answers with these states for imported keys awaiting material and for keys of a
-    # disconnected custom key store; the scenario format has no way to declare them yet.
+    # Transient states DescribeKey reports while KMS is creating or replicating a key; a scenario
+    # declares keys as they settle.
     facts = parse_key_metadata(
         {"KeyMetadata": {"KeyId": KEY_ID, "Arn": KEY_ARN, "KeyState": state, "KeyManager": "CUSTOMER", "KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT"}},
         KEY_ID,
@@ -126,11 +147,6 @@ def test_access_denied_is_error_naming_the_action(judge):
 
 @pytest.mark.parametrize("kms_key", ["arn:aws:s3:::bucket", "key/abc", "arn:aws:kms:us-east-1:222222222222:grant/x"])
 def test_malformed_key_id_is_error(judge, kms_key):
-    def prepare(sim):
-        from scanner.simulator.devopsguru.models import devopsguru_backends
-
-        devopsguru_backends[MEMBER][REGION].service_integration["KMSServerSideEncryption"]["KMSKeyId"] = kms_key
-
-    finding = only(judge(devopsguru_cmk_key_usable, {"kms_keys": [good_key()], "devops_guru": [devops_guru()]}, prepare=prepare))
+    finding = only(judge(devopsguru_cmk_key_usable, {"kms_keys": [good_key()], "devops_guru": [devops_guru(kms_key)]}))
     assert finding.status is Status.ERROR
     assert "KMSKeyId" in finding.message

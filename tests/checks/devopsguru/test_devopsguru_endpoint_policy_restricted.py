@@ -49,13 +49,7 @@ def test_fail_with_the_default_full_access_policy(judge):
 
 
 def test_fail_when_the_policy_is_absent(judge):
-    def drop_policy(sim):
-        from moto.ec2.models import ec2_backends
-
-        for endpoint in ec2_backends[MEMBER][REGION].vpc_end_points.values():
-            endpoint.policy_document = None
-
-    finding = only(judge(devopsguru_endpoint_policy_restricted, member(allow()), prepare=drop_policy))
+    finding = only(judge(devopsguru_endpoint_policy_restricted, member(None, without_policy=True)))
     assert finding.status is Status.FAIL
     assert finding.message == "endpoint has no policy: full access to every principal"
     assert finding.evidence["PolicyDocument"] is None
