@@ -155,6 +155,7 @@ def test_default_organization_scan_passes_and_fails_every_built_in_check(simulat
     accounts = {a["id"]: a["status"] for a in document["scan"]["accounts"]}
     assert accounts["666666666666"] == "error" and accounts["777777777777"] == "skipped"
     assert {r["region"] for r in document["results"]} >= {"us-east-1", "eu-west-1", "global"}
+    _assert_every_row_is_exercised(document, simulated_org.scenario)
 
 
 @pytest.mark.parametrize(
@@ -194,3 +195,60 @@ def test_partition_regions_are_read_from_botocore_once():
                         "accounts": [{"id": "111111111111", "name": "m", "email": "m@example.com"}]})
     after = scenario_module._service_regions.cache_info()
     assert after.misses == before.misses and after.hits > before.hits
+
+
+# Every row of issue 4's table is exercised by the default organization: (check, account, region,
+# status, text the result's message or evidence must hold), checked on the scan of the test above.
+DEFAULT_SCENARIO_ROWS = [
+    # devopsguru_cmk_enabled: the AWS owned key
+    ("devopsguru_cmk_enabled", "333333333333", "us-east-1", "FAIL", "Type is AWS_OWNED_KMS_KEY"),
+    # devopsguru_cmk_key_usable: every reason a configured key is not usable
+    ("devopsguru_cmk_key_usable", "131313131313", "us-east-1", "FAIL", "key alias/deleted does not exist in us-east-1"),
+    ("devopsguru_cmk_key_usable", "131313131313", "eu-west-1", "FAIL", "it is an AWS managed key, not customer managed"),
+    ("devopsguru_cmk_key_usable", "555555555555", "eu-west-1", "FAIL", "KeySpec is RSA_2048, not SYMMETRIC_DEFAULT"),
+    ("devopsguru_cmk_key_usable", "333333333333", "eu-west-1", "FAIL", "KeyState is Disabled"),
+    ("devopsguru_cmk_key_usable", "444444444444", "eu-west-1", "FAIL", "KeyState is PendingDeletion"),
+    ("devopsguru_cmk_key_usable", "888888888888", "us-east-1", "FAIL", "is in eu-west-1, not in us-east-1"),
+    ("devopsguru_cmk_key_usable", "888888888888", "eu-west-1", "PASS", ""),  # a multi-Region replica here counts
+    ("devopsguru_cmk_key_usable", "444444444444", "us-east-1", "ERROR", "in account 222222222222"),
+    # devopsguru_cmk_rotation_enabled
+    ("devopsguru_cmk_rotation_enabled", "333333333333", "eu-west-1", "FAIL", ""),
+    # devopsguru_cmk_policy_grants_service: wrong region, wrong account, IfExists, no grant at all, explicit Deny
+    ("devopsguru_cmk_policy_grants_service", "333333333333", "eu-west-1", "FAIL", "kms:ViaService is devops-guru.us-east-1.amazonaws.com, not devops-guru.eu-west-1.amazonaws.com"),
+    ("devopsguru_cmk_policy_grants_service", "444444444444", "eu-west-1", "FAIL", "kms:CallerAccount is 333333333333, not 444444444444"),
+    ("devopsguru_cmk_policy_grants_service", "888888888888", "eu-west-1", "FAIL", "IfExists does not count"),
+    ("devopsguru_cmk_policy_grants_service", "555555555555", "eu-west-1", "FAIL", "no Allow of kms:CreateGrant"),
+    ("devopsguru_cmk_policy_grants_service", "121212121212", "eu-west-1", "FAIL", "kms:CreateGrant is denied by Sid 'FreezeGrantsDuringAudit'"),
+    ("devopsguru_cmk_policy_grants_service", "222222222222", "eu-west-1", "PASS", ""),
+    # kms_key_policy_no_public_access: "AWS": "*" without a condition, and NotPrincipal
+    ("kms_key_policy_no_public_access", "333333333333", "us-east-1", "FAIL", "Sid 'PartnerDecrypt'"),
+    ("kms_key_policy_no_public_access", "121212121212", "us-east-1", "FAIL", "Sid 'EveryoneButBreakGlassDecrypts'"),
+    # kms_key_policy_admin_restricted: an outside account, and a service principal
+    ("kms_key_policy_admin_restricted", "333333333333", "us-east-1", "FAIL", "Sid 'VendorAdministers'"),
+    ("kms_key_policy_admin_restricted", "121212121212", "us-east-1", "FAIL", "kms:DisableKey to service principal events.amazonaws.com"),
+    # devopsguru_privatelink_endpoint: no endpoint, private DNS off, not available
+    ("devopsguru_privatelink_endpoint", "444444444444", "eu-west-1", "FAIL", "has no interface endpoint"),
+    ("devopsguru_privatelink_endpoint", "333333333333", "us-east-1", "FAIL", "private DNS"),
+    ("devopsguru_privatelink_endpoint", "888888888888", "eu-west-1", "FAIL", "pending"),
+    # devopsguru_endpoint_policy_restricted: the default full access, and "*" limited only by aws:SourceVpc
+    ("devopsguru_endpoint_policy_restricted", "333333333333", "us-east-1", "FAIL", "default full access"),
+    ("devopsguru_endpoint_policy_restricted", "121212121212", "eu-west-1", "FAIL", "Sid 'FromTheResearchVpc'"),
+    # DevOps Guru in use in one region only, through a tag boundary: the other region is not applicable
+    ("devopsguru_cmk_enabled", "121212121212", "eu-west-1", "PASS", ""),
+    ("devopsguru_cmk_enabled", "121212121212", "us-east-1", "NOT_APPLICABLE", "not in use"),
+]
+
+
+def _assert_every_row_is_exercised(document, scenario):
+    results: dict[tuple[str, str, str], list[dict]] = {}
+    for result in document["results"]:
+        results.setdefault((result["check_id"], result["account_id"], result["region"]), []).append(result)
+    missing = []
+    for check_id, account_id, region, status, text in DEFAULT_SCENARIO_ROWS:
+        found = results.get((check_id, account_id, region), [])
+        if not any(r["status"] == status and text in r["message"] + json.dumps(r["evidence"]) for r in found):
+            missing.append(f"{check_id} {account_id} {region}: no {status} with {text!r}; got {[(r['status'], r['message']) for r in found]}")
+    assert not missing, "\n".join(missing)
+    # The tag-boundary-only account uses no CloudFormation stacks.
+    ml_research = scenario.account("121212121212")
+    assert [(s.region, s.stacks, bool(s.tags)) for s in ml_research.devops_guru] == [("eu-west-1", (), True)]
