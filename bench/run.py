@@ -170,6 +170,7 @@ class OrgscanRun:
     server_cpu_seconds: float
     repeats: list[tuple[str, str, str, int, str]]
     results: list[dict[str, Any]] = field(default_factory=list)
+    workers_peak_rss_mb: float = 0.0
 
 
 def orgscan_command(regions: list[str], output_dir: Path, checks: Iterable[str] | None, concurrency: int | None) -> list[str]:
@@ -183,11 +184,14 @@ def orgscan_command(regions: list[str], output_dir: Path, checks: Iterable[str] 
 
 
 def run_orgscan(server: SimServer, regions: list[str], workdir: Path, name: str, checks: Iterable[str] | None,
-                concurrency: int | None, keep_results: bool) -> OrgscanRun:
+                concurrency: int | None, keep_results: bool, extra: list[str] | None = None, sample: list[int] | None = None) -> OrgscanRun:
     output_dir = workdir / name
     server.reset_counts()
     cpu_before = server.cpu_seconds()
-    process = run_measured(orgscan_command(regions, output_dir, checks, concurrency), scanner_environment(server, workdir), cwd=str(REPOSITORY))
+    sampler = RssSampler(sample or [])
+    with sampler:
+        process = run_measured(orgscan_command(regions, output_dir, checks, concurrency) + list(extra or []),
+                               scanner_environment(server, workdir), cwd=str(REPOSITORY))
     cpu = server.cpu_seconds() - cpu_before
     calls = server.call_counts()
     repeats = server.identical_repeats()
@@ -196,7 +200,7 @@ def run_orgscan(server: SimServer, regions: list[str], workdir: Path, name: str,
     results = []
     if keep_results:
         results = json.loads((output_dir / "results.json").read_text())["results"]
-    return OrgscanRun(process, calls, cpu, repeats, results)
+    return OrgscanRun(process, calls, cpu, repeats, results, sampler.peak_mb)
 
 
 def call_profile(calls: Mapping[tuple[str, str, str], int]) -> dict[str, dict[str, Any]]:
@@ -320,6 +324,70 @@ def run_prowler_loop(server: SimServer, prowler_bin: str, accounts: list[str], r
     return ProwlerLoop(accounts, wall, runs, peak[0], server.call_counts(), findings)
 
 
+class RssSampler:
+    """The peak of the summed RSS of some long-lived processes (Dask workers) while a block runs, sampled."""
+
+    def __init__(self, pids: list[int], interval: float = 0.2) -> None:
+        self.pids = pids
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_mb = max(self.peak_mb, sum(_tree_rss_mb(pid) for pid in self.pids))
+
+    def __enter__(self) -> "RssSampler":
+        if self.pids:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self.pids:
+            self._thread.join()
+
+
+class LocalDask:
+    """A Dask scheduler and worker processes on loopback, started with the scanner's environment."""
+
+    def __init__(self, workers: int, environment: Mapping[str, str], workdir: Path) -> None:
+        self.scheduler_file = workdir / "dask-scheduler.json"
+        common = {"env": dict(environment), "cwd": str(REPOSITORY), "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        self.scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+                                           "--no-dashboard", "--scheduler-file", str(self.scheduler_file)], **common)
+        self.workers = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(self.scheduler_file),
+                                         "--nworkers", str(workers), "--nthreads", "2", "--no-dashboard"], **common)
+        self.count = workers
+
+    def __enter__(self) -> "LocalDask":
+        import distributed
+
+        deadline = time.monotonic() + 120
+        while not self.scheduler_file.exists():
+            if time.monotonic() > deadline:
+                raise SystemExit("bench: the Dask scheduler did not start")
+            time.sleep(0.2)
+        with distributed.Client(scheduler_file=str(self.scheduler_file), set_as_default=False) as client:
+            client.wait_for_workers(self.count, timeout=120)
+            self.address = client.scheduler.address
+        return self
+
+    def worker_pids(self) -> list[int]:
+        return [self.workers.pid]
+
+    def __exit__(self, *exc: Any) -> None:
+        for process in (self.workers, self.scheduler):
+            process.terminate()
+        for process in (self.workers, self.scheduler):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def _tree_rss_mb(pid: int) -> float:
     try:
         import psutil
@@ -424,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-accounts", type=int, default=0,
                         help="also scan an organization this large (e.g. 1000) to compare peak memory (default: skip)")
     parser.add_argument("--memory-latency-ms", type=float, default=0.0, help="latency for the memory comparison scans (default 0)")
+    parser.add_argument("--dask-workers", type=int, default=0,
+                        help="also run orgscan --executor dask on a local Dask cluster of this many worker processes (default: skip)")
     parser.add_argument("--json", type=Path, default=None, help="write every measurement here")
     args = parser.parse_args(argv)
 
@@ -468,6 +538,20 @@ def main(argv: list[str] | None = None) -> int:
                       f"{run.process.peak_rss_mb:.0f} MB", file=sys.stderr)
                 overlap_runs.append(run)
             report["orgscan_overlap"] = summarize_orgscan(overlap_runs, latency_s, concurrency)
+
+            if args.dask_workers:
+                dask_runs = []
+                with LocalDask(args.dask_workers, scanner_environment(server, workdir), workdir) as dask:
+                    for repetition in range(args.repeat):
+                        run = run_orgscan(server, regions, workdir, f"dask-{repetition}", None, args.concurrency, keep_results=False,
+                                          extra=["--executor", "dask", "--scheduler", dask.address], sample=dask.worker_pids())
+                        print(f"bench: orgscan --executor dask ({args.dask_workers} workers) run {repetition + 1}: "
+                              f"{run.process.wall_seconds:.1f} s, driver {run.process.peak_rss_mb:.0f} MB, "
+                              f"workers {run.workers_peak_rss_mb:.0f} MB", file=sys.stderr)
+                        dask_runs.append(run)
+                report["orgscan_dask"] = summarize_orgscan(dask_runs, latency_s, concurrency)
+                report["orgscan_dask"]["workers"] = args.dask_workers
+                report["orgscan_dask"]["workers_peak_rss_mb_median"] = round(median(r.workers_peak_rss_mb for r in dask_runs), 1)
 
             if prowler_bin:
                 members = [a for a in active if a != server.info["management_account_id"]][: args.prowler_accounts]
@@ -591,6 +675,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     for label, row in (("orgscan, all built-in checks", orgscan), ("orgscan, the 6 overlapping checks", overlap)):
         lines.append(f"| {label} | {row['wall_seconds_median']:.1f} s | {row['peak_rss_mb_median']:.0f} MB | {row['calls_median']:.0f} | "
                      f"{row['calls_per_second']:.0f} | {row['latency_bound']['bound_seconds']:.1f} s | {row['ratio_to_bound']:.2f}x |")
+    dask = report.get("orgscan_dask")
+    if dask:
+        lines.append(f"| orgscan, all checks, --executor dask ({dask['workers']} local worker processes) | {dask['wall_seconds_median']:.1f} s | "
+                     f"{dask['peak_rss_mb_median']:.0f} MB driver, {dask['workers_peak_rss_mb_median']:.0f} MB workers | {dask['calls_median']:.0f} | "
+                     f"{dask['calls_per_second']:.0f} | {dask['latency_bound']['bound_seconds']:.1f} s | {dask['ratio_to_bound']:.2f}x |")
     prowler = report.get("prowler")
     if prowler:
         lines.append(f"| Prowler loop ({PROWLER_PARALLEL_ACCOUNTS} at a time), {prowler['accounts_scanned']} accounts measured | "
