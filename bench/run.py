@@ -598,7 +598,7 @@ def summarize_orgscan(runs: list[OrgscanRun], latency_s: float, concurrency: int
         "calls_median": total_calls,
         "calls_per_second": round(total_calls / wall, 1),
         "latency_bound": bound,
-        "ratio_to_bound": round(wall / bound["bound_seconds"], 2),
+        "ratio_to_bound": round(wall / bound["bound_seconds"], 2) if bound["bound_seconds"] else None,
         "calls_by_action": profile,
         "repeated_identical_calls": repeated_reads(runs[0].repeats),
     }
@@ -663,6 +663,10 @@ def memory_comparison(args: argparse.Namespace, regions: list[str], workdir: Pat
     return {"latency_ms": args.memory_latency_ms, "runs": measured, "ratio": round(large["peak_rss_mb"] / small["peak_rss_mb"], 2)}
 
 
+def _ratio(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.2f}x"
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
     lines = []
     orgscan = report["orgscan_all_checks"]
@@ -674,12 +678,12 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines.append("|---|---|---|---|---|---|---|")
     for label, row in (("orgscan, all built-in checks", orgscan), ("orgscan, the 6 overlapping checks", overlap)):
         lines.append(f"| {label} | {row['wall_seconds_median']:.1f} s | {row['peak_rss_mb_median']:.0f} MB | {row['calls_median']:.0f} | "
-                     f"{row['calls_per_second']:.0f} | {row['latency_bound']['bound_seconds']:.1f} s | {row['ratio_to_bound']:.2f}x |")
+                     f"{row['calls_per_second']:.0f} | {row['latency_bound']['bound_seconds']:.1f} s | {_ratio(row['ratio_to_bound'])} |")
     dask = report.get("orgscan_dask")
     if dask:
         lines.append(f"| orgscan, all checks, --executor dask ({dask['workers']} local worker processes) | {dask['wall_seconds_median']:.1f} s | "
                      f"{dask['peak_rss_mb_median']:.0f} MB driver, {dask['workers_peak_rss_mb_median']:.0f} MB workers | {dask['calls_median']:.0f} | "
-                     f"{dask['calls_per_second']:.0f} | {dask['latency_bound']['bound_seconds']:.1f} s | {dask['ratio_to_bound']:.2f}x |")
+                     f"{dask['calls_per_second']:.0f} | {dask['latency_bound']['bound_seconds']:.1f} s | {_ratio(dask['ratio_to_bound'])} |")
     prowler = report.get("prowler")
     if prowler:
         lines.append(f"| Prowler loop ({PROWLER_PARALLEL_ACCOUNTS} at a time), {prowler['accounts_scanned']} accounts measured | "

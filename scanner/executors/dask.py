@@ -219,6 +219,9 @@ class WorkerScan:
             max_pool_connections=max(10, settings.concurrency),
             default_region=(regions[0] if regions and regions != ["all"] else None),
         )
+        # Identify the worker now, once: otherwise the first shard's threads all ask STS at the same
+        # time, and a worker without credentials fails here with one clear reason.
+        sessions.caller_identity()
         manager = build_plugin_manager(settings.plugin, settings.disable_plugin)
         available = collect_checks(manager, settings.options())
         missing = [c for c in spec.plan["checks"] if c not in available]
