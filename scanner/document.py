@@ -104,31 +104,29 @@ class Spool:
 
     def open(self, truncate: bool) -> None:
         if not truncate:
-            self._drop_torn_tail()
+            self._drop_unfinished_tail()
         flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if truncate else os.O_APPEND)
         fd = os.open(self.path, flags, 0o600)
         self._handle = os.fdopen(fd, "a", encoding="utf-8")
 
-    def _drop_torn_tail(self) -> None:
-        """Cut half a line left by a killed process, so appended lines start on a line of their own."""
+    def _drop_unfinished_tail(self) -> None:
+        """Cut whatever follows the last ``done`` marker: the part of a target a killed process left.
+
+        A target's records and its marker are written together, so anything after
+        the last marker is an unfinished target (maybe with half a line), which
+        the resumed scan runs again; keeping it would count its results twice.
+        """
         if not self.path.exists():
             return
-        with open(self.path, "r+b") as handle:
-            end = handle.seek(0, os.SEEK_END)
-            position = end
-            # Scan back from the end in blocks: the spool may be large.
-            while position > 0:
-                start = max(0, position - 65536)
-                handle.seek(start)
-                block = handle.read(position - start)
-                newline = block.rfind(b"\n")
-                if newline != -1:
-                    keep = start + newline + 1
-                    break
-                position = start
-            else:
-                keep = 0
-            if keep != end:
+        keep = 0
+        with open(self.path, "rb") as handle:
+            offset = 0
+            for line in handle:
+                offset += len(line)
+                if line.startswith(b'{"done"') and line.endswith(b"\n"):
+                    keep = offset
+        if keep != self.path.stat().st_size:
+            with open(self.path, "r+b") as handle:
                 handle.truncate(keep)
 
     def write_target(self, account_id: str, target_region: str, planned: Iterable[str], records: list[dict]) -> None:
@@ -165,19 +163,24 @@ class Spool:
                     yield line
 
     def results(self) -> Iterator[dict[str, Any]]:
-        """Every spooled result of a completed target, in spool order (memory: one target at a time)."""
+        """Every spooled result of a completed target, in spool order (memory: one target at a time).
+
+        A target's records stand right before its ``done`` marker; records
+        followed by no marker, or by another target's, are an unfinished
+        target's and are skipped.
+        """
         pending: list[dict] = []
         for line in self._lines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
-                # A torn last line from a killed process: that target will run again.
+                # A torn line from a killed process: that target runs again on resume.
                 pending = []
                 continue
             if "done" in record:
                 account, region, _ = record["done"]
                 yield from (r for r in pending if r["account_id"] == account and r["target_region"] == region)
-                pending = [r for r in pending if not (r["account_id"] == account and r["target_region"] == region)]
+                pending = []
             else:
                 pending.append(record)
 

@@ -179,3 +179,39 @@ def test_report_rerenders_from_results_json(org, run_orgscan, tmp_path):
     assert orgscan_cli(["report", str(results), "--format", "fake", "--plugin", "tests.plugins.fake_plugin", "--output-dir", str(out)]) == 0
     assert (out / "fake.txt").read_text() == f"{len(document['results'])} results\n"
     assert oct((out / "fake.txt").stat().st_mode & 0o777) == "0o600"
+
+
+def test_org_from_a_member_account_is_a_usage_error(org, run_orgscan, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", org.environment(PROD)["AWS_ACCESS_KEY_ID"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", org.environment(PROD)["AWS_SECRET_ACCESS_KEY"])
+    for name, value in org.environment(PROD).items():
+        monkeypatch.setenv(name, value)
+    code, _ = run_orgscan("--org", *FAKE)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"the caller ({PROD}) may not read the organization" in err
+    assert "management account or a delegated administrator" in err
+
+
+def test_resume_scans_only_what_is_missing(org, run_orgscan, tmp_path):
+    """A spool that lost targets (as after a kill) is finished by --resume, scanning only those targets."""
+    from scanner.cli import main
+    from scanner.document import Spool
+
+    out = tmp_path / "scan"
+    assert main(["scan", "--org", *FAKE, "--regions", "us-east-1,eu-west-1", "--output-dir", str(out), "--quiet"]) == 1
+    complete = json.loads((out / "results.json").read_text())
+    spool = Spool(out)
+    lines = spool.path.read_text().splitlines()
+    # Drop the done marker of two targets of the prod account, as if the scan died before they finished.
+    dropped = [line for line in lines if line.startswith('{"done"') and f'"{PROD}"' in line][:2]
+    spool.path.write_text("\n".join(line for line in lines if line not in dropped) + "\n")
+    assert len(spool.completed_targets()) == len({(r["account_id"], r["target_region"]) for r in complete["results"]}) - 2
+    calls_before = sum(org.call_counts().values())
+    assert main(["scan", "--resume", str(out), "--quiet"]) == 1
+    resumed = json.loads((out / "results.json").read_text())
+    strip = lambda doc: [{k: v for k, v in r.items()} for r in doc["results"]]  # noqa: E731
+    assert strip(resumed) == strip(complete)
+    assert resumed["scan"]["id"] == complete["scan"]["id"]
+    made = sum(org.call_counts().values()) - calls_before
+    assert 0 < made <= 8, f"resume made {made} calls; it should only rescan two targets of one account"
