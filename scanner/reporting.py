@@ -1,11 +1,12 @@
 """Report formats: functions from the canonical result document to files."""
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, BinaryIO, Callable, Iterator, Mapping, Sequence
 
 ReportWriter = Callable[[Mapping[str, Any], Path], Sequence[Path]]
 
@@ -19,10 +20,12 @@ class ReportFormat:
     write: ReportWriter
 
 
-def write_private_file(path: Path, data: bytes) -> Path:
-    """Write ``data`` atomically (temporary file, fsync, rename) with owner-only permissions.
+@contextlib.contextmanager
+def private_file(path: Path) -> Iterator[BinaryIO]:
+    """A binary handle whose content replaces ``path`` atomically, owner-only, when the block ends without error.
 
-    Reports describe security weaknesses, so nobody but the owner reads them.
+    Reports describe security weaknesses, so nobody but the owner reads them;
+    a reader never sees half a file, and a failure leaves no temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,7 +33,7 @@ def write_private_file(path: Path, data: bytes) -> Path:
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -40,4 +43,10 @@ def write_private_file(path: Path, data: bytes) -> Path:
         except FileNotFoundError:
             pass
         raise
-    return path
+
+
+def write_private_file(path: Path, data: bytes) -> Path:
+    """Write ``data`` atomically (temporary file, fsync, rename) with owner-only permissions."""
+    with private_file(path) as handle:
+        handle.write(data)
+    return Path(path)

@@ -109,6 +109,7 @@ class TargetRunner:
         scan_mode: str,
         check_options: Mapping[str, Mapping[str, Any]],
         check_timeout: float,
+        caches: Mapping[str, TargetCache] | None = None,
     ) -> None:
         self.sessions = sessions
         self.checks = checks
@@ -118,7 +119,8 @@ class TargetRunner:
         self.scan_mode = scan_mode
         self.check_options = check_options
         self.check_timeout = check_timeout
-        self._caches: dict[str, TargetCache] = {}
+        # Pre-filled for the caller's account: the organization reader shares its answers.
+        self._caches: dict[str, TargetCache] = dict(caches or {})
         self._lock = threading.Lock()
 
     def _cache(self, account_id: str) -> TargetCache:
@@ -129,9 +131,10 @@ class TargetRunner:
             return cache
 
     def forget_account(self, account_id: str) -> None:
-        """Drop an account's cached answers once its last target is done, so memory stays flat."""
+        """Drop an account's answers, clients and session once its last target is done, so memory stays flat."""
         with self._lock:
             self._caches.pop(account_id, None)
+        self.sessions.forget(account_id)
 
     def run(self, target: Target, planned: list[str]) -> list[dict[str, Any]]:
         """The result records of every planned check of one target."""

@@ -300,11 +300,15 @@ def build_target_runner(sessions: AccountSessions, checks: Mapping[str, Check], 
     partition = plan["partition"]
     accounts = {a["id"]: Account(a["id"], a["name"], partition) for a in plan["accounts"]}
     organization = None
+    caches = {}
     if plan["mode"] == "organization":
+        # One cache for the caller's account, shared by its own checks and by
+        # organization-wide reads (e.g. organization trails), so neither repeats the other's calls.
+        caller_cache = caches[plan["caller_account_id"]] = sessions.target_cache(plan["caller_account_id"])
         organization = OrganizationFacts(
             id=plan["organization_id"],
             management_account_id=plan["management_account_id"],
-            management=AwsReader(sessions.target_cache(plan["caller_account_id"]), sessions.default_region),
+            management=AwsReader(caller_cache, sessions.default_region),
         )
     return TargetRunner(
         sessions,
@@ -315,6 +319,7 @@ def build_target_runner(sessions: AccountSessions, checks: Mapping[str, Check], 
         scan_mode=plan["mode"],
         check_options=settings.check_options,
         check_timeout=settings.check_timeout,
+        caches=caches,
     )
 
 

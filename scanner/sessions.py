@@ -57,6 +57,7 @@ class AccountSessions:
             **self._retry_settings(),
         )
         self._lock = threading.Lock()
+        self._identity_lock = threading.Lock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._sessions: dict[str, botocore.session.Session] = {}
         self._credentials: dict[str, Any] = {}
@@ -78,10 +79,13 @@ class AccountSessions:
     # -- identity ---------------------------------------------------------
 
     def caller_identity(self) -> dict[str, str]:
-        """The caller's account, ARN and partition (one sts:GetCallerIdentity per scan)."""
-        with self._lock:
-            if self._caller is not None:
-                return self._caller
+        """The caller's account, ARN and partition (one sts:GetCallerIdentity per scan, whatever the threads)."""
+        with self._identity_lock:
+            if self._caller is None:
+                self._caller = self._lookup_caller()
+            return self._caller
+
+    def _lookup_caller(self) -> dict[str, str]:
         client = self._base.create_client("sts", region_name=self.default_region, config=self._client_config)
         try:
             identity = client.get_caller_identity()
@@ -92,10 +96,7 @@ class AccountSessions:
         except botocore.exceptions.BotoCoreError as error:
             raise UsageError(f"cannot reach AWS STS: {error}") from None
         arn = identity["Arn"]
-        caller = {"account_id": identity["Account"], "arn": arn, "partition": arn.split(":")[1]}
-        with self._lock:
-            self._caller = caller
-        return caller
+        return {"account_id": identity["Account"], "arn": arn, "partition": arn.split(":")[1]}
 
     @property
     def caller_account_id(self) -> str:
@@ -214,6 +215,19 @@ class AccountSessions:
         client = self._account_session(account_id).create_client(service, region_name=region, config=self._client_config)
         with self._lock:
             return self._clients.setdefault(key, client)
+
+    def forget(self, account_id: str) -> None:
+        """Close and drop an account's clients and session once it is scanned: memory stays flat with the org's size.
+
+        The caller's own session stays; it serves organization-wide reads.
+        """
+        if account_id == self.caller_account_id:
+            return
+        with self._lock:
+            clients = [self._clients.pop(key) for key in [k for k in self._clients if k[0] == account_id]]
+            self._sessions.pop(account_id, None)
+        for client in clients:
+            client.close()
 
     def available_regions(self, service: str) -> set[str] | None:
         """Regions where the service has an endpoint in the caller's partition; ``None`` if botocore does not know."""

@@ -140,9 +140,13 @@ def kms_tagged(ctx: Any, key_arn: str) -> TaggedResource:
 
 
 def iam_principals(ctx: Any, kind: str) -> Iterator[Mapping[str, Any]]:
-    """Every IAM role (``kind="role"``) or user (``"user"``) of the account, streamed."""
+    """Every IAM role (``kind="role"``) or user (``"user"``) of the account.
+
+    Cached, unlike tags: both the tag and the name check list them, and an
+    account's principals are few enough to keep.
+    """
     operation, result_key = ("list_roles", "Roles") if kind == "role" else ("list_users", "Users")
-    for page in ctx.aws.stream("iam", operation):
+    for page in ctx.aws.pages("iam", operation):
         for principal in page.get(result_key, []):
             name_key = "RoleName" if kind == "role" else "UserName"
             if not isinstance(principal, Mapping) or not isinstance(principal.get(name_key), str) or not isinstance(principal.get("Arn"), str):
