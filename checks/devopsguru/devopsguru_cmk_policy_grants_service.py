@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from checks.devopsguru.gather import DESCRIBE_SERVICE_INTEGRATION, GET_RESOURCE_COLLECTION, configured_key_or_finding
+from checks.devopsguru.gather import DESCRIBE_SERVICE_INTEGRATION, GET_RESOURCE_COLLECTION, customer_managed_key_or_finding
 from checks.kms.gather import DESCRIBE_KEY, GET_KEY_POLICY, LIST_ALIASES, MalformedResponse, key_policy_text
 from checks.policy import (
     Condition,
@@ -204,27 +204,18 @@ def service_access(policy: Policy, account_id: str, region: str, partition: str 
 
 @check(METADATA)
 def devopsguru_cmk_policy_grants_service(ctx):
-    key = configured_key_or_finding(ctx)
+    key = customer_managed_key_or_finding(
+        ctx,
+        when_missing="no key policy grants DevOps Guru access",
+        when_aws_managed=(
+            "the configured key is AWS managed: key-policy checks never judge AWS managed keys (devopsguru_cmk_key_usable fails it)"
+        ),
+    )
     if isinstance(key, Finding):
         yield key
         return
     arn = key.resource_arn
     evidence = key.evidence()
-    if key.unreadable:
-        yield Finding(Status.ERROR, resource_id=arn, resource_arn=arn, message=key.unreadable, evidence=evidence)
-        return
-    if key.missing:
-        yield Finding(Status.FAIL, resource_id=arn, resource_arn=arn, message=f"no key policy grants DevOps Guru access: {key.missing}", evidence=evidence)
-        return
-    if key.aws_managed:
-        yield Finding(
-            Status.NOT_APPLICABLE,
-            resource_id=arn,
-            resource_arn=arn,
-            message="the configured key is AWS managed: key-policy checks never judge AWS managed keys (devopsguru_cmk_key_usable fails it)",
-            evidence=evidence,
-        )
-        return
     if key.facts.account_id != ctx.account_id:
         yield Finding(
             Status.ERROR,

@@ -1,7 +1,7 @@
 """Automatic rotation is on for the customer managed key DevOps Guru encrypts with."""
 from __future__ import annotations
 
-from checks.devopsguru.gather import DESCRIBE_SERVICE_INTEGRATION, GET_RESOURCE_COLLECTION, configured_key_or_finding
+from checks.devopsguru.gather import DESCRIBE_SERVICE_INTEGRATION, GET_RESOURCE_COLLECTION, customer_managed_key_or_finding
 from checks.kms.gather import DESCRIBE_KEY, GET_KEY_ROTATION_STATUS, LIST_ALIASES
 from scanner.errors import AwsError
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
@@ -43,27 +43,16 @@ _NO_ROTATION_CODES = frozenset({"UnsupportedOperationException", "KMSInvalidStat
 
 @check(METADATA)
 def devopsguru_cmk_rotation_enabled(ctx):
-    key = configured_key_or_finding(ctx)
+    key = customer_managed_key_or_finding(
+        ctx,
+        when_missing="no key rotates",
+        when_aws_managed="the configured key is AWS managed: AWS rotates it every year (devopsguru_cmk_key_usable fails it)",
+    )
     if isinstance(key, Finding):
         yield key
         return
     arn = key.resource_arn
     evidence = key.evidence()
-    if key.unreadable:
-        yield Finding(Status.ERROR, resource_id=arn, resource_arn=arn, message=key.unreadable, evidence=evidence)
-        return
-    if key.missing:
-        yield Finding(Status.FAIL, resource_id=arn, resource_arn=arn, message=f"no key rotates: {key.missing}", evidence=evidence)
-        return
-    if key.aws_managed:
-        yield Finding(
-            Status.NOT_APPLICABLE,
-            resource_id=arn,
-            resource_arn=arn,
-            message="the configured key is AWS managed: AWS rotates it every year (devopsguru_cmk_key_usable fails it)",
-            evidence=evidence,
-        )
-        return
     if key.facts.origin not in _ROTATABLE_ORIGINS:
         yield Finding(
             Status.FAIL,

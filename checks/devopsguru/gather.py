@@ -307,6 +307,27 @@ def configured_key_or_finding(ctx) -> ConfiguredKey | Finding:
         return integration_error(str(error))
 
 
+def customer_managed_key_or_finding(ctx, *, when_missing: str, when_aws_managed: str) -> ConfiguredKey | Finding:
+    """The configured key when a key-policy or rotation check can judge it, or the finding that ends the check.
+
+    On top of :func:`configured_key_or_finding`: ERROR when the key cannot be
+    read, FAIL (``"<when_missing>: <why>"``) when it does not exist, and
+    NOT_APPLICABLE (``when_aws_managed``) for an AWS managed key, which those
+    checks never judge (``devopsguru_cmk_key_usable`` fails it).
+    """
+    key = configured_key_or_finding(ctx)
+    if isinstance(key, Finding):
+        return key
+    arn = key.resource_arn
+    if key.unreadable:
+        return Finding(Status.ERROR, resource_id=arn, resource_arn=arn, message=key.unreadable, evidence=key.evidence())
+    if key.missing:
+        return Finding(Status.FAIL, resource_id=arn, resource_arn=arn, message=f"{when_missing}: {key.missing}", evidence=key.evidence())
+    if key.aws_managed:
+        return Finding(Status.NOT_APPLICABLE, resource_id=arn, resource_arn=arn, message=when_aws_managed, evidence=key.evidence())
+    return key
+
+
 def devops_guru_service_name(region: str) -> str:
     return f"com.amazonaws.{region}.devops-guru"
 
