@@ -214,3 +214,14 @@ def test_resume_scans_only_what_is_missing(org, run_orgscan, tmp_path):
     assert resumed["scan"]["id"] == complete["scan"]["id"]
     made = sum(org.call_counts().values()) - calls_before
     assert 0 < made <= 8, f"resume made {made} calls; it should only rescan two targets of one account"
+
+
+def test_regions_all_means_the_accounts_enabled_regions(org, run_orgscan):
+    regions = org.client("ec2").describe_regions(AllRegions=True)["Regions"]
+    enabled = sorted(r["RegionName"] for r in regions if r["OptInStatus"] in ("opt-in-not-required", "opted-in"))
+    not_opted_in = {r["RegionName"] for r in regions if r["OptInStatus"] == "not-opted-in"}
+    assert not_opted_in, "the simulator should list an opt-in region that is not enabled"
+    code, document = run_orgscan("--plugin", "tests.plugins.fake_plugin", "--checks", "fake_account_alias_present", "--regions", "all")
+    assert document["scan"]["regions"] == enabled
+    assert not not_opted_in & set(document["scan"]["regions"])
+    assert all(not r.startswith(("us-gov-", "cn-")) for r in document["scan"]["regions"])
