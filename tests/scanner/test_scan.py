@@ -225,3 +225,12 @@ def test_regions_all_means_the_accounts_enabled_regions(org, run_orgscan):
     assert document["scan"]["regions"] == enabled
     assert not not_opted_in & set(document["scan"]["regions"])
     assert all(not r.startswith(("us-gov-", "cn-")) for r in document["scan"]["regions"])
+
+
+def test_a_service_missing_from_a_region_is_not_applicable(org, run_orgscan):
+    # DevOps Guru has no endpoint in Osaka (botocore's endpoint data, as in AWS).
+    code, document = run_orgscan("--checks", "devopsguru_cmk_enabled", "--regions", "ap-northeast-3")
+    [result] = document["results"]
+    assert result["status"] == "NOT_APPLICABLE"
+    assert result["message"] == "devops-guru is not available in ap-northeast-3"
+    assert code == 0
