@@ -234,3 +234,14 @@ def test_a_service_missing_from_a_region_is_not_applicable(org, run_orgscan):
     assert result["status"] == "NOT_APPLICABLE"
     assert result["message"] == "devops-guru is not available in ap-northeast-3"
     assert code == 0
+
+
+def test_org_from_an_account_outside_any_organization_is_a_usage_error(org, run_orgscan, monkeypatch, capsys):
+    standalone = org.environment(PROD)  # its role session, taken before it leaves the organization
+    org.client("organizations").remove_account_from_organization(AccountId=PROD)
+    for name, value in standalone.items():
+        monkeypatch.setenv(name, value)
+    code, document = run_orgscan("--org", *FAKE)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and document is None
+    assert err == [f"orgscan: error: --org: account {PROD} is not a member of an AWS Organization"]
