@@ -6,9 +6,9 @@ from typing import Any, Iterator
 import pytest
 
 from scanner.simulator import Faults, scenario_from_dict
-from tests.reliability.harness import SMALL_ORG, ScanRun, assert_accounts_for_everything, errors_of, run_orgscan_in_process
+from tests.reliability.harness import SMALL_ORG, ScanRun, SmallOrgState, assert_accounts_for_everything, errors_of, run_orgscan_in_process
 
-_CLEAN_SCAN = pytest.StashKey[ScanRun]()
+_CLEAN_SCANS = pytest.StashKey[dict]()
 
 
 #: One Scenario object: the shared simulation still holds this state while ``simulation.scenario is SMALL_SCENARIO``.
@@ -26,9 +26,11 @@ def org(_orgscan_shared_server: Any) -> Iterator[Any]:
     from scanner.simulator.registration import ACTIVE
 
     simulation = _orgscan_shared_server.get()
-    if ACTIVE.simulation is not simulation or simulation.scenario is not SMALL_SCENARIO:
+    if ACTIVE.simulation is not simulation or simulation.scenario is not SMALL_SCENARIO or SmallOrgState.dirty:
         _orgscan_shared_server.pristine = False
         simulation.reset(SMALL_SCENARIO)
+        SmallOrgState.generation += 1
+        SmallOrgState.dirty = False
     simulation.faults = Faults()
     simulation.interceptor.reset_counts()
     yield simulation
@@ -37,9 +39,9 @@ def org(_orgscan_shared_server: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def clean_scan(org: Any, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> ScanRun:
-    """A clean scan of the small organization, made once per session: what every faulted scan is compared with."""
-    stash = request.config.stash
-    if _CLEAN_SCAN not in stash:
+    """A clean scan of the small organization, made once per applied state: what every faulted scan is compared with."""
+    scans = request.config.stash.setdefault(_CLEAN_SCANS, {})
+    if SmallOrgState.generation not in scans:
         org.interceptor.reset_counts()
         run = run_orgscan_in_process(org, tmp_path_factory.mktemp("clean") / "out")
         run.api_calls = sum(org.call_counts().values())
@@ -47,5 +49,5 @@ def clean_scan(org: Any, request: pytest.FixtureRequest, tmp_path_factory: pytes
         assert run.exit_code in (0, 1), run.stderr
         assert not errors_of(run.document), errors_of(run.document)
         assert_accounts_for_everything(run.document)
-        stash[_CLEAN_SCAN] = run
-    return stash[_CLEAN_SCAN]
+        scans[SmallOrgState.generation] = run
+    return scans[SmallOrgState.generation]

@@ -59,6 +59,22 @@ SMALL_ORG: dict[str, Any] = {
 FAKE_PLUGIN = "tests.plugins.fake_plugin"
 
 
+class SmallOrgState:
+    """Whether the shared simulation still holds the small org exactly as its clean scan saw it.
+
+    moto gives default VPCs random ids on every reset, so a clean scan is only
+    comparable with scans of the same applied state: ``generation`` counts the
+    resets, and a test that changes the state in place calls :meth:`changed`.
+    """
+
+    generation = 0
+    dirty = False
+
+    @classmethod
+    def changed(cls) -> None:
+        cls.dirty = True
+
+
 def unloadable_plugins() -> list[str]:
     """Entry-point plugins of the ``orgscan`` group whose module cannot be imported in this checkout.
 

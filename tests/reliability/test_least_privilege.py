@@ -76,3 +76,48 @@ def test_full_scan_makes_only_declared_reads_and_the_generated_policy_suffices(m
     # Every action the policy grants is a read too: the role can change nothing.
     statement_actions = [a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     assert all(is_read(a) and "*" not in a for a in statement_actions), statement_actions
+
+
+def test_the_documented_deployment_scans_with_no_access_denied(org, clean_scan, tmp_path):
+    """docs/security.md's flow: deploy the CloudFormation template to every member, scan through that role only."""
+    from scanner.cli import main
+    from tests.reliability.harness import FAKE_PLUGIN, MEMBERS, SmallOrgState, results_of
+
+    argv = ["iam-policy", "--cloudformation", "--role-name", "OrgScanAudit", "--plugin", FAKE_PLUGIN]
+    for name in unloadable_plugins():
+        argv += ["--disable-plugin", name]
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        assert main(argv) == 0
+    scanner_arn = org.client("sts").get_caller_identity()["Arn"]
+    for member in MEMBERS:
+        org.client("cloudformation", account_id=member).create_stack(
+            StackName="orgscan-audit-role",
+            TemplateBody=stdout.getvalue(),
+            Parameters=[
+                {"ParameterKey": "ScannerPrincipalArn", "ParameterValue": scanner_arn},
+                {"ParameterKey": "ExternalId", "ParameterValue": "a-long-random-external-id"},
+            ],
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+        )
+    SmallOrgState.changed()
+    org.faults = Faults(iam_enforcement=True)
+
+    # Two attempts per call: a failure here must show quickly, not after the SDK's full backoff.
+    run = run_orgscan_in_process(org, tmp_path / "out", "--role-name", "OrgScanAudit", "--external-id", "a-long-random-external-id",
+                                 environment={"AWS_MAX_ATTEMPTS": "2"})
+
+    document = run.document
+    assert errors_of(document) == [], [(r["account_id"], r["check_id"], r["message"][:200]) for r in errors_of(document)][:5]
+    # The same verdicts as the clean scan, plus those about the audit role itself (a new IAM role in each member;
+    # summaries that count IAM roles count one more).
+    def about_audit_role(result):
+        return "OrgScanAudit" in f"{result['resource_id']} {result['resource_arn']}"
+
+    def verdicts(results):
+        return [(r["check_id"], r["region"], r["resource_id"], r["status"]) for r in results if not about_audit_role(r)]
+
+    for member in MEMBERS:
+        results = results_of(document, member)
+        assert verdicts(results) == verdicts(results_of(clean_scan.document, member))
+        assert all(r["status"] == "PASS" for r in results if about_audit_role(r))
