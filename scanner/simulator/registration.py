@@ -60,6 +60,7 @@ def install() -> None:
         _patch_tagging_api()
         _allow_devops_guru_delegated_administrator()
         _patch_iam_action_names()
+        _patch_inline_role_policies()
         _patch_organizations_reads()
         _installed = True
 
@@ -137,6 +138,22 @@ def _patch_iam_action_names() -> None:
             self._action = f"{prefix}:{self._action.split(':', 1)[1]}"
 
     IAMRequestBase.__init__ = __init__  # type: ignore[method-assign]
+
+
+def _patch_inline_role_policies() -> None:
+    # AWS stores an inline role policy as JSON text. moto's CloudFormation support hands
+    # Role.put_policy the parsed template object, which IAM enforcement then cannot read
+    # (every call of that role became a 500): store text, whatever the caller passes.
+    import json
+
+    from moto.iam.models import Role
+
+    original_put_policy = Role.put_policy
+
+    def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
+        original_put_policy(self, policy_name, policy_json if isinstance(policy_json, str) else json.dumps(policy_json))
+
+    Role.put_policy = put_policy  # type: ignore[method-assign]
 
 
 def _patch_organizations_reads() -> None:
