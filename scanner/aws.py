@@ -73,7 +73,8 @@ def translate_client_error(action: str, error: botocore.exceptions.ClientError) 
     """Turn a botocore ClientError into orgscan's error that names the IAM action."""
     info = error.response.get("Error", {})
     code = str(info.get("Code", "Unknown"))
-    message = str(info.get("Message", ""))
+    # One line, bounded: a 5xx may carry a whole HTML page as its message.
+    message = " ".join(str(info.get("Message", "")).split())[:300]
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     if code in ACCESS_DENIED_CODES or status == 403:
         return AccessDenied(action, code, message)

@@ -88,7 +88,7 @@ def describe_error(error: BaseException) -> tuple[str, dict[str, Any]]:
         return str(error), {"action": error.action}
     if isinstance(error, botocore.exceptions.BotoCoreError):
         return f"AWS SDK error: {type(error).__name__}: {error}", {"error": type(error).__name__}
-    return f"check failed: {type(error).__name__}: {error}"[:MAX_MESSAGE], {"error": type(error).__name__}
+    return f"check failed: {type(error).__name__}: {' '.join(str(error).split())}"[:MAX_MESSAGE], {"error": type(error).__name__}
 
 
 class TargetRunner:

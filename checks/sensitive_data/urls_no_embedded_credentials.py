@@ -119,7 +119,9 @@ def _sns(ctx: Any, detector: SensitiveDataDetector, allowed: frozenset[str]) -> 
 
 
 def _api_destinations(ctx: Any, detector: SensitiveDataDetector, allowed: frozenset[str]) -> Iterator[Finding]:
+    # botocore has no paginator for ListApiDestinations: follow NextToken by hand.
     token = None
+    seen_tokens: set[str] = set()
     while True:
         page = ctx.aws.call("events", "list_api_destinations", **({"NextToken": token} if token else {}))
         for destination in page.get("ApiDestinations", []):
@@ -131,6 +133,9 @@ def _api_destinations(ctx: Any, detector: SensitiveDataDetector, allowed: frozen
         token = page.get("NextToken")
         if not token:
             return
+        if token in seen_tokens:
+            raise MalformedResponse("ListApiDestinations returned the same NextToken twice")
+        seen_tokens.add(token)
 
 
 @check(METADATA)
