@@ -48,27 +48,6 @@ def iam_action(client: Any, service: str, operation: str) -> str:
     return f"{IAM_PREFIXES.get(service, client.meta.service_model.endpoint_prefix)}:{api_name}"
 
 
-def action_name(service: str, operation: str) -> str:
-    """The IAM action for a botocore service and snake_case operation, without building a client."""
-    model = _service_model(service)
-    for api_name in model.operation_names:
-        if botocore.xform_name(api_name) == operation:
-            return f"{IAM_PREFIXES.get(service, model.endpoint_prefix)}:{api_name}"
-    raise AttributeError(f"{service} has no operation {operation!r}")
-
-
-_models: dict[str, Any] = {}
-
-
-def _service_model(service: str) -> Any:
-    model = _models.get(service)
-    if model is None:
-        import botocore.session
-
-        model = _models[service] = botocore.session.get_session().get_service_model(service)
-    return model
-
-
 def translate_client_error(action: str, error: botocore.exceptions.ClientError) -> AwsError:
     """Turn a botocore ClientError into orgscan's error that names the IAM action."""
     info = error.response.get("Error", {})
