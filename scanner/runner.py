@@ -13,6 +13,7 @@ import concurrent.futures
 import logging
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping
 
@@ -56,6 +57,11 @@ def planned_targets(account: PlannedAccount, checks: Mapping[str, Check]) -> lis
     if regional:
         targets.extend((Target(account.id, region), regional) for region in account.regions)
     return targets
+
+
+def targets_per_account(work: Iterable[tuple[Target, list[str]]]) -> Counter[str]:
+    """How many targets of the work belong to each account (to know when an account is done)."""
+    return Counter(target.account_id for target, _ in work)
 
 
 def error_records(check: Check, account_id: str, target_region: str, message: str, evidence: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -282,9 +288,7 @@ class LocalExecutor:
         stop: threading.Event,
     ) -> None:
         runner = runner_factory()
-        remaining: dict[str, int] = {}
-        for target, _ in work:
-            remaining[target.account_id] = remaining.get(target.account_id, 0) + 1
+        remaining = targets_per_account(work)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="orgscan-target")
         try:
             futures = {}

@@ -20,7 +20,17 @@ from scanner.errors import AwsError, UsageError
 from scanner.model import Check, Severity, Status
 from scanner.plugins import collect_checks, collect_report_formats, notify
 from scanner.reporting import ReportFormat
-from scanner.runner import ORIGIN_KEY, LocalExecutor, Progress, Target, TargetOutcome, TargetRunner, error_records, planned_targets
+from scanner.runner import (
+    ORIGIN_KEY,
+    LocalExecutor,
+    Progress,
+    Target,
+    TargetOutcome,
+    TargetRunner,
+    error_records,
+    planned_targets,
+    targets_per_account,
+)
 from scanner.sessions import AccountSessions
 from scanner.targets import PlannedAccount, enabled_regions, plan_accounts, validate_account_ids, validate_regions
 
@@ -197,10 +207,8 @@ class Scan:
                 else:
                     work.append((target, planned))
 
-        progress = Progress(self.stderr, self.stderr.isatty() and not settings.quiet, len({t.account_id for t, _ in work}), len(work))
-        remaining_per_account: dict[str, int] = {}
-        for target, _ in work:
-            remaining_per_account[target.account_id] = remaining_per_account.get(target.account_id, 0) + 1
+        remaining_per_account = targets_per_account(work)
+        progress = Progress(self.stderr, self.stderr.isatty() and not settings.quiet, len(remaining_per_account), len(work))
 
         def on_done(outcome: TargetOutcome) -> None:
             remaining_per_account[outcome.target.account_id] -= 1

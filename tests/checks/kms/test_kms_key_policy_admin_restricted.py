@@ -27,7 +27,7 @@ def test_pass_and_fail_per_key(judge):
             10,
             policy(
                 allow("Open", "*", "kms:Cancel*"),
-                # kms:Cancel* rather than kms:*: moto's key-policy enforcement ignores conditions, and would deny the scan's DescribeKey.
+                # A conditional Deny of another account's administration (not of the scan's own reads).
                 {"Sid": "OnlyMine", "Effect": "Deny", "Principal": "*", "Action": "kms:Cancel*", "Resource": "*", "Condition": {"StringNotEquals": {"aws:PrincipalAccount": MEMBER}}},
             ),
         ),
