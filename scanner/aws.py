@@ -39,13 +39,27 @@ ACCESS_DENIED_CODES = frozenset(
 ClientGetter = Callable[[str, str], Any]
 """``(service, region) -> botocore client`` for one account."""
 
+ActionNamer = Callable[[str, str], str]
+"""``(service, operation) -> IAM action``; raises AttributeError for an operation the service lacks."""
+
+
+def iam_prefix(service: str, endpoint_prefix: str) -> str:
+    """The IAM action prefix of a botocore service (``tag`` for ``resourcegroupstaggingapi``)."""
+    return IAM_PREFIXES.get(service, endpoint_prefix)
+
 
 def iam_action(client: Any, service: str, operation: str) -> str:
-    """``kms:ListKeys`` for ``("kms", "list_keys")``."""
+    """``kms:ListKeys`` for ``("kms", "list_keys")``, named from the client's service model."""
     api_name = client.meta.method_to_api_mapping.get(operation)
     if api_name is None:
         raise AttributeError(f"{service} has no operation {operation!r}")
-    return f"{IAM_PREFIXES.get(service, client.meta.service_model.endpoint_prefix)}:{api_name}"
+    return f"{iam_prefix(service, client.meta.service_model.endpoint_prefix)}:{api_name}"
+
+
+def action_allowed(action: str, allowed: frozenset[str]) -> bool:
+    """Whether ``allowed`` (lower-case actions, ``service:*`` wildcards) lets ``action`` through."""
+    lowered = action.lower()
+    return lowered in allowed or f"{lowered.split(':', 1)[0]}:*" in allowed
 
 
 def translate_client_error(action: str, error: botocore.exceptions.ClientError) -> AwsError:
@@ -66,9 +80,15 @@ class TargetCache:
     Thread-safe: concurrent checks asking the same question wait for one call.
     """
 
-    def __init__(self, client_getter: ClientGetter, available_regions: Callable[[str], set[str] | None]):
+    def __init__(
+        self,
+        client_getter: ClientGetter,
+        available_regions: Callable[[str], set[str] | None],
+        action_namer: ActionNamer | None = None,
+    ):
         self._client_getter = client_getter
         self._available_regions = available_regions
+        self._action_namer = action_namer
         self._answers: dict[tuple, tuple[bool, Any]] = {}
         self._locks: dict[tuple, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -79,6 +99,13 @@ class TargetCache:
         if regions is not None and region not in regions:
             raise ServiceNotAvailable(service, region)
         return self._client_getter(service, region)
+
+    def action(self, service: str, operation: str, region: str) -> str:
+        """The IAM action of an operation. Named without the account's client when an action namer is given:
+        that client may be built from a model that holds only the scan's declared operations."""
+        if self._action_namer is not None:
+            return self._action_namer(service, operation)
+        return iam_action(self.client(service, region), service, operation)
 
     def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
         """The cached value for ``key``, computing it once; errors are cached too."""
@@ -145,10 +172,10 @@ class AwsReader:
 
     def _prepare(self, service: str, operation: str, region: str | None) -> tuple[Any, str, str]:
         region = region or self.region
-        client = self._cache.client(service, region)
-        action = iam_action(client, service, operation)
-        if self._allowed is not None and action.lower() not in self._allowed and f"{action.split(':')[0]}:*".lower() not in self._allowed:
+        action = self._cache.action(service, operation, region)
+        if self._allowed is not None and not action_allowed(action, self._allowed):
             raise UndeclaredAction(self._check_id, action)
+        client = self._cache.client(service, region)
         self.actions_used.add(action)
         return client, action, region
 

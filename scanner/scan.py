@@ -17,6 +17,7 @@ from scanner.config import ScanSettings
 from scanner.context import Account, OrganizationFacts
 from scanner.document import Spool, build_document, find_gaps, new_scan_id, utc_now
 from scanner.errors import AwsError, UsageError
+from scanner.iam_policy import member_actions
 from scanner.model import Check, Severity, Status
 from scanner.plugins import collect_checks, collect_report_formats, notify
 from scanner.reporting import ReportFormat
@@ -111,6 +112,7 @@ class Scan:
             role_session_name=settings.role_session_name,
             max_pool_connections=max(10, settings.concurrency),
             default_region=(settings.regions[0] if settings.regions and settings.regions != ["all"] else None),
+            member_actions=member_actions(self.checks),
         )
         self.stop = threading.Event()
 

@@ -7,27 +7,82 @@ with credentials that refresh themselves before they expire, so long scans
 need no restart. Per-account sessions share the caller session's data loader:
 building a full session per account was measured at about 0.45 s each, most of
 it loading service models again.
+
+Given the scan's declared actions, member accounts' clients are built from
+service models that hold only those operations (:class:`DeclaredOperationsLoader`).
+botocore builds a client class with a method per operation for every client it
+creates; EC2 has more than 700 operations, and at 15 clients per account that
+was about half of a scan's CPU. It also means a member account's clients cannot
+make a call that no check declared.
 """
 from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import botocore.config
 import botocore.credentials
 import botocore.exceptions
+import botocore.hooks
 import botocore.session
+from botocore import xform_name
 
-from scanner.aws import TargetCache, translate_client_error
+from scanner.aws import TargetCache, action_allowed, iam_prefix, translate_client_error
 from scanner.errors import AccessDenied, AwsError, UsageError
 
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
 DEFAULT_MAX_ATTEMPTS = 10
 
 
+class DeclaredOperationsLoader:
+    """botocore's data loader, serving API models that hold only the declared operations.
+
+    Everything but ``service-2`` models (endpoints, rules, paginators, waiters,
+    retry settings) comes unchanged from the wrapped loader, as do the shapes an
+    operation refers to. ``actions`` are IAM actions as checks declare them
+    (``kms:ListKeys``, ``ec2:*``); an operation is kept when its action, named as
+    :func:`scanner.aws.iam_action` names it, is declared.
+    """
+
+    def __init__(self, loader: Any, actions: Iterable[str]) -> None:
+        self._loader = loader
+        self._allowed = frozenset(action.lower() for action in actions)
+        self._models: dict[tuple[str, str | None], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def load_service_model(self, service_name: str, type_name: str, api_version: str | None = None) -> Any:
+        model = self._loader.load_service_model(service_name, type_name, api_version)
+        if type_name != "service-2":
+            return model
+        key = (service_name, api_version)
+        with self._lock:
+            trimmed = self._models.get(key)
+        if trimmed is None:
+            prefix = iam_prefix(service_name, model["metadata"].get("endpointPrefix", service_name))
+            operations = {
+                name: operation
+                for name, operation in model["operations"].items()
+                # An endpoint-discovery operation is botocore's own, made before a service's calls.
+                if action_allowed(f"{prefix}:{name}", self._allowed) or operation.get("endpointoperation")
+            }
+            trimmed = {**model, "operations": operations}
+            with self._lock:
+                trimmed = self._models.setdefault(key, trimmed)
+        return trimmed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+
 class AccountSessions:
-    """Clients for any account of the scan, cached per (account, service, region)."""
+    """Clients for any account of the scan, cached per (account, service, region).
+
+    ``member_actions``, when given, are every IAM action the scan may call in a
+    member account (the checks' declarations and the host's own): member
+    accounts' clients then know only those operations. ``None`` builds full
+    clients.
+    """
 
     def __init__(
         self,
@@ -39,9 +94,13 @@ class AccountSessions:
         duration_seconds: int = 3600,
         max_pool_connections: int = 50,
         default_region: str | None = None,
+        member_actions: Iterable[str] | None = None,
     ) -> None:
+        # One emitter of botocore's built-in handlers for every session: registering them anew per
+        # account cost about 9 ms each. Each client still gets its own copy (botocore copies it).
+        self._handlers = botocore.hooks.HierarchicalEmitter()
         try:
-            self._base = botocore.session.Session(profile=profile)
+            self._base = botocore.session.Session(profile=profile, event_hooks=self._handlers)
             self._base.get_scoped_config()
         except botocore.exceptions.ProfileNotFound as error:
             raise UsageError(str(error)) from None
@@ -58,11 +117,15 @@ class AccountSessions:
         )
         self._lock = threading.Lock()
         self._identity_lock = threading.Lock()
+        self._naming_lock = threading.Lock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._sessions: dict[str, botocore.session.Session] = {}
         self._credentials: dict[str, Any] = {}
         self._caller: dict[str, str] | None = None
         self._regions: dict[str, set[str] | None] = {}
+        self._operation_names: dict[str, dict[str, str]] = {}
+        loader = self._base.get_component("data_loader")
+        self._member_loader = loader if member_actions is None else DeclaredOperationsLoader(loader, member_actions)
 
     def _retry_settings(self) -> dict[str, Any]:
         """Adaptive retries unless the user configured a retry mode (env or profile), which then wins."""
@@ -198,8 +261,8 @@ class AccountSessions:
         if account_id == self.caller_account_id:
             session = self._base
         else:
-            session = botocore.session.Session(profile=self._profile)
-            session.register_component("data_loader", self._base.get_component("data_loader"))
+            session = botocore.session.Session(profile=self._profile, event_hooks=self._handlers, include_builtin_handlers=False)
+            session.register_component("data_loader", self._member_loader)
             # botocore has no public setter for refreshable credentials on a session.
             session._credentials = self.credentials(account_id)
         with self._lock:
@@ -243,10 +306,23 @@ class AccountSessions:
         """Every region of the caller's partition that botocore knows."""
         return set(self._base.get_available_regions("ec2", partition_name=self.partition))
 
+    def iam_action(self, service: str, operation: str) -> str:
+        """``kms:ListKeys`` for ``("kms", "list_keys")``, named from botocore's full service model."""
+        with self._naming_lock:  # held while naming: 32 threads starting at once would each read EC2's model
+            names = self._operation_names.get(service)
+            if names is None:
+                model = self._base.get_service_model(service)
+                prefix = iam_prefix(service, model.endpoint_prefix)
+                names = self._operation_names[service] = {xform_name(name): f"{prefix}:{name}" for name in model.operation_names}
+        action = names.get(operation)
+        if action is None:
+            raise AttributeError(f"{service} has no operation {operation!r}")
+        return action
+
     def target_cache(self, account_id: str) -> TargetCache:
         """A fresh per-account answer cache whose clients belong to this account."""
         getter: Callable[[str, str], Any] = lambda service, region: self.client(account_id, service, region)
-        return TargetCache(getter, self.available_regions)
+        return TargetCache(getter, self.available_regions, self.iam_action)
 
 
 __all__ = ["AccountSessions", "AccessDenied", "DEFAULT_ROLE_NAME"]

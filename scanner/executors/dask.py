@@ -202,6 +202,7 @@ class WorkerScan:
     """One scan's state inside one worker process: sessions from the worker's own identity, checks, runner, pool."""
 
     def __init__(self, spec: ScanSpec) -> None:
+        from scanner.iam_policy import member_actions
         from scanner.plugins import build_plugin_manager, collect_checks
         from scanner.scan import build_target_runner
         from scanner.sessions import AccountSessions
@@ -210,6 +211,12 @@ class WorkerScan:
             raise RuntimeError(f"orgscan {__version__} on this Dask worker, {spec.version} on the driver: install the same version")
         settings = ScanSettings(**spec.settings)
         regions = settings.regions
+        manager = build_plugin_manager(settings.plugin, settings.disable_plugin)
+        available = collect_checks(manager, settings.options())
+        missing = [c for c in spec.plan["checks"] if c not in available]
+        if missing:
+            raise RuntimeError(f"check {missing[0]!r} is not installed on this Dask worker")
+        checks = {c: available[c] for c in spec.plan["checks"]}
         # The driver's --profile names a file on the driver's machine; a worker uses its own
         # credential chain (AWS_PROFILE, environment, instance or task role).
         sessions = AccountSessions(
@@ -218,16 +225,11 @@ class WorkerScan:
             role_session_name=settings.role_session_name,
             max_pool_connections=max(10, settings.concurrency),
             default_region=(regions[0] if regions and regions != ["all"] else None),
+            member_actions=member_actions(checks),
         )
         # Identify the worker now, once: otherwise the first shard's threads all ask STS at the same
         # time, and a worker without credentials fails here with one clear reason.
         sessions.caller_identity()
-        manager = build_plugin_manager(settings.plugin, settings.disable_plugin)
-        available = collect_checks(manager, settings.options())
-        missing = [c for c in spec.plan["checks"] if c not in available]
-        if missing:
-            raise RuntimeError(f"check {missing[0]!r} is not installed on this Dask worker")
-        checks = {c: available[c] for c in spec.plan["checks"]}
         self.runner = build_target_runner(sessions, checks, spec.plan, settings)
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="orgscan-target")
 

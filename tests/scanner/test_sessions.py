@@ -1,0 +1,61 @@
+"""Sessions and clients: member accounts' clients built from the declared operations only, over real role assumption."""
+import botocore.session
+import pytest
+
+from scanner.aws import AwsReader
+from scanner.errors import UndeclaredAction
+from scanner.sessions import AccountSessions, DeclaredOperationsLoader
+
+MANAGEMENT, MEMBER = "111111111111", "333333333333"
+REGION = "us-east-1"
+
+
+def test_member_clients_know_only_the_declared_operations(simulated_org):
+    sessions = AccountSessions(member_actions=["ec2:DescribeVpcs", "kms:*"])
+    ec2 = sessions.client(MEMBER, "ec2", REGION)
+    assert ec2.meta.service_model.operation_names == ["DescribeVpcs"]
+    assert not hasattr(ec2, "describe_instances")
+    # A service wildcard keeps every operation of the service.
+    kms = sessions.client(MEMBER, "kms", REGION)
+    assert "GetKeyPolicy" in kms.meta.service_model.operation_names and "ListKeys" in kms.meta.service_model.operation_names
+    # The trimmed client is a working client: the call goes over loopback as the member account's role.
+    vpcs = ec2.describe_vpcs()["Vpcs"]
+    assert vpcs and all(v["OwnerId"] == MEMBER for v in vpcs)
+    # The caller's own account (organization-wide reads, the host's own calls) keeps full clients.
+    assert hasattr(sessions.client(MANAGEMENT, "ec2", REGION), "describe_instances")
+
+
+def test_without_declared_actions_member_clients_are_full(simulated_org):
+    sessions = AccountSessions()
+    assert hasattr(sessions.client(MEMBER, "ec2", REGION), "describe_instances")
+
+
+def test_an_undeclared_call_is_named_and_refused_before_any_client_is_asked(simulated_org):
+    sessions = AccountSessions(member_actions=["ec2:DescribeVpcs"])
+    reader = AwsReader(sessions.target_cache(MEMBER), REGION, frozenset({"ec2:DescribeVpcs"}), "my_check")
+    # The member's EC2 client has no describe_instances; the action is still named from botocore's full model.
+    with pytest.raises(UndeclaredAction, match="my_check called ec2:DescribeInstances"):
+        reader.call("ec2", "describe_instances")
+    with pytest.raises(AttributeError, match="ec2 has no operation 'describe_nothing'"):
+        reader.call("ec2", "describe_nothing")
+    assert reader.collect("ec2", "describe_vpcs", "Vpcs")
+    assert reader.actions_used == {"ec2:DescribeVpcs"}
+
+
+def test_the_tagging_api_is_trimmed_by_its_iam_prefix(simulated_org):
+    sessions = AccountSessions(member_actions=["tag:GetResources"])
+    client = sessions.client(MEMBER, "resourcegroupstaggingapi", REGION)
+    assert client.meta.service_model.operation_names == ["GetResources"]
+    assert sessions.iam_action("resourcegroupstaggingapi", "get_resources") == "tag:GetResources"
+
+
+def test_the_loader_keeps_endpoint_discovery_and_passes_other_models_through():
+    loader = botocore.session.Session().get_component("data_loader")
+    declared = DeclaredOperationsLoader(loader, ["dynamodb:GetItem"])
+    model = declared.load_service_model("dynamodb", "service-2")
+    # DescribeEndpoints is botocore's own endpoint discovery, which DynamoDB clients may make before a call.
+    assert set(model["operations"]) == {"GetItem", "DescribeEndpoints"}
+    assert model["shapes"] is loader.load_service_model("dynamodb", "service-2")["shapes"]
+    assert declared.load_service_model("dynamodb", "paginators-1") is loader.load_service_model("dynamodb", "paginators-1")
+    # The wrapped loader's other methods are the wrapped loader's.
+    assert declared.list_available_services("service-2") == loader.list_available_services("service-2")
