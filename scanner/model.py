@@ -92,6 +92,11 @@ class CheckMetadata:
     #: Seconds the check may run for one target before it is turned into ERROR;
     #: ``None`` uses the scan's ``--check-timeout``.
     timeout_seconds: float | None = None
+    #: At most this many runs of the check at once in one scanner process (the
+    #: Prowler bridge: one CLI process per run). Targets that include such a check
+    #: run on threads of their own, so waiting for a run never holds up other
+    #: targets. ``None``: as many as ``--concurrency`` allows.
+    max_parallel_runs: int | None = None
 
     def __post_init__(self) -> None:
         if not CHECK_ID_PATTERN.match(self.id):
@@ -101,6 +106,9 @@ class CheckMetadata:
         object.__setattr__(self, "iam_actions", tuple(self.iam_actions))
         object.__setattr__(self, "references", tuple(self.references))
         object.__setattr__(self, "compliance", tuple(self.compliance))
+        limit = self.max_parallel_runs
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ValueError(f"check {self.id}: max_parallel_runs must be a positive integer or None")
         for action in self.iam_actions:
             if ":" not in action:
                 raise ValueError(f"check {self.id}: IAM action {action!r} must be 'service:Action'")

@@ -130,6 +130,20 @@ class TargetRunner:
         # Pre-filled for the caller's account: the organization reader shares its answers.
         self._caches: dict[str, TargetCache] = dict(caches or {})
         self._lock = threading.Lock()
+        self._run_slots = {
+            check_id: threading.BoundedSemaphore(check.metadata.max_parallel_runs)
+            for check_id, check in checks.items()
+            if check.metadata.max_parallel_runs is not None
+        }
+
+    def limited(self, planned: Iterable[str]) -> bool:
+        """Whether any of these checks has ``max_parallel_runs``: its target goes to the limited pool."""
+        return any(check_id in self._run_slots for check_id in planned)
+
+    @property
+    def limited_pool_size(self) -> int:
+        """Threads for targets with limited checks: the largest limit (each check's own limit is its slots)."""
+        return max((check.metadata.max_parallel_runs or 0 for check in self.checks.values()), default=0)
 
     def _cache(self, account_id: str) -> TargetCache:
         with self._lock:
@@ -152,7 +166,9 @@ class TargetRunner:
         for check_id in planned:
             check = self.checks[check_id]
             try:
-                records.extend(self._run_check(check, account, target, cache))
+                # A limited check waits for a run slot before its timeout starts.
+                with self._run_slots.get(check_id) or contextlib.nullcontext():
+                    records.extend(self._run_check(check, account, target, cache))
             except Exception as error:  # noqa: BLE001 - a check breaking its contract is its own ERROR, never the scan's end
                 message, evidence = describe_error(error)
                 records.append(error_records(check, account.id, target.region, message, evidence))
@@ -295,6 +311,26 @@ def fewer_garbage_collections() -> Iterator[None]:
         gc.set_threshold(*previous)
 
 
+class TargetPools:
+    """The threads targets run on: ``concurrency`` of them, and apart from those a few for
+    targets that include a check with ``max_parallel_runs``, which may wait long for a run slot."""
+
+    def __init__(self, runner: TargetRunner, concurrency: int) -> None:
+        self._runner = runner
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="orgscan-target")
+        size = runner.limited_pool_size
+        self._limited = concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="orgscan-limited") if size else None
+
+    def submit(self, planned: list[str], function: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
+        pool = self._limited if self._limited is not None and self._runner.limited(planned) else self._pool
+        return pool.submit(function, *args)
+
+    def shutdown(self, wait: bool) -> None:
+        for pool in (self._pool, self._limited):
+            if pool is not None:
+                pool.shutdown(wait=wait, cancel_futures=True)
+
+
 class LocalExecutor:
     """Runs targets on a bounded thread pool in this process (the default executor)."""
 
@@ -302,7 +338,6 @@ class LocalExecutor:
 
     def __init__(self, concurrency: int) -> None:
         self.concurrency = concurrency
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def run(
         self,
@@ -313,12 +348,12 @@ class LocalExecutor:
     ) -> None:
         runner = runner_factory()
         remaining = targets_per_account(work)
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="orgscan-target")
+        pools = TargetPools(runner, self.concurrency)
         with fewer_garbage_collections():
             try:
                 futures = {}
                 for target, planned in work:
-                    futures[self._pool.submit(self._guarded, runner, target, planned, stop)] = (target, planned)
+                    futures[pools.submit(planned, self._guarded, runner, target, planned, stop)] = (target, planned)
                 for future in concurrent.futures.as_completed(futures):
                     target, planned = futures[future]
                     records = future.result()
@@ -329,7 +364,7 @@ class LocalExecutor:
                         runner.forget_account(target.account_id)
                     on_done(TargetOutcome(target, planned, records))
             finally:
-                self._pool.shutdown(wait=not stop.is_set(), cancel_futures=True)
+                pools.shutdown(wait=not stop.is_set())
 
     @staticmethod
     def _guarded(runner: TargetRunner, target: Target, planned: list[str], stop: threading.Event) -> list[dict] | None:

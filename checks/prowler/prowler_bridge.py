@@ -1,12 +1,13 @@
 """The ``prowler_bridge`` check: one Prowler CLI run per account, its findings as orgscan results.
 
-The check is built per scan from the bridge's settings, so the semaphore that
-bounds concurrent Prowler runs belongs to that scan and nothing is global.
+The check is built per scan from the bridge's settings: its ``max_parallel_runs``
+is ``--prowler-concurrency``, which the runner enforces per scanner process, on
+threads apart from orgscan's own targets.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
-import threading
 from typing import Iterator
 
 from checks.prowler.invocation import ProwlerRun, ProwlerRunError, prowler_environment, run_prowler
@@ -16,8 +17,7 @@ from scanner.context import CheckContext
 from scanner.model import Check, CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 #: The runner's per-check timeout must not cut a run short: the run bounds
-#: itself with --prowler-timeout, and waiting for a free Prowler slot can take
-#: many runs' time in a large organization.
+#: itself with --prowler-timeout.
 BRIDGE_TIMEOUT_SECONDS = 7 * 24 * 3600.0
 
 METADATA = CheckMetadata(
@@ -54,23 +54,17 @@ METADATA = CheckMetadata(
 
 def build_prowler_bridge(settings: ProwlerSettings) -> Check:
     """The ``prowler_bridge`` check for one scan; at most ``settings.concurrency`` Prowler runs at once."""
-    prowler_slots = threading.BoundedSemaphore(settings.concurrency)
 
-    @check(METADATA)
+    @check(dataclasses.replace(METADATA, max_parallel_runs=settings.concurrency))
     def prowler_bridge(ctx: CheckContext) -> Iterator[Finding]:
-        # Nothing is yielded while the slot is held: a consumer pausing the
-        # generator must not keep another account's Prowler run waiting.
-        with prowler_slots:
-            # Credentials are issued once a slot is free, as a whole new role
-            # session: Prowler cannot refresh them, and a queued account may wait
-            # long enough for credentials read earlier to run out.
-            try:
-                environment = prowler_environment(os.environ, ctx.credentials_environment(fresh=True), ctx.api_region)
-                run: ProwlerRun | ProwlerRunError = run_prowler(
-                    settings, environment, settings.prowler_regions(ctx.api_region)
-                )
-            except ProwlerRunError as error:
-                run = error
+        # Credentials are issued when the run starts, as a whole new role session:
+        # Prowler cannot refresh them, and an account that waited for a run slot
+        # may have waited long enough for credentials read earlier to run out.
+        try:
+            environment = prowler_environment(os.environ, ctx.credentials_environment(fresh=True), ctx.api_region)
+            run: ProwlerRun | ProwlerRunError = run_prowler(settings, environment, settings.prowler_regions(ctx.api_region))
+        except ProwlerRunError as error:
+            run = error
         if isinstance(run, ProwlerRunError):
             yield _run_error(ctx, run)
             return

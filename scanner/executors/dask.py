@@ -19,7 +19,6 @@ spool and notifies plugins, exactly as with the local executor.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import math
 import threading
@@ -31,7 +30,7 @@ from scanner import __version__
 from scanner.config import ScanSettings
 from scanner.errors import UsageError
 from scanner.model import Check
-from scanner.runner import Target, TargetOutcome, TargetRunner, error_records
+from scanner.runner import Target, TargetOutcome, TargetPools, TargetRunner, error_records
 
 log = logging.getLogger(__name__)
 
@@ -231,10 +230,10 @@ class WorkerScan:
         # time, and a worker without credentials fails here with one clear reason.
         sessions.caller_identity()
         self.runner = build_target_runner(sessions, checks, spec.plan, settings)
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="orgscan-target")
+        self.pools = TargetPools(self.runner, settings.concurrency)
 
     def run(self, shard: Work) -> list[TargetOutcome]:
-        futures = [self.pool.submit(self.runner.run, target, planned) for target, planned in shard]
+        futures = [self.pools.submit(planned, self.runner.run, target, planned) for target, planned in shard]
         outcomes = [TargetOutcome(target, planned, future.result()) for (target, planned), future in zip(shard, futures)]
         # A shard holds all of its accounts' targets: their cached answers are no longer needed.
         for account_id in {target.account_id for target, _ in shard}:
@@ -242,7 +241,7 @@ class WorkerScan:
         return outcomes
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pools.shutdown(wait=False)
 
 
 _worker_scans: OrderedDict[str, WorkerScan] = OrderedDict()

@@ -1,5 +1,9 @@
-"""The local executor's process settings (the fan-out itself is exercised end to end in test_scan.py and tests/reliability)."""
+"""The runner and the local executor: garbage-collector settings, checks limited to a few parallel runs.
+
+The fan-out itself is exercised end to end in test_scan.py and tests/reliability.
+"""
 import gc
+from dataclasses import replace
 
 import pytest
 
@@ -19,3 +23,27 @@ def test_the_garbage_collector_is_restored_when_the_scan_breaks():
         with fewer_garbage_collections():
             raise KeyboardInterrupt
     assert gc.get_threshold() == before
+
+
+def test_a_check_with_max_parallel_runs_never_holds_up_other_targets(simulated_org, run_orgscan):
+    """Two target threads, nine accounts, a one-at-a-time account-wide check that waits for every regional target."""
+    code, document = run_orgscan(
+        "--org", "--regions", "us-east-1,eu-west-1", "--concurrency", "2",
+        "--plugin", "tests.plugins.fake_plugin", "--plugin", "tests.plugins.limited_plugin",
+        "--checks", "fake_vpc_count,limited_waits_for_regional",
+    )
+    limited = [r for r in document["results"] if r["check_id"] == "limited_waits_for_regional"]
+    scanned = [a["id"] for a in document["scan"]["accounts"] if a["status"] == "scanned"]
+    assert sorted(r["account_id"] for r in limited) == sorted(scanned) and len(scanned) > 2
+    assert {r["status"] for r in limited} == {"PASS"}, [r["message"] for r in limited]
+    assert max(r["evidence"]["peak_parallel_runs"] for r in limited) == 1
+    vpc_targets = {(r["account_id"], r["target_region"]) for r in document["results"] if r["check_id"] == "fake_vpc_count"}
+    assert {region for _, region in vpc_targets} == {"us-east-1", "eu-west-1"}
+
+
+def test_max_parallel_runs_must_be_a_positive_integer():
+    from tests.plugins.limited_plugin import limited_waits_for_regional
+
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="max_parallel_runs must be a positive integer"):
+            replace(limited_waits_for_regional.metadata, max_parallel_runs=bad)

@@ -1,13 +1,12 @@
 """The prowler_bridge check's process handling, with a stand-in prowler executable run as a real subprocess.
 
 Exit statuses (0 and 3 are success, anything else is ERROR with stderr's
-tail), the timeout, credentials passed only through the environment, and the
-bound on concurrent Prowler runs.
+tail), the timeout and credentials passed only through the environment. The
+bound on concurrent Prowler runs is the runner's (test_prowler_bridge_scan.py).
 """
 from __future__ import annotations
 
 import os
-import threading
 import time
 
 import pytest
@@ -207,48 +206,3 @@ def test_a_missing_executable_is_an_error(tmp_path):
     [finding] = bridge(account_context(ACCOUNT, CREDENTIALS))
     assert finding.status == Status.ERROR
     assert "could not start Prowler" in finding.message
-
-
-@pytest.mark.parametrize("concurrency", [1, 2])
-def test_concurrent_prowler_runs_are_bounded_apart_from_orgscan_threads(prowler, concurrency):
-    prowler.behave(0, sleep=0.4)
-    bridge = build_prowler_bridge(ProwlerSettings(executable=str(prowler.executable), concurrency=concurrency))
-    threads = [
-        threading.Thread(target=lambda n=n: list(bridge(account_context(f"10000000000{n}", CREDENTIALS))))
-        for n in range(4)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    calls = prowler.calls()
-    assert len(calls) == 4
-    events = sorted([(c["started"], 1) for c in calls] + [(c["ended"], -1) for c in calls])
-    running = peak = 0
-    for _, change in events:
-        running += change
-        peak = max(peak, running)
-    assert peak == concurrency
-
-
-def test_credentials_are_read_when_a_slot_is_free(prowler):
-    """A queued account must not start Prowler with credentials read before it waited."""
-    prowler.behave(0, sleep=0.3)
-    read_at: list[float] = []
-
-    def fresh_credentials(fresh):
-        assert fresh, "Prowler cannot refresh credentials: it must get a whole new role session"
-        read_at.append(time.time())
-        return CREDENTIALS
-
-    bridge = build_prowler_bridge(ProwlerSettings(executable=str(prowler.executable), concurrency=1))
-    threads = [
-        threading.Thread(target=lambda n=n: list(bridge(account_context(f"20000000000{n}", fresh_credentials))))
-        for n in range(2)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    first_run = min(prowler.calls(), key=lambda call: call["started"])
-    assert sorted(read_at)[1] >= first_run["ended"]

@@ -24,6 +24,12 @@ SCENARIO = {
 }
 
 
+FOUR_ACCOUNTS = {
+    **SCENARIO,
+    "accounts": SCENARIO["accounts"] + [{"id": "444444444444", "name": "member-c", "email": "c@example.com", "ou": "Workloads"}],
+}
+
+
 @pytest.fixture
 def prowler(tmp_path):
     return FakeProwler(tmp_path / "prowler-bin")
@@ -88,3 +94,25 @@ def test_a_bad_prowler_option_is_one_line_and_exit_2(make_org, run_orgscan, prow
     error = capsys.readouterr().err.strip()
     assert error.endswith("--prowler-concurrency: expected a whole number of at least 1, got '0'")
     assert "\n" not in error
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_prowler_runs_are_bounded_by_prowler_concurrency_apart_from_orgscans_threads(make_org, run_orgscan, prowler, concurrency):
+    make_org(FOUR_ACCOUNTS)
+    prowler.behave(0, sleep=0.4)
+    # One thread for orgscan's own targets: the bridge's runs have threads of their own.
+    code, document = run_orgscan(
+        "--org", "--regions", "us-east-1", "--concurrency", "1", "--checks", "prowler_bridge,iam_root_mfa_enabled",
+        "--prowler-bin", str(prowler.executable), "--prowler-concurrency", str(concurrency),
+    )
+    calls = prowler.calls()
+    assert len(calls) == 4
+    events = sorted([(c["started"], 1) for c in calls] + [(c["ended"], -1) for c in calls])
+    running = peak = 0
+    for _, change in events:
+        running += change
+        peak = max(peak, running)
+    assert peak == concurrency
+    # The account-wide checks that share the bridge's target run with it.
+    assert {r["account_id"] for r in document["results"] if r["check_id"] == "iam_root_mfa_enabled"} == {
+        a["id"] for a in FOUR_ACCOUNTS["accounts"]}

@@ -1,0 +1,82 @@
+"""A plugin whose account-wide check may run only once at a time (``max_parallel_runs=1``), as the Prowler bridge's runs.
+
+``limited_waits_for_regional`` does not finish until every regional target of
+the scan has reported (it watches ``orgscan_result``), or 30 s have passed.
+If its runs held the threads of orgscan's other targets, those targets could
+not report and its runs would give up: FAIL instead of PASS.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from scanner import hookimpl
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
+
+GIVE_UP_SECONDS = 30.0
+
+
+class _Watch:
+    """What this scan has seen: the regional targets yet to report, and the limited check's runs."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.regional_pending: set[tuple[str, str]] = set()
+        self.regional_done = threading.Event()
+        self.running = 0
+        self.peak = 0
+
+
+_watch = _Watch()
+
+
+@check(
+    CheckMetadata(
+        id="limited_waits_for_regional",
+        title="A slow account-wide check limited to one run at a time",
+        severity=Severity.INFORMATIONAL,
+        service="test",
+        resource_type="AWS::::Account",
+        scope=Scope.ACCOUNT,
+        rationale="Stands in for the Prowler bridge: few runs at once, each long.",
+        remediation=Remediation(text="Nothing to do."),
+        iam_actions=("sts:GetCallerIdentity",),
+        max_parallel_runs=1,
+    )
+)
+def limited_waits_for_regional(ctx):
+    with _watch.lock:
+        _watch.running += 1
+        _watch.peak = max(_watch.peak, _watch.running)
+        peak = _watch.peak
+    try:
+        started = time.monotonic()
+        released = _watch.regional_done.wait(GIVE_UP_SECONDS)
+    finally:
+        with _watch.lock:
+            _watch.running -= 1
+    status = Status.PASS if released else Status.FAIL
+    yield Finding(status, resource_id=ctx.account_id, message=f"waited {time.monotonic() - started:.1f} s",
+                  evidence={"peak_parallel_runs": peak})
+
+
+@hookimpl
+def orgscan_register_checks(options):
+    return [limited_waits_for_regional]
+
+
+@hookimpl
+def orgscan_scan_started(scan):
+    global _watch
+    _watch = _Watch()
+    _watch.regional_pending = {(a["id"], r) for a in scan["accounts"] if a["status"] != "skipped" for r in scan["regions"]}
+
+
+@hookimpl
+def orgscan_result(result):
+    if result["target_region"] == "global":
+        return
+    with _watch.lock:
+        _watch.regional_pending.discard((result["account_id"], result["target_region"]))
+        if not _watch.regional_pending:
+            _watch.regional_done.set()
