@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import gc
 import logging
+import queue
 import threading
 import time
 from collections import Counter
@@ -99,6 +100,60 @@ def describe_error(error: BaseException) -> tuple[str, dict[str, Any]]:
     return f"check failed: {type(error).__name__}: {' '.join(str(error).split())}"[:MAX_MESSAGE], {"error": type(error).__name__}
 
 
+class CheckThreads:
+    """Daemon threads that run checks, each reused from one check run to the next.
+
+    A check runs on a thread of its own so that its timeout can be enforced; a
+    check that overruns keeps its thread, and the scan goes on without it.
+    Daemon threads, because such a check must not keep the process alive at exit
+    (``concurrent.futures`` joins its threads at exit). Reused, because a new
+    thread per check run (thousands per scan) made the interpreter take its
+    thread-state lock as often, and under a profiler that samples every thread's
+    stack (a Dask worker's) CPython before 3.11.9 and 3.12.3 can deadlock on that
+    lock and the GIL (python/cpython#106883).
+    """
+
+    def __init__(self) -> None:
+        self._idle: list[queue.SimpleQueue] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def run(self, function: Callable[[], None], name: str) -> threading.Event:
+        """Start ``function`` on an idle thread (or a new one); the event is set when it returns."""
+        finished = threading.Event()
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), name=name, daemon=True).start()
+        inbox.put((function, name, finished))
+        return finished
+
+    def _serve(self, inbox: queue.SimpleQueue) -> None:
+        while True:
+            work = inbox.get()
+            if work is None:
+                return
+            function, name, finished = work
+            threading.current_thread().name = name
+            try:
+                function()
+            finally:
+                finished.set()
+            with self._lock:
+                if self._closed:
+                    return
+                self._idle.append(inbox)
+
+    def close(self) -> None:
+        """Let the threads end: idle ones now, busy ones (an overrunning check) when their check returns."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for inbox in idle:
+            inbox.put(None)
+
+
 class TargetRunner:
     """Runs the planned checks of one target and returns their result records.
 
@@ -130,6 +185,7 @@ class TargetRunner:
         # Pre-filled for the caller's account: the organization reader shares its answers.
         self._caches: dict[str, TargetCache] = dict(caches or {})
         self._lock = threading.Lock()
+        self._check_threads = CheckThreads()
         self._run_slots = {
             check_id: threading.BoundedSemaphore(check.metadata.max_parallel_runs)
             for check_id, check in checks.items()
@@ -151,6 +207,10 @@ class TargetRunner:
             if cache is None:
                 cache = self._caches[account_id] = self.sessions.target_cache(account_id)
             return cache
+
+    def close(self) -> None:
+        """The scan is over: let the check threads end."""
+        self._check_threads.close()
 
     def forget_account(self, account_id: str) -> None:
         """Drop an account's answers, clients and session once its last target is done, so memory stays flat."""
@@ -203,11 +263,9 @@ class TargetRunner:
             except BaseException as error:  # noqa: BLE001 - reported as ERROR, never stops the scan
                 failure.append(error)
 
-        worker = threading.Thread(target=judge, name=f"check-{meta.id}-{account.id}-{target.region}", daemon=True)
-        worker.start()
+        finished = self._check_threads.run(judge, f"check-{meta.id}-{account.id}-{target.region}")
         timeout = meta.timeout_seconds if meta.timeout_seconds is not None else self.check_timeout
-        worker.join(timeout)
-        if worker.is_alive():
+        if not finished.wait(timeout):
             return [error_records(check, account.id, target.region, f"check timed out after {timeout:g} s", {"timeout_seconds": timeout})]
         records = [self._record(check, account, target, finding) for finding in list(findings)]
         if failure:
@@ -365,6 +423,7 @@ class LocalExecutor:
                     on_done(TargetOutcome(target, planned, records))
             finally:
                 pools.shutdown(wait=not stop.is_set())
+                runner.close()
 
     @staticmethod
     def _guarded(runner: TargetRunner, target: Target, planned: list[str], stop: threading.Event) -> list[dict] | None:

@@ -242,6 +242,7 @@ class WorkerScan:
 
     def close(self) -> None:
         self.pools.shutdown(wait=False)
+        self.runner.close()
 
 
 _worker_scans: OrderedDict[str, WorkerScan] = OrderedDict()

@@ -260,7 +260,10 @@ def _run(check: Any, scope_region: str) -> list[dict]:
         "caller_account_id": ACCOUNT_ID, "accounts": [{"id": ACCOUNT_ID, "name": "scripted", "regions": [REGION]}],
     }
     runner = build_target_runner(SCRIPTED, {check.id: check}, plan, ScanSettings(check_timeout=10))
-    return runner.run(Target(ACCOUNT_ID, scope_region), [check.id])
+    try:
+        return runner.run(Target(ACCOUNT_ID, scope_region), [check.id])
+    finally:
+        runner.close()
 
 
 @pytest.mark.parametrize("check_id", sorted(BUILTIN_CHECKS))

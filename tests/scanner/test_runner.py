@@ -1,13 +1,14 @@
-"""The runner and the local executor: garbage-collector settings, checks limited to a few parallel runs.
+"""The runner and the local executor: garbage-collector settings, check threads, checks limited to a few parallel runs.
 
 The fan-out itself is exercised end to end in test_scan.py and tests/reliability.
 """
 import gc
+import threading
 from dataclasses import replace
 
 import pytest
 
-from scanner.runner import SCAN_GC_THRESHOLD, fewer_garbage_collections
+from scanner.runner import SCAN_GC_THRESHOLD, CheckThreads, fewer_garbage_collections
 
 
 def test_the_garbage_collector_runs_less_often_during_a_scan_and_is_restored_after():
@@ -47,3 +48,27 @@ def test_max_parallel_runs_must_be_a_positive_integer():
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="max_parallel_runs must be a positive integer"):
             replace(limited_waits_for_regional.metadata, max_parallel_runs=bad)
+
+
+def test_check_threads_are_reused_and_end_when_closed():
+    threads = CheckThreads()
+    seen = []
+    for n in range(3):
+        assert threads.run(lambda: seen.append(threading.current_thread()), f"check-{n}").wait(10)
+    # Each run is over before the next starts: one thread served all three, named after the run.
+    assert len({id(t) for t in seen}) == 1 and seen[0].daemon
+    assert seen[0].name == "check-2"
+    threads.close()
+    seen[0].join(10)
+    assert not seen[0].is_alive()
+
+
+def test_an_overrunning_check_keeps_its_thread_and_the_next_run_gets_another():
+    threads = CheckThreads()
+    release = threading.Event()
+    slow = threads.run(release.wait, "check-slow")
+    assert not slow.wait(0.05)
+    assert threads.run(lambda: None, "check-next").wait(10)
+    threads.close()
+    release.set()
+    assert slow.wait(10)
