@@ -347,26 +347,47 @@ class Progress:
             self.stream.flush()
 
 
-#: The cyclic garbage collector's first threshold while targets run (Python's default is 700).
-SCAN_GC_THRESHOLD = 20_000
-
-
-@contextlib.contextmanager
-def fewer_garbage_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often while a scan runs; restore the settings after.
+class GarbageCollectionSetting:
+    """The cyclic garbage collector's first threshold raised while scans run; restored after the last.
 
     botocore's service models stay loaded for the whole scan (hundreds of thousands of
     objects), and every full collection walks them again; creating clients allocates
-    enough to trigger one every few accounts. With the default threshold, a scan of
-    100 accounts spent about 7 s in the collector, a quarter of its CPU; with this one,
-    about 2 s, for about 30 MB more peak memory (bench/, docs/benchmarks.md).
+    enough to trigger one every few accounts. With Python's default threshold (700), a
+    scan of 100 accounts spent about 7 s in the collector, a quarter of its CPU; with
+    20,000, about 2 s, for about 30 MB more peak memory (bench/, docs/benchmarks.md).
+    Scans that run at once in one process (a Dask worker's) share the setting: the first
+    raises it, the last restores what it was.
     """
-    previous = gc.get_threshold()
-    gc.set_threshold(max(previous[0], SCAN_GC_THRESHOLD), *previous[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._before: tuple[int, ...] = gc.get_threshold()
+
+    def hold(self) -> None:
+        with self._lock:
+            if self._holders == 0:
+                self._before = gc.get_threshold()
+                gc.set_threshold(max(self._before[0], self.threshold), *self._before[1:])
+            self._holders += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders == 0:
+                gc.set_threshold(*self._before)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.hold()
+        try:
+            yield
+        finally:
+            self.release()
+
+
+SCAN_GARBAGE_COLLECTION = GarbageCollectionSetting(threshold=20_000)
 
 
 class TargetPools:
@@ -407,7 +428,7 @@ class LocalExecutor:
         runner = runner_factory()
         remaining = targets_per_account(work)
         pools = TargetPools(runner, self.concurrency)
-        with fewer_garbage_collections():
+        with SCAN_GARBAGE_COLLECTION.held():
             try:
                 futures = {}
                 for target, planned in work:

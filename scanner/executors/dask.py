@@ -30,7 +30,7 @@ from scanner import __version__
 from scanner.config import ScanSettings
 from scanner.errors import UsageError
 from scanner.model import Check
-from scanner.runner import Target, TargetOutcome, TargetPools, TargetRunner, error_records
+from scanner.runner import SCAN_GARBAGE_COLLECTION, Target, TargetOutcome, TargetPools, TargetRunner, error_records
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +231,7 @@ class WorkerScan:
         sessions.caller_identity()
         self.runner = build_target_runner(sessions, checks, spec.plan, settings)
         self.pools = TargetPools(self.runner, settings.concurrency)
+        SCAN_GARBAGE_COLLECTION.hold()
 
     def run(self, shard: Work) -> list[TargetOutcome]:
         futures = [self.pools.submit(planned, self.runner.run, target, planned) for target, planned in shard]
@@ -243,6 +244,7 @@ class WorkerScan:
     def close(self) -> None:
         self.pools.shutdown(wait=False)
         self.runner.close()
+        SCAN_GARBAGE_COLLECTION.release()
 
 
 _worker_scans: OrderedDict[str, WorkerScan] = OrderedDict()
