@@ -92,10 +92,11 @@ class CheckMetadata:
     #: Seconds the check may run for one target before it is turned into ERROR;
     #: ``None`` uses the scan's ``--check-timeout``.
     timeout_seconds: float | None = None
-    #: At most this many runs of the check at once in one scanner process (the
-    #: Prowler bridge: one CLI process per run). Targets that include such a check
-    #: run on threads of their own, so waiting for a run never holds up other
-    #: targets. ``None``: as many as ``--concurrency`` allows.
+    #: At most this many runs of the check at once per scan and process (the
+    #: Prowler bridge: one CLI process per run). Its runs queue on threads of
+    #: their own, so waiting for a run never holds up other checks; a run that
+    #: overruns its timeout keeps its place until it really ends. ``None``: as
+    #: many as ``--concurrency`` allows.
     max_parallel_runs: int | None = None
 
     def __post_init__(self) -> None:

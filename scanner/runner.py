@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import gc
 import logging
 import queue
@@ -135,15 +136,22 @@ class CheckThreads:
             if work is None:
                 return
             function, name, finished = work
+            del work
             threading.current_thread().name = name
             try:
                 function()
             finally:
+                # Idle again before the run is reported finished: the next run finds this thread.
+                # Nothing of the run stays referenced while the thread waits.
+                del function
+                with self._lock:
+                    closed = self._closed
+                    if not closed:
+                        self._idle.append(inbox)
                 finished.set()
-            with self._lock:
-                if self._closed:
-                    return
-                self._idle.append(inbox)
+                del finished
+            if closed:
+                return
 
     def close(self) -> None:
         """Let the threads end: idle ones now, busy ones (an overrunning check) when their check returns."""
@@ -192,14 +200,10 @@ class TargetRunner:
             if check.metadata.max_parallel_runs is not None
         }
 
-    def limited(self, planned: Iterable[str]) -> bool:
-        """Whether any of these checks has ``max_parallel_runs``: its target goes to the limited pool."""
-        return any(check_id in self._run_slots for check_id in planned)
-
     @property
-    def limited_pool_size(self) -> int:
-        """Threads for targets with limited checks: the largest limit (each check's own limit is its slots)."""
-        return max((check.metadata.max_parallel_runs or 0 for check in self.checks.values()), default=0)
+    def run_limits(self) -> dict[str, int]:
+        """``max_parallel_runs`` of every check that has one."""
+        return {check_id: check.metadata.max_parallel_runs for check_id, check in self.checks.items() if check.metadata.max_parallel_runs}
 
     def _cache(self, account_id: str) -> TargetCache:
         with self._lock:
@@ -226,9 +230,7 @@ class TargetRunner:
         for check_id in planned:
             check = self.checks[check_id]
             try:
-                # A limited check waits for a run slot before its timeout starts.
-                with self._run_slots.get(check_id) or contextlib.nullcontext():
-                    records.extend(self._run_check(check, account, target, cache))
+                records.extend(self._run_check(check, account, target, cache))
             except Exception as error:  # noqa: BLE001 - a check breaking its contract is its own ERROR, never the scan's end
                 message, evidence = describe_error(error)
                 records.append(error_records(check, account.id, target.region, message, evidence))
@@ -255,6 +257,9 @@ class TargetRunner:
         )
         findings: list[Finding] = []
         failure: list[BaseException] = []
+        # A limited check holds its run slot for as long as it really runs, past its timeout
+        # if it overruns; the timeout starts once it has the slot.
+        slot = self._run_slots.get(meta.id)
 
         def judge() -> None:
             try:
@@ -262,8 +267,18 @@ class TargetRunner:
                     findings.append(finding)
             except BaseException as error:  # noqa: BLE001 - reported as ERROR, never stops the scan
                 failure.append(error)
+            finally:
+                if slot is not None:
+                    slot.release()
 
-        finished = self._check_threads.run(judge, f"check-{meta.id}-{account.id}-{target.region}")
+        if slot is not None:
+            slot.acquire()
+        try:
+            finished = self._check_threads.run(judge, f"check-{meta.id}-{account.id}-{target.region}")
+        except BaseException:
+            if slot is not None:
+                slot.release()
+            raise
         timeout = meta.timeout_seconds if meta.timeout_seconds is not None else self.check_timeout
         if not finished.wait(timeout):
             return [error_records(check, account.id, target.region, f"check timed out after {timeout:g} s", {"timeout_seconds": timeout})]
@@ -374,6 +389,8 @@ class GarbageCollectionSetting:
 
     def release(self) -> None:
         with self._lock:
+            if self._holders == 0:
+                raise RuntimeError("garbage-collection setting released more often than held")
             self._holders -= 1
             if self._holders == 0:
                 gc.set_threshold(*self._before)
@@ -391,23 +408,69 @@ SCAN_GARBAGE_COLLECTION = GarbageCollectionSetting(threshold=20_000)
 
 
 class TargetPools:
-    """The threads targets run on: ``concurrency`` of them, and apart from those a few for
-    targets that include a check with ``max_parallel_runs``, which may wait long for a run slot."""
+    """The threads targets run on: ``concurrency`` of them, and apart from those, for each check
+    with ``max_parallel_runs``, a pool of that many threads.
+
+    A target's limited checks (the Prowler bridge's run, say) run on their own pools while its
+    other checks run on the main one, so queueing for a run never holds up orgscan's own
+    checks. :meth:`submit` gives one future per target, done when every part is: the target's
+    records, in the order of its planned checks, or ``None`` if a part did not run (the scan
+    stopped), so that the whole target runs again on resume.
+    """
 
     def __init__(self, runner: TargetRunner, concurrency: int) -> None:
-        self._runner = runner
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="orgscan-target")
-        size = runner.limited_pool_size
-        self._limited = concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="orgscan-limited") if size else None
+        self._limited = {
+            check_id: concurrent.futures.ThreadPoolExecutor(max_workers=limit, thread_name_prefix=f"orgscan-{check_id}")
+            for check_id, limit in runner.run_limits.items()
+        }
 
-    def submit(self, planned: list[str], function: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
-        pool = self._limited if self._limited is not None and self._runner.limited(planned) else self._pool
-        return pool.submit(function, *args)
+    def submit(self, target: Target, planned: list[str], run: Callable[[Target, list[str]], list[dict] | None]) -> concurrent.futures.Future:
+        """Run ``run(target, checks)`` for the target's parts; the future's result is the whole target's."""
+        parts = [(self._pool, [c for c in planned if c not in self._limited])]
+        parts = [part for part in parts if part[1]] + [(self._limited[c], [c]) for c in planned if c in self._limited]
+        if len(parts) == 1:
+            return parts[0][0].submit(run, target, parts[0][1])
+        whole: concurrent.futures.Future = concurrent.futures.Future()
+        results: dict[int, list[dict] | None] = {}
+        lock = threading.Lock()
+
+        def part_done(index: int, future: concurrent.futures.Future) -> None:
+            if future.cancelled():
+                whole.cancel()
+                return
+            error = future.exception()
+            with lock:
+                if whole.done():
+                    return
+                if error is not None:
+                    whole.set_exception(error)
+                    return
+                results[index] = future.result()
+                if len(results) < len(parts):
+                    return
+                ordered = [results[i] for i in range(len(parts))]
+                whole.set_result(None if any(r is None for r in ordered) else _in_planned_order(planned, ordered))
+
+        for index, (pool, checks) in enumerate(parts):
+            try:
+                future = pool.submit(run, target, checks)
+            except RuntimeError:  # the pool is shut down: the scan is stopping
+                whole.cancel()
+                break
+            future.add_done_callback(lambda f, i=index: part_done(i, f))
+        return whole
 
     def shutdown(self, wait: bool) -> None:
-        for pool in (self._pool, self._limited):
-            if pool is not None:
-                pool.shutdown(wait=wait, cancel_futures=True)
+        for pool in (self._pool, *self._limited.values()):
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def _in_planned_order(planned: list[str], parts: list[list[dict]]) -> list[dict]:
+    """The parts' records as one target's, ordered as its planned checks (a bridged result goes with its origin)."""
+    position = {check_id: index for index, check_id in enumerate(planned)}
+    records = [record for part in parts for record in part]
+    return sorted(records, key=lambda record: position.get(record.get(ORIGIN_KEY) or record["check_id"], len(planned)))
 
 
 class LocalExecutor:
@@ -431,8 +494,9 @@ class LocalExecutor:
         with SCAN_GARBAGE_COLLECTION.held():
             try:
                 futures = {}
+                run = functools.partial(self._guarded, runner, stop=stop)
                 for target, planned in work:
-                    futures[pools.submit(planned, self._guarded, runner, target, planned, stop)] = (target, planned)
+                    futures[pools.submit(target, planned, run)] = (target, planned)
                 for future in concurrent.futures.as_completed(futures):
                     target, planned = futures[future]
                     records = future.result()
@@ -447,7 +511,7 @@ class LocalExecutor:
                 runner.close()
 
     @staticmethod
-    def _guarded(runner: TargetRunner, target: Target, planned: list[str], stop: threading.Event) -> list[dict] | None:
+    def _guarded(runner: TargetRunner, target: Target, planned: list[str], *, stop: threading.Event) -> list[dict] | None:
         if stop.is_set():
             return None
         return runner.run(target, planned)

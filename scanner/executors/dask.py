@@ -234,7 +234,7 @@ class WorkerScan:
         SCAN_GARBAGE_COLLECTION.hold()
 
     def run(self, shard: Work) -> list[TargetOutcome]:
-        futures = [self.pools.submit(planned, self.runner.run, target, planned) for target, planned in shard]
+        futures = [self.pools.submit(target, planned, self.runner.run) for target, planned in shard]
         outcomes = [TargetOutcome(target, planned, future.result()) for (target, planned), future in zip(shard, futures)]
         # A shard holds all of its accounts' targets: their cached answers are no longer needed.
         for account_id in {target.account_id for target, _ in shard}:

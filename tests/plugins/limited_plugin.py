@@ -1,9 +1,12 @@
-"""A plugin whose account-wide check may run only once at a time (``max_parallel_runs=1``), as the Prowler bridge's runs.
+"""A plugin whose account-wide checks may run only once at a time (``max_parallel_runs=1``), as the Prowler bridge's runs.
 
 ``limited_waits_for_regional`` does not finish until every regional target of
 the scan has reported (it watches ``orgscan_result``), or 30 s have passed.
 If its runs held the threads of orgscan's other targets, those targets could
 not report and its runs would give up: FAIL instead of PASS.
+
+``limited_overruns`` sleeps past its timeout; ``overruns.peak`` says how many of
+its runs were ever going on at once.
 """
 from __future__ import annotations
 
@@ -62,7 +65,7 @@ def limited_waits_for_regional(ctx):
 
 @hookimpl
 def orgscan_register_checks(options):
-    return [limited_waits_for_regional]
+    return [limited_waits_for_regional, limited_overruns]
 
 
 @hookimpl
@@ -80,3 +83,42 @@ def orgscan_result(result):
         _watch.regional_pending.discard((result["account_id"], result["target_region"]))
         if not _watch.regional_pending:
             _watch.regional_done.set()
+
+
+class _Overruns:
+    """Runs of ``limited_overruns`` going on right now, and the most at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+
+
+overruns = _Overruns()
+
+
+@check(
+    CheckMetadata(
+        id="limited_overruns",
+        title="A one-at-a-time check that overruns its timeout",
+        severity=Severity.INFORMATIONAL,
+        service="test",
+        resource_type="AWS::::Account",
+        scope=Scope.ACCOUNT,
+        rationale="Its runs go on after the runner has reported them timed out; the next must still wait.",
+        remediation=Remediation(text="Nothing to do."),
+        iam_actions=("sts:GetCallerIdentity",),
+        max_parallel_runs=1,
+        timeout_seconds=0.2,
+    )
+)
+def limited_overruns(ctx):
+    with overruns.lock:
+        overruns.running += 1
+        overruns.peak = max(overruns.peak, overruns.running)
+    try:
+        time.sleep(0.6)
+    finally:
+        with overruns.lock:
+            overruns.running -= 1
+    yield Finding(Status.PASS, resource_id=ctx.account_id, message="done")

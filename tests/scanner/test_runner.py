@@ -10,6 +10,17 @@ import pytest
 
 from scanner.runner import SCAN_GARBAGE_COLLECTION, CheckThreads, GarbageCollectionSetting
 
+MANAGEMENT, MEMBER_A, MEMBER_B = "111111111111", "222222222222", "333333333333"
+THREE_ACCOUNTS = {
+    "name": "three",
+    "organization": {"management_account": MANAGEMENT, "regions": ["us-east-1", "eu-west-1"], "units": ["Workloads"]},
+    "accounts": [
+        {"id": MANAGEMENT, "name": "management", "email": "management@example.com"},
+        {"id": MEMBER_A, "name": "member-a", "email": "a@example.com", "ou": "Workloads"},
+        {"id": MEMBER_B, "name": "member-b", "email": "b@example.com", "ou": "Workloads"},
+    ],
+}
+
 
 def test_the_garbage_collector_runs_less_often_during_a_scan_and_is_restored_after():
     before = gc.get_threshold()
@@ -83,3 +94,36 @@ def test_an_overrunning_check_keeps_its_thread_and_the_next_run_gets_another():
     threads.close()
     release.set()
     assert slow.wait(10)
+
+
+def test_a_limited_check_that_overruns_its_timeout_keeps_its_run_slot(make_org, run_orgscan):
+    from tests.plugins import limited_plugin
+
+    make_org(THREE_ACCOUNTS)
+    code, document = run_orgscan(
+        "--org", "--regions", "us-east-1", "--plugin", "tests.plugins.limited_plugin", "--checks", "limited_overruns",
+    )
+    results = [r for r in document["results"] if r["check_id"] == "limited_overruns"]
+    assert len(results) == 3 and all(r["status"] == "ERROR" and "timed out after 0.2 s" in r["message"] for r in results)
+    # Reported timed out after 0.2 s, each run went on for 0.6 s: the next still waited for it.
+    assert limited_plugin.overruns.peak == 1
+
+
+def test_a_targets_limited_and_other_checks_report_as_one_target(make_org, run_orgscan):
+    """Two limited account-wide checks (one overruns, one waits for the regional targets) beside an unlimited one."""
+    make_org(THREE_ACCOUNTS)
+    code, document = run_orgscan(
+        "--org", "--regions", "us-east-1,eu-west-1", "--concurrency", "1",
+        "--plugin", "tests.plugins.fake_plugin", "--plugin", "tests.plugins.limited_plugin",
+        "--checks", "fake_vpc_count,fake_account_alias_present,limited_waits_for_regional,limited_overruns",
+    )
+    by_check = {}
+    for r in document["results"]:
+        by_check.setdefault(r["check_id"], []).append(r)
+    assert [r["status"] for r in by_check["limited_waits_for_regional"]] == ["PASS"] * 3
+    # The target's own checks and its limited ones are one target in the document, in planned order.
+    planned = [c["id"] for c in document["scan"]["checks"] if c["scope"] == "account"]
+    assert sorted(planned) == ["fake_account_alias_present", "limited_overruns", "limited_waits_for_regional"]
+    for account in (MANAGEMENT, MEMBER_A, MEMBER_B):
+        global_checks = [r["check_id"] for r in document["results"] if r["account_id"] == account and r["target_region"] == "global"]
+        assert global_checks == planned
