@@ -13,6 +13,7 @@ import threading
 from typing import Any, Callable, Iterator
 
 import botocore.exceptions
+from botocore import xform_name
 
 from scanner.errors import AccessDenied, AwsError, ServiceNotAvailable, UndeclaredAction
 
@@ -21,6 +22,13 @@ IAM_PREFIXES = {
     "resourcegroupstaggingapi": "tag",
     "devops-guru": "devops-guru",
     "logs": "logs",
+    "cloudwatch": "cloudwatch",  # endpoint prefix "monitoring"
+    "ecr": "ecr",  # "api.ecr"
+    "ecr-public": "ecr-public",  # "api.ecr-public"
+    "sagemaker": "sagemaker",  # "api.sagemaker"
+    "ses": "ses",  # "email"
+    "sesv2": "ses",  # "email"
+    "s3control": "s3",  # "s3-control"
 }
 
 #: Error codes AWS services use to say "access denied".
@@ -54,6 +62,28 @@ def iam_action(client: Any, service: str, operation: str) -> str:
     if api_name is None:
         raise AttributeError(f"{service} has no operation {operation!r}")
     return f"{iam_prefix(service, client.meta.service_model.endpoint_prefix)}:{api_name}"
+
+
+class ActionNames:
+    """An :data:`ActionNamer` that reads botocore's full service models (of ``session``), once per service."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._names: dict[str, dict[str, str]] = {}
+        # Held while naming: 32 threads starting at once would each read EC2's model.
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str, operation: str) -> str:
+        with self._lock:
+            names = self._names.get(service)
+            if names is None:
+                model = self._session.get_service_model(service)
+                prefix = iam_prefix(service, model.endpoint_prefix)
+                names = self._names[service] = {xform_name(name): f"{prefix}:{name}" for name in model.operation_names}
+        action = names.get(operation)
+        if action is None:
+            raise AttributeError(f"{service} has no operation {operation!r}")
+        return action
 
 
 def action_allowed(action: str, allowed: frozenset[str]) -> bool:
@@ -176,6 +206,9 @@ class AwsReader:
         if self._allowed is not None and not action_allowed(action, self._allowed):
             raise UndeclaredAction(self._check_id, action)
         client = self._cache.client(service, region)
+        if not hasattr(client, operation):
+            # Only the host's own readers get here: a check's undeclared call was refused above.
+            raise UndeclaredAction(self._check_id, action)
         self.actions_used.add(action)
         return client, action, region
 

@@ -38,9 +38,13 @@ class ServiceNotAvailable(OrgscanError):
 
 
 class UndeclaredAction(OrgscanError):
-    """A check called an AWS action that its metadata does not declare: a bug in the check."""
+    """A check (or, with no check id, the host itself) called an AWS action that is not declared: a bug in the caller."""
 
     def __init__(self, check_id: str, action: str) -> None:
-        super().__init__(f"check {check_id} called {action}, which its metadata does not declare in iam_actions")
+        if check_id:
+            message = f"check {check_id} called {action}, which its metadata does not declare in iam_actions"
+        else:
+            message = f"orgscan called {action} in a member account, which scanner.iam_policy.HOST_MEMBER_ACTIONS does not declare"
+        super().__init__(message)
         self.check_id = check_id
         self.action = action

@@ -26,13 +26,17 @@ import botocore.credentials
 import botocore.exceptions
 import botocore.hooks
 import botocore.session
-from botocore import xform_name
 
-from scanner.aws import TargetCache, action_allowed, iam_prefix, translate_client_error
+from scanner.aws import ActionNames, TargetCache, action_allowed, iam_prefix, translate_client_error
 from scanner.errors import AccessDenied, AwsError, UsageError
 
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
 DEFAULT_MAX_ATTEMPTS = 10
+
+
+#: Operations botocore makes by itself in the course of other calls: S3 asks HeadBucket for a
+#: bucket's region when a request went to the wrong one, and CreateSession for S3 Express.
+SDK_OWN_OPERATIONS = {"s3": frozenset({"HeadBucket", "CreateSession"})}
 
 
 class DeclaredOperationsLoader:
@@ -63,8 +67,10 @@ class DeclaredOperationsLoader:
             operations = {
                 name: operation
                 for name, operation in model["operations"].items()
-                # An endpoint-discovery operation is botocore's own, made before a service's calls.
-                if action_allowed(f"{prefix}:{name}", self._allowed) or operation.get("endpointoperation")
+                # Endpoint discovery (DescribeEndpoints) is botocore's own too, made before a service's calls.
+                if action_allowed(f"{prefix}:{name}", self._allowed)
+                or operation.get("endpointoperation")
+                or name in SDK_OWN_OPERATIONS.get(service_name, ())
             }
             trimmed = {**model, "operations": operations}
             with self._lock:
@@ -117,13 +123,12 @@ class AccountSessions:
         )
         self._lock = threading.Lock()
         self._identity_lock = threading.Lock()
-        self._naming_lock = threading.Lock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._sessions: dict[str, botocore.session.Session] = {}
         self._credentials: dict[str, Any] = {}
         self._caller: dict[str, str] | None = None
         self._regions: dict[str, set[str] | None] = {}
-        self._operation_names: dict[str, dict[str, str]] = {}
+        self._action_names = ActionNames(self._base)
         loader = self._base.get_component("data_loader")
         self._member_loader = loader if member_actions is None else DeclaredOperationsLoader(loader, member_actions)
 
@@ -308,16 +313,7 @@ class AccountSessions:
 
     def iam_action(self, service: str, operation: str) -> str:
         """``kms:ListKeys`` for ``("kms", "list_keys")``, named from botocore's full service model."""
-        with self._naming_lock:  # held while naming: 32 threads starting at once would each read EC2's model
-            names = self._operation_names.get(service)
-            if names is None:
-                model = self._base.get_service_model(service)
-                prefix = iam_prefix(service, model.endpoint_prefix)
-                names = self._operation_names[service] = {xform_name(name): f"{prefix}:{name}" for name in model.operation_names}
-        action = names.get(operation)
-        if action is None:
-            raise AttributeError(f"{service} has no operation {operation!r}")
-        return action
+        return self._action_names(service, operation)
 
     def target_cache(self, account_id: str) -> TargetCache:
         """A fresh per-account answer cache whose clients belong to this account."""

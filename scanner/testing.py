@@ -216,11 +216,15 @@ def check_context(
     ``ClientError`` when the role cannot be assumed.
     """
 
-    from scanner.aws import AwsReader, TargetCache
+    import botocore.session
+
+    from scanner.aws import ActionNames, AwsReader, TargetCache
     from scanner.context import Account, CheckContext, OrganizationFacts
     from scanner.model import GLOBAL_REGION, Scope
 
     config = {"retries": {"mode": "adaptive", "max_attempts": 10}}
+    # Named as a scan names them: an undeclared call is refused before any client is asked.
+    action_names = ActionNames(botocore.session.get_session())
 
     def reader_for(credentials: dict[str, str], default_region: str) -> AwsReader:
         clients: dict[tuple[str, str], Any] = {}
@@ -230,7 +234,7 @@ def check_context(
                 clients[(service, client_region)] = sim.client_with(service, client_region, credentials, **config)
             return clients[(service, client_region)]
 
-        return AwsReader(TargetCache(client_getter, _available_regions), default_region)
+        return AwsReader(TargetCache(client_getter, _available_regions, action_names), default_region)
 
     management_environment = sim.environment()
     management_credentials = {

@@ -227,6 +227,17 @@ def test_regions_all_means_the_accounts_enabled_regions(org, run_orgscan):
     assert all(not r.startswith(("us-gov-", "cn-")) for r in document["scan"]["regions"])
 
 
+def test_regions_all_in_an_organization_reads_each_members_regions_with_its_declared_clients(org, run_orgscan):
+    # Members' clients know only the declared operations; the host's ec2:DescribeRegions is one of them.
+    regions = org.client("ec2").describe_regions()["Regions"]
+    enabled = {r["RegionName"] for r in regions if r["OptInStatus"] in ("opt-in-not-required", "opted-in")}
+    code, document = run_orgscan("--org", "--plugin", "tests.plugins.fake_plugin", "--checks", "fake_vpc_count", "--regions", "all")
+    assert accounts_by_id(document)[PROD]["status"] == "scanned"
+    prod_regions = {r["target_region"] for r in document["results"] if r["account_id"] == PROD}
+    assert prod_regions == enabled
+    assert not [r for r in document["results"] if r["account_id"] == PROD and r["status"] == "ERROR"]
+
+
 def test_a_service_missing_from_a_region_is_not_applicable(org, run_orgscan):
     # DevOps Guru has no endpoint in Osaka (botocore's endpoint data, as in AWS).
     code, document = run_orgscan("--checks", "devopsguru_cmk_enabled", "--regions", "ap-northeast-3")

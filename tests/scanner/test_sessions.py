@@ -59,3 +59,31 @@ def test_the_loader_keeps_endpoint_discovery_and_passes_other_models_through():
     assert declared.load_service_model("dynamodb", "paginators-1") is loader.load_service_model("dynamodb", "paginators-1")
     # The wrapped loader's other methods are the wrapped loader's.
     assert declared.list_available_services("service-2") == loader.list_available_services("service-2")
+
+
+def test_a_host_call_missing_from_the_host_actions_is_named(simulated_org):
+    sessions = AccountSessions(member_actions=["ec2:DescribeVpcs"])
+    host_reader = AwsReader(sessions.target_cache(MEMBER), REGION)
+    with pytest.raises(UndeclaredAction, match="orgscan called ec2:DescribeRegions in a member account, which scanner.iam_policy.HOST_MEMBER_ACTIONS"):
+        host_reader.collect("ec2", "describe_regions", "Regions")
+
+
+def test_botocores_own_s3_calls_stay_on_trimmed_clients():
+    loader = botocore.session.Session().get_component("data_loader")
+    model = DeclaredOperationsLoader(loader, ["s3:ListBuckets"]).load_service_model("s3", "service-2")
+    # HeadBucket finds a bucket's region after a redirect, CreateSession signs S3 Express calls.
+    assert set(model["operations"]) == {"ListBuckets", "HeadBucket", "CreateSession"}
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "action"),
+    [
+        ("cloudwatch", "describe_alarms", "cloudwatch:DescribeAlarms"),
+        ("ecr", "describe_repositories", "ecr:DescribeRepositories"),
+        ("sesv2", "list_email_identities", "ses:ListEmailIdentities"),
+        ("elbv2", "describe_load_balancers", "elasticloadbalancing:DescribeLoadBalancers"),
+        ("stepfunctions", "list_state_machines", "states:ListStateMachines"),
+    ],
+)
+def test_actions_are_named_with_the_iam_prefix_not_the_endpoint_prefix(service, operation, action):
+    assert AccountSessions().iam_action(service, operation) == action
