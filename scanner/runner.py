@@ -425,17 +425,34 @@ class TargetPools:
             for check_id, limit in runner.run_limits.items()
         }
 
-    def submit(self, target: Target, planned: list[str], run: Callable[[Target, list[str]], list[dict] | None]) -> concurrent.futures.Future:
-        """Run ``run(target, checks)`` for the target's parts; the future's result is the whole target's."""
-        parts = [(self._pool, [c for c in planned if c not in self._limited])]
-        parts = [part for part in parts if part[1]] + [(self._limited[c], [c]) for c in planned if c in self._limited]
+    def submit(
+        self,
+        target: Target,
+        planned: list[str],
+        run: Callable[[Target, list[str]], list[dict] | None],
+        main_done: Callable[[], None] | None = None,
+    ) -> concurrent.futures.Future:
+        """Run ``run(target, checks)`` for the target's parts; the future's result is the whole target's.
+
+        ``main_done`` is called once the part on the main pool is over (at once if there is none),
+        while limited parts may still be queued.
+        """
+        main = [c for c in planned if c not in self._limited]
+        parts = ([(self._pool, main)] if main else []) + [(self._limited[c], [c]) for c in planned if c in self._limited]
+        if not main and main_done is not None:
+            main_done()
         if len(parts) == 1:
-            return parts[0][0].submit(run, target, parts[0][1])
+            future = parts[0][0].submit(run, target, parts[0][1])
+            if main and main_done is not None:
+                future.add_done_callback(lambda _: main_done())
+            return future
         whole: concurrent.futures.Future = concurrent.futures.Future()
         results: dict[int, list[dict] | None] = {}
         lock = threading.Lock()
 
         def part_done(index: int, future: concurrent.futures.Future) -> None:
+            if index == 0 and main and main_done is not None:
+                main_done()
             if future.cancelled():
                 whole.cancel()
                 return
@@ -491,12 +508,14 @@ class LocalExecutor:
         runner = runner_factory()
         remaining = targets_per_account(work)
         pools = TargetPools(runner, self.concurrency)
+        main_parts_done = self._forget_after_main_parts(runner, work) if runner.run_limits else None
         with SCAN_GARBAGE_COLLECTION.held():
             try:
                 futures = {}
                 run = functools.partial(self._guarded, runner, stop=stop)
                 for target, planned in work:
-                    futures[pools.submit(target, planned, run)] = (target, planned)
+                    done = functools.partial(main_parts_done, target.account_id) if main_parts_done else None
+                    futures[pools.submit(target, planned, run, done)] = (target, planned)
                 for future in concurrent.futures.as_completed(futures):
                     target, planned = futures[future]
                     records = future.result()
@@ -509,6 +528,25 @@ class LocalExecutor:
             finally:
                 pools.shutdown(wait=not stop.is_set())
                 runner.close()
+
+    @staticmethod
+    def _forget_after_main_parts(runner: TargetRunner, work: list[tuple[Target, list[str]]]) -> Callable[[str], None]:
+        """Drop an account's answers and clients once its checks on the main pool are done.
+
+        Its limited checks (a Prowler run) may wait for hours; the bridge needs none of it, and
+        another limited check that reads AWS gets them again, at the cost of repeating its calls.
+        """
+        remaining = targets_per_account(work)
+        lock = threading.Lock()
+
+        def main_part_done(account_id: str) -> None:
+            with lock:
+                remaining[account_id] -= 1
+                last = remaining[account_id] == 0
+            if last:
+                runner.forget_account(account_id)
+
+        return main_part_done
 
     @staticmethod
     def _guarded(runner: TargetRunner, target: Target, planned: list[str], *, stop: threading.Event) -> list[dict] | None:

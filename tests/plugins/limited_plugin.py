@@ -58,9 +58,12 @@ def limited_waits_for_regional(ctx):
     finally:
         with _watch.lock:
             _watch.running -= 1
+    # By now the account's other checks are done and the host may have dropped its clients: reading
+    # AWS must still work, as the account's own role.
+    caller = ctx.aws.call("sts", "get_caller_identity")["Account"]
     status = Status.PASS if released else Status.FAIL
     yield Finding(status, resource_id=ctx.account_id, message=f"waited {time.monotonic() - started:.1f} s",
-                  evidence={"peak_parallel_runs": peak})
+                  evidence={"peak_parallel_runs": peak, "caller_account": caller})
 
 
 @hookimpl

@@ -60,6 +60,7 @@ def test_a_check_with_max_parallel_runs_never_holds_up_other_targets(simulated_o
     assert scanned <= set(limited) and len(scanned) > 2
     assert {limited[a]["status"] for a in scanned} == {"PASS"}, [r["message"] for r in limited.values()]
     assert max(limited[a]["evidence"]["peak_parallel_runs"] for a in scanned) == 1
+    assert all(limited[a]["evidence"]["caller_account"] == a for a in scanned)
     vpc_targets = {(r["account_id"], r["target_region"]) for r in document["results"] if r["check_id"] == "fake_vpc_count"}
     assert {region for _, region in vpc_targets} == {"us-east-1", "eu-west-1"}
 
