@@ -10,13 +10,35 @@ its runs were ever going on at once.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from typing import Iterator
 
 from scanner import hookimpl
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 GIVE_UP_SECONDS = 30.0
+
+
+class _Runs:
+    """Runs of a check going on right now, and the most ever at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self.peak = 0
+
+    @contextlib.contextmanager
+    def one(self) -> Iterator[None]:
+        with self._lock:
+            self._running += 1
+            self.peak = max(self.peak, self._running)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
 
 
 class _Watch:
@@ -26,8 +48,7 @@ class _Watch:
         self.lock = threading.Lock()
         self.regional_pending: set[tuple[str, str]] = set()
         self.regional_done = threading.Event()
-        self.running = 0
-        self.peak = 0
+        self.runs = _Runs()
 
 
 _watch = _Watch()
@@ -48,16 +69,10 @@ _watch = _Watch()
     )
 )
 def limited_waits_for_regional(ctx):
-    with _watch.lock:
-        _watch.running += 1
-        _watch.peak = max(_watch.peak, _watch.running)
-        peak = _watch.peak
-    try:
+    with _watch.runs.one():
+        peak = _watch.runs.peak
         started = time.monotonic()
         released = _watch.regional_done.wait(GIVE_UP_SECONDS)
-    finally:
-        with _watch.lock:
-            _watch.running -= 1
     # By now the account's other checks are done and the host may have dropped its clients: reading
     # AWS must still work, as the account's own role.
     caller = ctx.aws.call("sts", "get_caller_identity")["Account"]
@@ -88,16 +103,7 @@ def orgscan_result(result):
             _watch.regional_done.set()
 
 
-class _Overruns:
-    """Runs of ``limited_overruns`` going on right now, and the most at once."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.running = 0
-        self.peak = 0
-
-
-overruns = _Overruns()
+overruns = _Runs()
 
 
 @check(
@@ -116,12 +122,6 @@ overruns = _Overruns()
     )
 )
 def limited_overruns(ctx):
-    with overruns.lock:
-        overruns.running += 1
-        overruns.peak = max(overruns.peak, overruns.running)
-    try:
+    with overruns.one():
         time.sleep(0.6)
-    finally:
-        with overruns.lock:
-            overruns.running -= 1
     yield Finding(Status.PASS, resource_id=ctx.account_id, message="done")
