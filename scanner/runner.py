@@ -491,7 +491,7 @@ def _in_planned_order(planned: list[str], parts: list[list[dict]]) -> list[dict]
 
 
 class LocalExecutor:
-    """Runs targets on a bounded thread pool in this process (the default executor)."""
+    """Runs targets on bounded thread pools in this process (the default executor)."""
 
     name = "local"
 
