@@ -56,14 +56,6 @@ def iam_prefix(service: str, endpoint_prefix: str) -> str:
     return IAM_PREFIXES.get(service, endpoint_prefix)
 
 
-def iam_action(client: Any, service: str, operation: str) -> str:
-    """``kms:ListKeys`` for ``("kms", "list_keys")``, named from the client's service model."""
-    api_name = client.meta.method_to_api_mapping.get(operation)
-    if api_name is None:
-        raise AttributeError(f"{service} has no operation {operation!r}")
-    return f"{iam_prefix(service, client.meta.service_model.endpoint_prefix)}:{api_name}"
-
-
 class ActionNames:
     """An :data:`ActionNamer` that reads botocore's full service models (of ``session``), once per service."""
 
@@ -114,7 +106,7 @@ class TargetCache:
         self,
         client_getter: ClientGetter,
         available_regions: Callable[[str], set[str] | None],
-        action_namer: ActionNamer | None = None,
+        action_namer: ActionNamer,
     ):
         self._client_getter = client_getter
         self._available_regions = available_regions
@@ -130,12 +122,10 @@ class TargetCache:
             raise ServiceNotAvailable(service, region)
         return self._client_getter(service, region)
 
-    def action(self, service: str, operation: str, region: str) -> str:
-        """The IAM action of an operation. Named without the account's client when an action namer is given:
-        that client may be built from a model that holds only the scan's declared operations."""
-        if self._action_namer is not None:
-            return self._action_namer(service, operation)
-        return iam_action(self.client(service, region), service, operation)
+    def action(self, service: str, operation: str) -> str:
+        """The IAM action of an operation, named without the account's client: that client may be built
+        from a model that holds only the scan's declared operations."""
+        return self._action_namer(service, operation)
 
     def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
         """The cached value for ``key``, computing it once; errors are cached too."""
@@ -202,7 +192,7 @@ class AwsReader:
 
     def _prepare(self, service: str, operation: str, region: str | None) -> tuple[Any, str, str]:
         region = region or self.region
-        action = self._cache.action(service, operation, region)
+        action = self._cache.action(service, operation)
         if self._allowed is not None and not action_allowed(action, self._allowed):
             raise UndeclaredAction(self._check_id, action)
         client = self._cache.client(service, region)

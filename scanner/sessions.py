@@ -46,7 +46,7 @@ class DeclaredOperationsLoader:
     retry settings) comes unchanged from the wrapped loader, as do the shapes an
     operation refers to. ``actions`` are IAM actions as checks declare them
     (``kms:ListKeys``, ``ec2:*``); an operation is kept when its action, named as
-    :func:`scanner.aws.iam_action` names it, is declared.
+    :class:`scanner.aws.ActionNames` names it, is declared.
     """
 
     def __init__(self, loader: Any, actions: Iterable[str]) -> None:

@@ -35,7 +35,7 @@ from checks.policy import (
     parse_policy,
     public_allow_statements,
 )
-from scanner.aws import IAM_PREFIXES, TargetCache
+from scanner.aws import IAM_PREFIXES, ActionNames, TargetCache
 from scanner.model import GLOBAL_REGION, Scope
 from scanner.plugins import build_plugin_manager, collect_checks
 from scanner.config import ScanSettings
@@ -223,7 +223,7 @@ class ScriptedAccount:
             return client
 
     def target_cache(self, account_id: str) -> TargetCache:
-        return TargetCache(self.client, lambda service: None)
+        return TargetCache(self.client, lambda service: None, ActionNames(self._session))
 
     def environment(self, account_id: str) -> dict[str, str]:
         return {}

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from scanner.aws import AwsReader, TargetCache
+import botocore.session
+
+from scanner.aws import ActionNames, AwsReader, TargetCache
 from scanner.context import Account, CheckContext
 from scanner.model import GLOBAL_REGION
 
@@ -103,7 +105,7 @@ def account_context(
 ) -> CheckContext:
     """The context orgscan's runner gives an account-wide check, for one account."""
     provider = credentials if callable(credentials) else (lambda fresh: dict(credentials))
-    cache = TargetCache(_no_aws, lambda service: None)
+    cache = TargetCache(_no_aws, lambda service: None, ActionNames(botocore.session.get_session()))
     return CheckContext(
         account=Account(id=account_id, name="member"),
         region=GLOBAL_REGION,
