@@ -62,6 +62,7 @@ def install() -> None:
         _patch_iam_action_names()
         _patch_inline_role_policies()
         _patch_organizations_reads()
+        _patch_account_summary()
         _installed = True
 
 
@@ -169,6 +170,21 @@ def _patch_organizations_reads() -> None:
         return organizations_backends[self.current_account][self.partition]
 
     OrganizationsResponse.organizations_backend = property(organizations_backend)  # type: ignore[assignment]
+
+
+def _patch_account_summary() -> None:
+    # AWS's GetAccountSummary reports AccountPasswordPresent (1 while the root user has a console
+    # password, 0 once its credentials are removed); moto's summary leaves the key out.
+    from moto.iam.models import AccountSummary
+
+    original_summary_map = AccountSummary.summary_map
+
+    def summary_map(self: Any) -> dict[str, Any]:
+        answer = dict(original_summary_map.fget(self))  # type: ignore[attr-defined]
+        answer["AccountPasswordPresent"] = getattr(self, "_account_password_present", 1)
+        return answer
+
+    AccountSummary.summary_map = property(summary_map)  # type: ignore[assignment]
 
 
 def _allow_devops_guru_delegated_administrator() -> None:
