@@ -370,15 +370,23 @@ class _Caller:
 
     @classmethod
     def of(cls, principal: Mapping[str, Any]) -> "_Caller":
+        """The caller a request's ``principal`` describes.
+
+        ``type`` is ``AWS`` (with ``is_root``), ``anonymous`` or ``Service``; the finer
+        ``root``, ``role-session`` and ``user`` (an AWS principal) are read too, as is
+        ``session_arn`` (a role session's own ARN next to its role's ``arn``).
+        """
         kind = str(principal.get("type", "")).lower()
         if kind == "service":
             name = principal.get("service") or principal.get("arn")
             return cls("service", None, frozenset(), False, str(name).lower() if name else None)
-        if kind != "aws":
+        if kind not in ("aws", "root", "role-session", "user"):
             return cls("anonymous", None, frozenset(), False, None)
         arn = str(principal.get("arn") or "")
         account = principal.get("account")
         arns = {arn} if arn else set()
+        if principal.get("session_arn"):
+            arns.add(str(principal["session_arn"]))
         session = _ASSUMED_ROLE.match(arn)
         if session:
             partition, account_from_arn, role_name = session.groups()
@@ -391,7 +399,7 @@ class _Caller:
             account = account or root.group(1)
         if not account and arn.count(":") >= 5:
             account = arn.split(":")[4] or None
-        is_root = bool(principal.get("is_root")) or bool(root)
+        is_root = bool(principal.get("is_root")) or bool(root) or kind == "root"
         return cls("aws", str(account) if account else None, frozenset(arns), is_root, None)
 
     def named_by(self, principals: PrincipalSet) -> bool:
@@ -449,10 +457,10 @@ class Statement:
         """Whether this statement matches the request (its effect then counts), leaving out conditions on ``skip_keys``."""
         caller = _Caller.of(request.get("principal") or {})
         context = _Context(request.get("context"))
-        return self._applies(caller, str(request.get("action", "")), str(request.get("resource", "")), context,
+        return self._applies(caller, str(request.get("action", "")), _resource(request), context,
                              frozenset(key.lower() for key in skip_keys))
 
-    def _applies(self, caller: _Caller, action: str, resource: str, context: _Context, skip_keys: frozenset[str]) -> bool:
+    def _applies(self, caller: _Caller, action: str, resource: str | None, context: _Context, skip_keys: frozenset[str]) -> bool:
         if self.principal is not None and not caller.named_by(self.principal):
             return False
         if self.not_principal is not None and caller.exempted_by(self.not_principal):
@@ -463,13 +471,20 @@ class Statement:
             return False
         variables = context if self.variables else None
         try:
-            if self.resources is not None and not any(glob_match(_pattern_tokens(r, variables), resource) for r in self.resources):
-                return False
-            if self.not_resources is not None and any(glob_match(_pattern_tokens(r, variables), resource) for r in self.not_resources):
-                return False
+            if resource is not None:  # None: a request for no resource in particular, which neither element narrows
+                if self.resources is not None and not any(glob_match(_pattern_tokens(r, variables), resource) for r in self.resources):
+                    return False
+                if self.not_resources is not None and any(glob_match(_pattern_tokens(r, variables), resource) for r in self.not_resources):
+                    return False
             return all(entry.holds(context, self.variables) for entry in self.conditions if entry.key.lower() not in skip_keys)
         except _Unresolved:
             return False
+
+
+def _resource(request: Mapping[str, Any]) -> str | None:
+    """The request's resource ARN; None when the request names no resource in particular."""
+    resource = request.get("resource")
+    return None if resource is None else str(resource)
 
 
 # -- parsing ---------------------------------------------------------------------------------------
@@ -590,7 +605,7 @@ def evaluate(statements: Sequence[Statement], request: Mapping[str, Any]) -> str
     """
     caller = _Caller.of(request.get("principal") or {})
     context = _Context(request.get("context"))
-    action, resource = str(request.get("action", "")), str(request.get("resource", ""))
+    action, resource = str(request.get("action", "")), _resource(request)
     effects = {s.effect for s in statements if s._applies(caller, action, resource, context, frozenset())}
     if "Deny" in effects:
         return DENY

@@ -312,6 +312,20 @@ def test_the_simulator_package_never_imports_the_checks():
     assert offenders == []
 
 
+def test_the_finer_principal_types_of_the_shared_table_are_read_alike():
+    """``root``, ``role-session`` (role ``arn`` plus ``session_arn``) and ``user`` are AWS principals (Principal element page)."""
+    session = {"type": "role-session", "account": ACCOUNT, "arn": ROLE, "session_arn": SESSION}
+    root = {"type": "root", "account": ACCOUNT, "arn": ROOT}
+    user = {"type": "user", "account": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/bob"}
+    only_root = policy(ENABLE_IAM, {"Effect": "Deny", "NotPrincipal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"})
+    for principal, expected in ((session, "deny"), (root, "allow"), (user, "deny")):
+        assert decide(only_root, {"principal": principal, "action": "kms:Decrypt", "resource": KEY, "context": {}}) == expected, principal
+    by_session = policy(allow(principal={"AWS": SESSION}))
+    assert decide(by_session, {"principal": session, "action": "kms:Decrypt", "resource": KEY, "context": {}}) == "allow"
+    # A request for no resource in particular: Resource does not narrow it (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
+    assert decide(policy(allow() | {"Resource": KEY}), {"principal": session, "action": "kms:ListAliases", "resource": None, "context": {}}) == "allow"
+
+
 def test_statements_report_the_keys_they_read():
     statements = parse(policy(deny(Condition={"StringNotEquals": {"AWS:SourceVpce": "vpce-1"}, "BoolIfExists": {"aws:ViaAWSService": "false"}})))
     assert statements[0].condition_keys == {"aws:sourcevpce", "aws:viaawsservice"}
@@ -365,3 +379,31 @@ def test_the_simulator_enforces_key_policy_denies_with_its_own_evaluator(make_or
             assert f"assumed-role/OrganizationAccountAccessRole/" in error.response["Error"]["Message"]
             outcomes[name] = True
     assert outcomes == {name: denied for name, (_, denied, _) in ENFORCED_DENIES.items()}
+
+
+# -- the shared table: the simulator's evaluator and orgscan's checks are judged on the same documented cases ---
+
+SHARED_TABLE = Path(__file__).resolve().parents[1] / "checks" / "policy_cases.py"
+SHARED_DECISIONS = {"Allow": "allow", "ExplicitDeny": "deny", "ImplicitDeny": "implicit_deny"}
+
+
+def _shared_cases() -> list:
+    if not SHARED_TABLE.exists():
+        return []
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("shared_policy_cases", SHARED_TABLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.CASES)
+
+
+SHARED_CASES = _shared_cases()
+
+
+@pytest.mark.skipif(not SHARED_CASES, reason="tests/checks/policy_cases.py (the table checks/policy.py is tested on) is not in this tree")
+@pytest.mark.parametrize("case", SHARED_CASES, ids=[case["id"] for case in SHARED_CASES])
+def test_the_simulator_decides_the_shared_table_as_aws_documents(case):
+    # tests/checks/test_policy_cases.py runs checks/policy.py over the same cases: the two independent
+    # evaluators agree exactly when both agree with the documentation.
+    assert decide(case["policy"], case["request"]) == SHARED_DECISIONS[case["expected"]], f"{case['pattern']} ({case['doc']})"
