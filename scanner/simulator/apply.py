@@ -181,6 +181,9 @@ def _apply_account(scenario: Scenario, account: Account) -> None:
 
     iam = iam_backends[account.id]["global"]
     iam.account_summary._account_mfa_enabled = 1 if account.root_mfa else 0
+    iam.account_summary._account_password_present = 1 if account.root_password else 0
+    iam.account_summary._account_access_keys_present = 1 if account.root_access_keys else 0
+    iam.account_summary._account_signing_certificates_present = 1 if account.root_signing_certificates else 0
     for role in account.iam_roles:
         iam.create_role(
             role_name=role.name,

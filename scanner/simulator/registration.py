@@ -62,6 +62,7 @@ def install() -> None:
         _patch_iam_action_names()
         _patch_inline_role_policies()
         _patch_organizations_reads()
+        _patch_account_summary()
         _installed = True
 
 
@@ -169,6 +170,21 @@ def _patch_organizations_reads() -> None:
         return organizations_backends[self.current_account][self.partition]
 
     OrganizationsResponse.organizations_backend = property(organizations_backend)  # type: ignore[assignment]
+
+
+def _patch_account_summary() -> None:
+    # AWS's GetAccountSummary reports AccountPasswordPresent (1 while the root user has a console
+    # password, 0 once its credentials are removed); moto's summary leaves the key out.
+    from moto.iam.models import AccountSummary
+
+    original_summary_map = AccountSummary.summary_map
+
+    def summary_map(self: Any) -> dict[str, Any]:
+        answer = dict(original_summary_map.fget(self))  # type: ignore[attr-defined]
+        answer["AccountPasswordPresent"] = getattr(self, "_account_password_present", 1)
+        return answer
+
+    AccountSummary.summary_map = property(summary_map)  # type: ignore[assignment]
 
 
 def _allow_devops_guru_delegated_administrator() -> None:
@@ -310,7 +326,7 @@ def _patch_kms() -> None:
         # moto's own check (DescribeKey only) fails with a 500 when "Statement" is a single object and
         # ignores a Deny's Principal and Condition, so a conditional Deny of kms:* blocked every caller.
         key = self.kms_backend.describe_key(self.kms_backend.get_key_id(key_id))
-        denial = key_policy_denial(key.policy, action, self.current_account, self.get_access_key())
+        denial = key_policy_denial(key.policy, action, self.current_account, self.get_access_key(), key.arn, self.region)
         if denial is not None:
             from moto.core.exceptions import JsonRESTError
 
@@ -334,9 +350,33 @@ def _patch_kms() -> None:
     kms_models.Key.to_dict = to_dict  # type: ignore[method-assign]
 
 
-def _direct_call_context(account_id: str, access_key: str) -> tuple[str | None, str, dict[str, Any]]:
-    """The caller's role ARN, its session ARN and the request context AWS gives a direct KMS call (not through a service)."""
+def _organization_path(account_id: str) -> tuple[str | None, str | None]:
+    """The organization id and the account's ``aws:PrincipalOrgPaths`` value (``o-.../r-.../ou-.../``), if it is a member."""
     from moto.organizations.models import organizations_backends
+
+    owner = organizations_backends.master_accounts.get(account_id)
+    if owner is None:
+        return None, None
+    backend = organizations_backends[owner[0]][owner[1]]
+    organization = getattr(backend, "org", None)
+    if organization is None:
+        return None, None
+    units = {unit.id: unit for unit in backend.ou}
+    account = next((a for a in backend.accounts if a.id == account_id), None)
+    parent = getattr(account, "parent_id", None)
+    chain: list[str] = []
+    while parent is not None and parent not in chain and len(chain) < 10:  # OUs nest five deep at most
+        chain.append(parent)
+        parent = getattr(units.get(parent), "parent_id", None)
+    return organization.id, "/".join([organization.id, *reversed(chain)]) + "/"
+
+
+def direct_call_request(account_id: str, access_key: str, action: str, key_arn: str, region: str) -> dict[str, Any]:
+    """The request AWS evaluates for a direct KMS call (not through a service) by this caller, in the evaluator's shape.
+
+    The context holds the keys AWS puts in such a request whose values the simulator knows;
+    :data:`DIRECT_CALL_ABSENT_KEYS` are keys such a request never carries.
+    """
     from moto.sts.models import sts_backends
 
     role_arn, caller_arn = None, f"arn:aws:iam::{account_id}:root"
@@ -346,53 +386,65 @@ def _direct_call_context(account_id: str, access_key: str) -> tuple[str | None, 
         assumed = None
     if assumed is not None:
         role_arn, caller_arn = assumed.role_arn, assumed.arn
+    org_id, org_path = _organization_path(account_id)
     context: dict[str, Any] = {
         "kms:CallerAccount": account_id,
         "aws:PrincipalAccount": account_id,
+        "aws:ResourceAccount": key_arn.split(":")[4],
+        "aws:RequestedRegion": region,
+        "aws:SecureTransport": "true",  # KMS endpoints accept HTTPS only
         "aws:ViaAWSService": "false",
         "aws:PrincipalIsAWSService": "false",
+        "aws:PrincipalArn": role_arn or caller_arn,
+        "aws:PrincipalType": "AssumedRole" if role_arn else "Account",
     }
+    if org_id is not None:
+        context["aws:PrincipalOrgID"] = org_id
+        context["aws:PrincipalOrgPaths"] = [org_path]
+    principal = {"type": "AWS", "arn": caller_arn, "account": account_id, "org_id": org_id,
+                 "org_paths": [org_path] if org_path else [], "is_root": role_arn is None}
     if role_arn is not None:
-        context["aws:PrincipalArn"] = role_arn
-        context["aws:PrincipalType"] = "AssumedRole"
-    owner = organizations_backends.master_accounts.get(account_id)
-    if owner is not None:
-        organization = getattr(organizations_backends[owner[0]][owner[1]], "org", None)
-        if organization is not None:
-            context["aws:PrincipalOrgID"] = organization.id
-    return role_arn, caller_arn, context
+        principal["role_arn"] = role_arn
+    return {"principal": principal, "action": action, "resource": key_arn, "context": context}
 
 
 # Context keys a direct call never carries: a Deny that needs one of them cannot match it.
 DIRECT_CALL_ABSENT_KEYS = frozenset(
-    {"kms:ViaService", "kms:GrantIsForAWSResource", "kms:GrantOperations", "kms:GrantConstraintType",
-     "kms:GranteePrincipal", "kms:RetiringPrincipal", "aws:SourceVpc", "aws:SourceVpce", "aws:SourceArn",
-     "aws:SourceAccount", "aws:SourceOrgID", "aws:CalledVia", "aws:CalledViaFirst", "aws:CalledViaLast"}
+    key.lower() for key in (
+        "kms:ViaService", "kms:GrantIsForAWSResource", "kms:GrantOperations", "kms:GrantConstraintType",
+        "kms:GranteePrincipal", "kms:RetiringPrincipal", "aws:SourceVpc", "aws:SourceVpce", "aws:VpcSourceIp",
+        "aws:SourceArn", "aws:SourceAccount", "aws:SourceOrgID", "aws:SourceOrgPaths", "aws:CalledVia",
+        "aws:CalledViaFirst", "aws:CalledViaLast",
+    )
 )
 
 
-def key_policy_denial(policy_text: str | None, action: str, account_id: str, access_key: str) -> str | None:
+def key_policy_denial(policy_text: str | None, action: str, account_id: str, access_key: str, key_arn: str, region: str) -> str | None:
     """The caller's (session) ARN when an explicit Deny of the key policy may apply to this direct call, else ``None``.
 
-    Deny statements are judged with their Principal/NotPrincipal, Action/NotAction and
-    Condition against the context of a direct call (checks/policy.py's evaluator): a Deny
-    whose conditions cannot hold for it (say ``kms:ViaService`` or ``kms:GrantIsForAWSResource``)
-    does not block it. A Deny that may apply (a context key the simulator does not know) blocks,
-    as moto did. Allows are not enforced (moto does not enforce them either).
+    Judged by the simulator's own evaluator (:mod:`scanner.simulator.kms_key_policy`, never
+    the checks' one) against :func:`direct_call_request`. A Deny whose conditions read a key
+    the simulator cannot tell (neither in that request nor in :data:`DIRECT_CALL_ABSENT_KEYS`,
+    say ``aws:SourceIp`` or ``aws:PrincipalTag/team``) blocks when its other conditions hold,
+    as moto blocked every Deny. Allows are not enforced (moto does not enforce them either).
     """
-    from checks.policy import PolicyError, Request, explicit_denies, parse_policy
+    from scanner.simulator.kms_key_policy import DENY, PolicyDocumentError, evaluate, parse
 
     try:
-        policy = parse_policy(policy_text or "")
-    except (PolicyError, ValueError, TypeError):
+        statements = parse(policy_text or "")
+    except PolicyDocumentError:
         return None  # not a policy AWS would hold; moto skips it too
-    if not policy.denies:
+    denies = [statement for statement in statements if statement.effect == "Deny"]
+    if not denies:
         return None
-    role_arn, caller_arn, context = _direct_call_context(account_id, access_key)
-    request = Request(action=action, principal_arn=role_arn, context=context, absent_keys=DIRECT_CALL_ABSENT_KEYS)
-    certain, possible = explicit_denies(policy, request)
-    if certain or possible:
-        return caller_arn
+    request = direct_call_request(account_id, access_key, action, key_arn, region)
+    if evaluate(denies, request) == DENY:
+        return request["principal"]["arn"]
+    told = {key.lower() for key in request["context"]} | DIRECT_CALL_ABSENT_KEYS
+    for deny in denies:
+        untold = deny.condition_keys - told
+        if untold and deny.applies(request, skip_keys=untold):
+            return request["principal"]["arn"]
     return None
 
 

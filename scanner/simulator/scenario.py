@@ -185,6 +185,9 @@ class Account:
     status: str = "ACTIVE"
     role_assumable: bool = True
     root_mfa: bool = True
+    root_password: bool = True
+    root_access_keys: bool = False
+    root_signing_certificates: bool = False
     default_vpc: bool = True
     kms_keys: list[KmsKey] = field(default_factory=list)
     devops_guru: list[DevOpsGuruSetup] = field(default_factory=list)
@@ -491,8 +494,14 @@ def _read_account(table: _Table, regions: tuple[str, ...], units: tuple[str, ...
         status=table.choice("status", ACCOUNT_STATUSES, "ACTIVE"),
         role_assumable=table.get("role_assumable", bool, True),
         root_mfa=table.get("root_mfa", bool, True),
+        root_password=table.get("root_password", bool, True),
+        root_access_keys=table.get("root_access_keys", bool, False),
+        root_signing_certificates=table.get("root_signing_certificates", bool, False),
         default_vpc=table.get("default_vpc", bool, True),
     )
+    if account.root_mfa and not (account.root_password or account.root_access_keys or account.root_signing_certificates):
+        # AWS deactivates the root user's MFA when its credentials are deleted (IAM User Guide, "AWS account root user").
+        raise table.place.child("root_mfa").fail("a root user without password, access keys or signing certificates has no MFA: set root_mfa = false")
     if "@" not in account.email:
         raise table.place.child("email").fail(f"{account.email!r} is not an email address")
     for index, key_table in enumerate(table.tables("kms_keys")):

@@ -56,6 +56,28 @@ def test_root_mfa_is_set_per_account(sim):
     assert sim.client("iam", account_id="333333333333").get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 1
 
 
+ROOT_KEYS = ("AccountMFAEnabled", "AccountPasswordPresent", "AccountAccessKeysPresent", "AccountSigningCertificatesPresent")
+
+
+def test_root_credentials_are_reported_per_account_as_aws_reports_them(make_org):
+    # GetAccountSummary reports each root credential as 1 or 0 (botocore IAM model, summaryKeyType); deleting root
+    # user credentials (centrally managed root access) removes password, access keys and signing certificates and
+    # deactivates MFA (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html).
+    sim = make_org({"organization": {"management_account": "111111111111", "regions": ["us-east-1"]},
+                    "accounts": [{"id": "111111111111", "name": "m", "email": "m@example.com", "default_vpc": False},
+                                 {"id": "222222222222", "name": "removed", "email": "r@example.com", "default_vpc": False,
+                                  "root_mfa": False, "root_password": False},
+                                 {"id": "333333333333", "name": "keys", "email": "k@example.com", "default_vpc": False,
+                                  "root_mfa": False, "root_access_keys": True, "root_signing_certificates": True}]})
+    summaries = {account: sim.client("iam", account_id=account).get_account_summary()["SummaryMap"]
+                 for account in ("111111111111", "222222222222", "333333333333")}
+    assert {account: tuple(summary[key] for key in ROOT_KEYS) for account, summary in summaries.items()} == {
+        "111111111111": (1, 1, 0, 0),  # the defaults: a root user with a password and MFA
+        "222222222222": (0, 0, 0, 0),
+        "333333333333": (0, 1, 1, 1),
+    }
+
+
 def test_aws_managed_keys_describe_as_aws_managed(sim):
     kms = sim.client("kms", "us-east-1", account_id="222222222222")
     aliases = {a["AliasName"]: a for a in kms.list_aliases()["Aliases"]}

@@ -41,6 +41,8 @@ def test_minimal_scenario_loads(tmp_path):
         ('\n[[accounts]]\nid = "12345"\nname = "x"\nemail = "x@example.com"\n', "accounts[1].id", "is not a 12-digit account id"),
         ('\n[[accounts]]\nid = "222222222222"\nname = "x"\nemail = "x@example.com"\nstatus = "CLOSED"\n', "accounts[1].status", "'CLOSED' is not one of ACTIVE, SUSPENDED"),
         ('\n[[accounts]]\nid = "222222222222"\nname = "x"\nemail = "x@example.com"\nou = "Nowhere"\n', "accounts[1].ou", "is not declared in organization.units"),
+        ('\n[[accounts]]\nid = "222222222222"\nname = "x"\nemail = "x@example.com"\nroot_password = false\n', "accounts[1].root_mfa", "has no MFA: set root_mfa = false"),
+        ('\n[[accounts]]\nid = "222222222222"\nname = "x"\nemail = "x@example.com"\nroot_access_keys = "no"\n', "accounts[1].root_access_keys", "expected true or false"),
         ('\n[[accounts.kms_keys]]\npolicy = "{not json"\n', "accounts[0].kms_keys[0].policy", "not valid JSON"),
         ('\n[[accounts.kms_keys]]\nstate = "Broken"\n', "accounts[0].kms_keys[0].state", "is not one of Enabled, Disabled, PendingDeletion"),
         ('\n[[accounts.kms_keys]]\nrotation = "yes"\n', "accounts[0].kms_keys[0].rotation", "expected true or false"),
