@@ -83,8 +83,10 @@ def is_credential_name(name: str) -> bool:
         return False
     if words[-1] in _CREDENTIAL_WORDS:
         return True
-    if len(words) >= 2 and words[-1] == "key" and words[-2] in _VENDOR_KEY_WORDS:
-        return True
+    if words[-1] == "key" and (
+        len(words) >= 2 and words[-2] in _VENDOR_KEY_WORDS or len(words) >= 3 and words[-3] + words[-2] in _VENDOR_KEY_WORDS
+    ):
+        return True  # "TWILIO_KEY", "PagerDutyKey" (pager + duty)
     return len(words) >= 2 and (words[-2], words[-1]) in _CREDENTIAL_BIGRAMS
 
 

@@ -454,7 +454,7 @@ _ASSIGNMENT = re.compile(
 # the detector, which owns the vocabulary).
 _ENV_ASSIGNMENT = re.compile(
     r"(?<![A-Za-z0-9_\-.$])(?:export\s+|set\s+)?([A-Za-z][A-Za-z0-9_.\-]{0,63}(?:\s[A-Za-z][A-Za-z0-9_]{0,31})?)[\"']?"
-    r"\s*(?::=|=|:)\s*[\"']?([^\s\"';,&}]{3,})"
+    r"\s*(?::=|=|:)\s*[\"']?(\$\{[^{}\s]{1,80}\}|[^\s\"';,&}]{3,})"
 )
 
 CredentialName = Callable[[str], bool]
@@ -464,15 +464,21 @@ def find_credential_assignments(text: str, name_words: frozenset[str], credentia
     spans = [
         (m.start(2), m.end(2), "credential_assignment")
         for m in _ASSIGNMENT.finditer(text)
-        if looks_like_a_credential_value(m.group(2))
+        if looks_like_a_credential_value(m.group(2)) and not _starts_prose(text, m)
     ]
     if credential_name is not None and ("=" in text or ":" in text):
         for match in _ENV_ASSIGNMENT.finditer(text):
             name, value = match.group(1), match.group(2)
             # "db password: x" names the credential with its last words
-            if (credential_name(name) or credential_name(name.split()[-1])) and looks_like_a_credential_value(value):
+            if (credential_name(name) or credential_name(name.split()[-1])) and looks_like_a_credential_value(value) \
+                    and not _starts_prose(text, match):
                 spans.append((match.start(2), match.end(2), "credential_assignment"))
     return spans
+
+
+def _starts_prose(text: str, match: re.Match[str]) -> bool:
+    # "token: stored in secrets manager" -- a plain word followed by more words is a sentence, not a value
+    return match.group(2).isalpha() and text[match.end(2):match.end(2) + 2][:1] == " " and text[match.end(2) + 1:match.end(2) + 2].isalpha()
 
 
 def looks_like_a_credential_value(value: str) -> bool:
