@@ -248,7 +248,14 @@ def _valid_phone(candidate: str, region: str | None) -> bool:
         number = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException:
         return False
-    return phonenumbers.is_valid_number(number)
+    # the length check is a table look-up; validity runs the region's patterns, so it comes second
+    return phonenumbers.is_possible_number(number) and phonenumbers.is_valid_number(number)
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_in_some_region(candidate: str) -> bool:
+    """True when a national-format number is valid in some numbering plan (cached: tag values repeat)."""
+    return any(_valid_phone(candidate, region) for region in _NATIONAL_REGIONS)
 
 
 def _has_phone_layout(candidate: str) -> bool:
@@ -273,7 +280,7 @@ def find_phone_numbers(text: str, name_words: frozenset[str]) -> list[Span]:
         if candidate.startswith("+"):
             valid = _valid_phone(candidate, None)
         elif about_a_person:
-            valid = any(_valid_phone(candidate, region) for region in _NATIONAL_REGIONS)
+            valid = _valid_in_some_region(candidate)
         else:
             # free text: a North American number in its usual layout ("(212) 555-0147")
             valid = _has_phone_layout(candidate) and _valid_phone(candidate, "US")

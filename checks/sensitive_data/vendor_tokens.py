@@ -122,6 +122,11 @@ def library_plugins() -> tuple[tuple[object, str], ...]:
     return tuple(plugins)
 
 
+# Every plugin pattern used needs a run of at least ten letters and digits, or starts with one of
+# these literals: a value with neither (most tag values) cannot match and skips the plugins.
+_MAY_HOLD_A_TOKEN = re.compile(r"[A-Za-z0-9]{10}|xox|slack|eyJ|PRIVATE KEY|PuTTY|sq0csp|gh[pousr]_|glpat|T3BlbkFJ")
+
+
 def _stands_alone(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else ""
     after = text[end] if end < len(text) else ""
@@ -131,7 +136,7 @@ def _stands_alone(text: str, start: int, end: int) -> bool:
 def find_vendor_tokens(text: str, name_words: frozenset[str]) -> list[Span]:
     """Spans of vendor tokens in ``text``: detect-secrets' plugins, then orgscan's rules for the formats it lacks."""
     spans: list[Span] = []
-    for plugin, kind in library_plugins():
+    for plugin, kind in library_plugins() if _MAY_HOLD_A_TOKEN.search(text) else ():
         for secret in set(plugin.analyze_string(text)):  # type: ignore[attr-defined]
             if not secret:
                 continue
