@@ -557,6 +557,9 @@ PLACEHOLDERS = frozenset(
         "secretsmanager", "secrets-manager", "ssm", "parameter-store", "kms", "managed", "aws-managed", "auto",
         "automatic", "rotated", "rotating", "rotate", "manual", "sso", "iam", "oidc", "saml", "ldap", "none-required",
         "not-required", "default", "xxx", "xxxx", "xxxxxxxx", "*", "***", "****", "********", "changeme-in-vault",
+        # authentication schemes, the usual values of an "Auth" key
+        "basic", "bearer", "digest", "oauth", "oauth2", "mtls", "tls", "kerberos", "ntlm", "apikey", "api-key", "jwt",
+        "sigv4", "hmac", "anonymous", "public", "private",
     }
 )
 _PLACEHOLDER_SHAPES = re.compile(

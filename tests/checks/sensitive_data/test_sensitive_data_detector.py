@@ -287,6 +287,12 @@ def test_prefixless_vendor_keys_are_found_by_their_key(key, value):
     assert "credential_named_field" in _kinds(key, value)
 
 
+def test_an_auth_key_holds_a_credential_unless_it_names_a_scheme():
+    assert _kinds("REDIS_AUTH", "x9Lq2mZ8r") == {"credential_named_field"}
+    for scheme in ("oauth2", "sigv4", "basic", "none"):
+        assert _kinds("Auth", scheme) == set(), scheme
+
+
 def test_vendor_rules_do_not_fire_inside_longer_identifiers():
     # an ARN whose account id and a long topic name look like a Telegram token's "digits:35 characters"
     arn = "arn:aws:sns:us-east-1:123456789012:payments-settlement-alerts-production-eu"
