@@ -55,8 +55,15 @@ def name_words(name: str) -> list[str]:
 _CREDENTIAL_WORDS = frozenset(
     {
         "password", "passwd", "pwd", "pass", "passphrase", "passcode", "secret", "token", "apikey", "apitoken",
-        "credential", "credentials", "creds", "privatekey", "secretkey", "accesskey", "bearer", "pat",
+        "credential", "credentials", "creds", "privatekey", "secretkey", "accesskey", "bearer", "pat", "auth",
     }
+)
+#: Vendors whose "<vendor> key" is a credential (``PagerDutyKey``, ``TWILIO_KEY``): their keys have no
+#: prefix to recognise (PagerDuty's REST API keys are plain 20-character strings).
+_VENDOR_KEY_WORDS = frozenset(
+    {"pagerduty", "pd", "twilio", "sendgrid", "stripe", "datadog", "dd", "newrelic", "mailchimp", "slack", "github", "gitlab",
+     "docker", "dockerhub", "openai", "anthropic", "opsgenie", "sentry", "segment", "mailgun", "algolia", "heroku",
+     "shopify", "okta", "auth0", "npm", "pypi", "splunk", "hec", "grafana", "cloudflare", "vault", "consul", "license"}
 )
 _CREDENTIAL_BIGRAMS = frozenset(
     {("api", "key"), ("private", "key"), ("secret", "key"), ("access", "key"), ("signing", "key"),
@@ -76,7 +83,23 @@ def is_credential_name(name: str) -> bool:
         return False
     if words[-1] in _CREDENTIAL_WORDS:
         return True
+    if words[-1] == "key" and (
+        len(words) >= 2 and words[-2] in _VENDOR_KEY_WORDS or len(words) >= 3 and words[-3] + words[-2] in _VENDOR_KEY_WORDS
+    ):
+        return True  # "TWILIO_KEY", "PagerDutyKey" (pager + duty)
     return len(words) >= 2 and (words[-2], words[-1]) in _CREDENTIAL_BIGRAMS
+
+
+@lru_cache(maxsize=4096)
+def _context_words(name: str) -> frozenset[str]:
+    """The words of a key, plus each pair of neighbours joined (``OnCall`` -> on, call, oncall; ``Cost Centre`` -> costcentre)."""
+    words = _name_words(name)
+    return frozenset(words) | {first + second for first, second in zip(words, words[1:])}
+
+
+@lru_cache(maxsize=1)
+def _recognisers() -> tuple[patterns.Recogniser, ...]:
+    return patterns.all_recognisers(credential_name=is_credential_name)
 
 
 _MAYBE_SENSITIVE = re.compile(r"[0-9@:=]|-----|eyJ|AKIA|ASIA|PuTTY")
@@ -140,10 +163,12 @@ class SensitiveDataDetector:
     def _compute_spans(self, text: str, name: str) -> tuple[tuple[int, int, str], ...]:
         if self.is_allowed(text):
             return ()
-        words = frozenset(_name_words(name)) if name else frozenset()
+        words = _context_words(name) if name else frozenset()
         chosen: list[tuple[int, int, str]] = []
-        # Every recogniser needs a digit, "@", ":", "=", a PEM armour, a JWT or key-id prefix, or 20+ characters.
-        recognisers = patterns.all_recognisers() if len(text) >= 20 or _MAYBE_SENSITIVE.search(text) else ()
+        # Every recogniser needs a digit, "@", ":", "=", a PEM armour, a JWT or key-id prefix, or 20+ characters,
+        # except a person's name, which needs an owner or contact key.
+        worth_scanning = len(text) >= 20 or _MAYBE_SENSITIVE.search(text) or words & patterns.CONTACT_NAME_WORDS
+        recognisers = _recognisers() if worth_scanning else ()
         for recogniser in recognisers:
             for start, end, kind in sorted(recogniser(text, words), key=lambda s: (s[0], -(s[1] - s[0]))):
                 if kind in self._ignored or self.is_allowed(text[start:end]):
@@ -153,7 +178,7 @@ class SensitiveDataDetector:
                 chosen.append((start, end, kind))
         if name and not chosen and "credential_named_field" not in self._ignored and is_credential_name(name):
             stripped = text.strip()
-            if stripped and not patterns.is_placeholder(stripped) and not patterns.is_reference(stripped):
+            if stripped and patterns.looks_like_a_credential_value(stripped):
                 start = text.index(stripped)
                 chosen.append((start, start + len(stripped), "credential_named_field"))
         return tuple(sorted(chosen))

@@ -13,9 +13,14 @@ only a social security number under a key that says so).
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Callable, Iterable
+
+import phonenumbers
+
+from checks.sensitive_data.vendor_tokens import VENDOR_KINDS, find_vendor_tokens
 
 Span = tuple[int, int, str]
 Recogniser = Callable[[str, frozenset[str]], list[Span]]
@@ -24,33 +29,29 @@ Recogniser = Callable[[str, frozenset[str]], list[Span]]
 SECRET_KINDS = {
     "aws_access_key_id": "AWS access key id",
     "aws_secret_access_key": "AWS secret access key",
-    "private_key": "private key",
     "credential_named_field": "value of a field named like a credential",
-    "credential_assignment": "credential assignment (password=..., token: ...)",
+    "credential_assignment": "credential assignment (password=..., export X_TOKEN=..., token: ...)",
     "url_credentials": "URL or connection string with credentials",
-    "github_token": "GitHub token",
-    "gitlab_token": "GitLab token",
-    "slack_token": "Slack token or webhook",
-    "stripe_secret_key": "Stripe secret key",
-    "google_api_key": "Google API key",
-    "jwt": "JSON Web Token",
-    "npm_token": "npm token",
-    "pypi_token": "PyPI token",
-    "sendgrid_api_key": "SendGrid API key",
-    "openai_api_key": "OpenAI/Anthropic API key",
+    **{kind: description for kind, description in VENDOR_KINDS.items() if kind != "aws_access_key_id"},
 }
 PERSONAL_KINDS = {
     "email_address": "email address",
-    "phone_number": "phone number",
+    "phone_number": "phone number (valid by libphonenumber)",
     "payment_card_number": "payment card number (passes Luhn)",
     "us_ssn": "US social security number",
     "iban": "IBAN (passes mod-97)",
+    "person_name": "a person's name under an owner or contact key",
 }
 KIND_DESCRIPTIONS = {**SECRET_KINDS, **PERSONAL_KINDS}
 
 # Boundaries that keep a pattern from matching inside a longer identifier:
 # ``i-0123456789abcdef0``, ``arn:aws:...:123456789012:...``, ``10.0.0.0/16``.
 _NOT_AFTER_WORD = r"(?<![A-Za-z0-9_\-./:+@])"
+# Numbers that are data (card numbers, SSNs) may sit *inside* an identifier after a
+# separator (``u-4111111111111111``, ``backup_4111...``, ``ssn-078051120``), but never
+# continue a word, a longer number, a dotted/dashed number (``10.4111...``) or a version.
+_ALONE_BEFORE = r"(?<![A-Za-z0-9+@])(?<!\d[.\-/:])"
+_ALONE_AFTER = r"(?![0-9A-Za-z])(?![.\-/:]\d)"
 
 
 def _finditer(pattern: re.Pattern[str], text: str, kind: str, group: int = 0) -> list[Span]:
@@ -122,9 +123,9 @@ def card_brand(digits: str) -> str | None:
 
 # 13-19 digits, either contiguous or in groups of 4 (Amex 4-6-5) separated by one space or dash.
 _CARD = re.compile(
-    _NOT_AFTER_WORD
+    _ALONE_BEFORE
     + r"(\d{13,19}|\d{4}(?:[ \-]\d{4}){2,3}(?:[ \-]\d{1,3})?|\d{4}[ \-]\d{6}[ \-]\d{4,5})"
-    + r"(?![0-9\-/]|\.\d|[A-Za-z])"
+    + _ALONE_AFTER
 )
 
 
@@ -140,8 +141,8 @@ def find_card_numbers(text: str, name_words: frozenset[str]) -> list[Span]:
     return spans
 
 
-_SSN_DASHED = re.compile(_NOT_AFTER_WORD + r"(\d{3})([ \-])(\d{2})\2(\d{4})" + r"(?![0-9\-/]|\.\d|[A-Za-z])")
-_SSN_BARE = re.compile(_NOT_AFTER_WORD + r"(\d{3})(\d{2})(\d{4})" + r"(?![0-9\-/]|\.\d|[A-Za-z])")
+_SSN_DASHED = re.compile(_ALONE_BEFORE + r"(\d{3})([ \-])(\d{2})\2(\d{4})" + _ALONE_AFTER)
+_SSN_BARE = re.compile(_ALONE_BEFORE + r"(\d{3})(\d{2})(\d{4})" + _ALONE_AFTER)
 _SSN_NAME_WORDS = frozenset({"ssn", "ssnumber", "social", "socialsecurity", "taxpayer", "tin", "itin"})
 
 
@@ -218,53 +219,137 @@ def find_ibans(text: str, name_words: frozenset[str]) -> list[Span]:
     return spans
 
 
-# Phone numbers: international (+CC ...) always; national formats only with
-# separators, and a bare run of digits only under a key that names a phone.
-_PHONE_INTERNATIONAL = re.compile(
-    r"(?<![A-Za-z0-9_+\-./:])(\+\d{1,3}(?:[ .\-]?\(?\d{1,4}\)?){2,6})(?![0-9]|[\-.:][0-9]|[A-Za-z])"
+# Phone numbers are validated with libphonenumber (``phonenumbers``), Google's
+# numbering-plan data for every region: a candidate counts only when it is a
+# *valid* number of some plan, not merely digit-shaped.
+#: Keys whose value is about a person to reach: a bare number or a name there is personal data.
+PHONE_NAME_WORDS = frozenset({"phone", "mobile", "cell", "tel", "telephone", "fax", "whatsapp", "sms", "msisdn", "callback",
+                              "oncall", "pager", "landline"})
+CONTACT_NAME_WORDS = frozenset({"owner", "contact", "oncall", "escalation", "manager", "responsible", "author", "creator",
+                                "createdby", "requester", "requestor", "poc", "pointofcontact", "approver", "custodian",
+                                "steward", "maintainer", "sponsor", "lead", "assignee", "by"})
+#: Words saying a number is a business reference, not a phone: under such a key, or just before the digits.
+REFERENCE_NUMBER_WORDS = frozenset({"order", "orders", "po", "purchase", "ticket", "tickets", "part", "parts", "pn", "sku",
+                                    "cost", "costcentre", "costcenter", "centre", "center", "cc", "invoice", "inc",
+                                    "incident", "change", "chg", "case", "ref", "reference", "batch", "serial", "workorder",
+                                    "wo", "job", "build", "run", "request", "req", "no", "nr", "num", "number", "id", "project",
+                                    "contract", "account", "acct", "customer", "policy", "claim", "lot", "item"})
+_PHONE_CANDIDATE = re.compile(r"(?<![A-Za-z0-9_\-./:+@#])(\+?\(?\d[\d ().\-/]{5,22}\d)(?![0-9A-Za-z]|[.\-/:]\d)")
+_WORDS = re.compile(r"[a-z]+")
+#: Regions tried, in order, for a national-format number under a phone or contact key:
+#: every region libphonenumber knows, the most populous numbering plans first.
+_NATIONAL_REGIONS = ("US", "GB", "DE", "FR", "IN", "JP", "BR", "CN", "AU", "ES", "IT", "MX", "CA", "NL") + tuple(
+    sorted(set(phonenumbers.SUPPORTED_REGIONS) - {"US", "GB", "DE", "FR", "IN", "JP", "BR", "CN", "AU", "ES", "IT", "MX", "CA", "NL"})
 )
-_PHONE_NANP = re.compile(
-    r"(?<![A-Za-z0-9_\-./:+])(\(?[2-9]\d{2}\)?[ .\-]?[2-9]\d{2}[ .\-]\d{4})(?![0-9]|[\-.:/][0-9]|[A-Za-z])"
-)
-_PHONE_NATIONAL = re.compile(
-    r"(?<![A-Za-z0-9_\-./:+])(0\d{1,4}[ \-]\d{3,4}[ \-]?\d{3,4})(?![0-9]|[\-.:/][0-9]|[A-Za-z])"
-)
-_PHONE_BARE = re.compile(r"(?<![A-Za-z0-9_\-./:+])(\(?\d[\d ().\-]{6,18}\d)(?![0-9A-Za-z])")
-_PHONE_NAME_WORDS = frozenset({"phone", "mobile", "cell", "tel", "telephone", "fax", "whatsapp", "sms", "msisdn", "callback", "oncall"})
 
 
-def _phone_digits_plausible(digits: str) -> bool:
-    return 7 <= len(digits) <= 15 and len(set(digits)) > 2
+def _valid_phone(candidate: str, region: str | None) -> bool:
+    try:
+        number = phonenumbers.parse(candidate, region)
+    except phonenumbers.NumberParseException:
+        return False
+    # the length check is a table look-up; validity runs the region's patterns, so it comes second
+    return phonenumbers.is_possible_number(number) and phonenumbers.is_valid_number(number)
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_in_some_region(candidate: str) -> bool:
+    """True when a national-format number is valid in some numbering plan (cached: tag values repeat)."""
+    return any(_valid_phone(candidate, region) for region in _NATIONAL_REGIONS)
+
+
+def _has_phone_layout(candidate: str) -> bool:
+    # A national number written for people has groups: "(212) 555-0147", "020 7946 0958";
+    # ten bare digits are as often an order or an epoch as a phone.
+    return bool(re.search(r"\d[ ().\-/]+\d", candidate)) or candidate.startswith("(")
 
 
 def find_phone_numbers(text: str, name_words: frozenset[str]) -> list[Span]:
+    if name_words & REFERENCE_NUMBER_WORDS and not name_words & PHONE_NAME_WORDS:
+        return []  # "OrderNumber", "Ticket", "CostCentre": digit groups there are references
+    about_a_person = bool(name_words & (PHONE_NAME_WORDS | CONTACT_NAME_WORDS))
     spans = []
-    for match in _PHONE_INTERNATIONAL.finditer(text):
-        digits = re.sub(r"\D", "", match.group(1))
-        if 8 <= len(digits) <= 15 and digits[0] != "0" and _phone_digits_plausible(digits):
-            spans.append((match.start(1), match.end(1), "phone_number"))
-    for pattern in (_PHONE_NANP, _PHONE_NATIONAL):
-        for match in pattern.finditer(text):
-            digits = re.sub(r"\D", "", match.group(1))
-            if _phone_digits_plausible(digits):
-                spans.append((match.start(1), match.end(1), "phone_number"))
-    if name_words & _PHONE_NAME_WORDS:
-        for match in _PHONE_BARE.finditer(text):
-            digits = re.sub(r"\D", "", match.group(1))
-            if _phone_digits_plausible(digits):
-                spans.append((match.start(1), match.end(1), "phone_number"))
+    for match in _PHONE_CANDIDATE.finditer(text):
+        candidate = match.group(1).strip()
+        digits = re.sub(r"\D", "", candidate)
+        if not 7 <= len(digits) <= 15 or len(set(digits)) <= 2:
+            continue
+        preceding = set(_WORDS.findall(text[max(0, match.start() - 16):match.start()].lower()))
+        if preceding & REFERENCE_NUMBER_WORDS or text[max(0, match.start() - 1):match.start()] == "#":
+            continue  # "order 415-555-2671", "PO#4155552671"
+        if candidate.startswith("+"):
+            valid = _valid_phone(candidate, None)
+        elif about_a_person:
+            valid = _valid_in_some_region(candidate)
+        else:
+            # free text: a North American number in its usual layout ("(212) 555-0147")
+            valid = _has_phone_layout(candidate) and _valid_phone(candidate, "US")
+        if valid:
+            spans.append((match.start(1), match.start(1) + len(candidate), "phone_number"))
     return spans
+
+
+# A person's name under an owner/contact key: 2-4 capitalised words ("Jane Doe", "Aoife O'Brien",
+# "Dr. Emily Carter") or "Doe, Jane". Team and function names are not people.
+_TITLES = frozenset({"dr", "mr", "mrs", "ms", "mx", "prof", "sir", "dame"})
+_PARTICLES = frozenset({"van", "von", "der", "den", "de", "da", "del", "di", "la", "le", "du", "bin", "binti", "al", "el"})
+ORGANISATION_WORDS = frozenset({
+    "team", "teams", "engineering", "platform", "ops", "operations", "devops", "sre", "security", "infra", "infrastructure",
+    "data", "finance", "billing", "payments", "marketing", "sales", "support", "success", "customer", "analytics", "research",
+    "group", "squad", "guild", "department", "dept", "division", "unit", "services", "service", "it", "hr", "legal", "cloud",
+    "network", "networking", "database", "web", "mobile", "product", "design", "qa", "quality", "release", "build",
+    "automation", "compliance", "risk", "audit", "core", "shared", "central", "global", "internal", "external", "vendor",
+    "partner", "office", "admin", "administrators", "owners", "users", "bot", "system", "systems", "apps", "application",
+    "applications", "tooling", "tools", "monitoring", "observability", "reliability", "frontend", "backend", "identity",
+    "access", "management", "architecture", "labs", "lab", "center", "centre", "foundation", "program", "project",
+    "north", "south", "east", "west", "emea", "apac", "americas", "europe", "prod", "production", "staging", "dev",
+    "development", "test", "sandbox", "terraform", "aws", "amazon", "google", "microsoft", "github", "gitlab",
+})
+_NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_'’\-]*(?:['’\-][^\W\d_]+)*\.?$")
+
+
+def _is_name_word(word: str) -> bool:
+    return bool(_NAME_WORD.match(word)) and word[0].isupper() and not word.isupper() and word.rstrip(".").lower() not in ORGANISATION_WORDS
+
+
+def looks_like_person_name(value: str) -> bool:
+    """True for "Jane Doe", "Doe, Jane", "Dr. Emily Carter", "Anna-Lena Schmidt"; False for team names and single words."""
+    stripped = value.strip()
+    if "," in stripped:
+        parts = [part.strip() for part in stripped.split(",")]
+        if len(parts) != 2:
+            return False
+        stripped = f"{parts[1]} {parts[0]}"
+    words = stripped.split()
+    while words and words[0].rstrip(".").lower() in _TITLES:
+        words = words[1:]
+    names = [word for word in words if word.lower() not in _PARTICLES]
+    if not 2 <= len(names) <= 4 or len(words) > 5:
+        return False
+    return all(_is_name_word(word) for word in names)
+
+
+def find_person_names(text: str, name_words: frozenset[str]) -> list[Span]:
+    if not name_words & CONTACT_NAME_WORDS or len(text) > 80:
+        return []
+    # "Jane Doe, 0151 23456789" and "Jane Doe <jane@...>": the name is what comes before the number or address
+    head = re.split(r"[,;(<|]\s*(?=[+\d(<]|[^,;(<|]*@)", text, maxsplit=1)[0]
+    stripped = head.strip()
+    if stripped and looks_like_person_name(stripped):
+        start = text.index(stripped)
+        return [(start, start + len(stripped), "person_name")]
+    return []
 
 
 # --------------------------------------------------------------------------
 # secrets
 # --------------------------------------------------------------------------
 
-_AWS_ACCESS_KEY_ID = re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z2-7]{16})(?![A-Z0-9])")
-# Only long-term (AKIA) and temporary (ASIA) key ids are credentials; the other
-# prefixes are unique ids of users, roles and groups, which are not secret.
-_CREDENTIAL_KEY_PREFIXES = ("AKIA", "ASIA")
-_AWS_SECRET_KEY = re.compile(r"(?<![A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
+_AWS_SECRET_KEY = re.compile(r"(?<![A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
+#: Words that, in the key or just before the value, say a 40-character string is an AWS secret key.
+_AWS_SECRET_CONTEXT = frozenset({"aws", "secret", "secretkey", "secretaccesskey", "key", "keys", "access", "accesskey",
+                                 "credential", "credentials", "creds", "iam"})
+_AWS_KEY_ID_IN_TEXT = re.compile(r"(?:AKIA|ASIA)[A-Z2-7]{16}")
 
 
 def shannon_entropy(text: str) -> float:
@@ -277,57 +362,42 @@ def shannon_entropy(text: str) -> float:
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
 
 
-def find_aws_keys(text: str, name_words: frozenset[str]) -> list[Span]:
-    spans = [
-        (m.start(1), m.end(1), "aws_access_key_id")
-        for m in _AWS_ACCESS_KEY_ID.finditer(text)
-        if m.group(1).startswith(_CREDENTIAL_KEY_PREFIXES)
-    ]
+def find_aws_secret_keys(text: str, name_words: frozenset[str]) -> list[Span]:
+    """40 random base64 characters *with context*: a key or nearby words saying AWS/secret/key, or a key id beside it.
+
+    Without context a 40-character base64 string is as often a digest, an object key
+    or an opaque id; the access key id (found by detect-secrets) needs no context.
+    """
+    spans = []
     for match in _AWS_SECRET_KEY.finditer(text):
         candidate = match.group(1)
         # A secret key is 40 random base64 characters: upper, lower and digits
         # all present, high entropy. Hex digests (lowercase) and paths fail this.
-        if (
+        if not (
             any(c.isupper() for c in candidate)
             and any(c.islower() for c in candidate)
             and any(c.isdigit() for c in candidate)
             and candidate.count("/") < 6
             and shannon_entropy(candidate) >= 4.2
         ):
+            continue
+        nearby = frozenset(_name_words_of(text[max(0, match.start() - 40):match.start()]))
+        if (name_words | nearby) & _AWS_SECRET_CONTEXT or _AWS_KEY_ID_IN_TEXT.search(text):
             spans.append((match.start(1), match.end(1), "aws_secret_access_key"))
     return spans
 
 
-_PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d")
+def _name_words_of(text: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    return [word for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if word]
 
-_TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36,255})(?![A-Za-z0-9_])"), "github_token"),
-    (re.compile(r"(?<![A-Za-z0-9_])(github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])"), "github_token"),
-    (re.compile(r"(?<![A-Za-z0-9_\-])(glpat-[A-Za-z0-9_\-]{20,})(?![A-Za-z0-9_\-])"), "gitlab_token"),
-    (re.compile(r"(?<![A-Za-z0-9_\-])(xox[abposr]-(?:\d+-)+[A-Za-z0-9\-]{8,})"), "slack_token"),
-    (re.compile(r"(https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_\-]{20,})"), "slack_token"),
-    (re.compile(r"(?<![A-Za-z0-9_])((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,})(?![A-Za-z0-9_])"), "stripe_secret_key"),
-    (re.compile(r"(?<![A-Za-z0-9_\-])(AIza[0-9A-Za-z_\-]{35})(?![A-Za-z0-9_\-])"), "google_api_key"),
-    (re.compile(r"(?<![A-Za-z0-9_\-])(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}(?:\.[A-Za-z0-9_\-]*)?)"), "jwt"),
-    (re.compile(r"(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"), "npm_token"),
-    (re.compile(r"(?<![A-Za-z0-9_\-])(pypi-AgE[A-Za-z0-9_\-]{40,})"), "pypi_token"),
-    (re.compile(r"(?<![A-Za-z0-9_\-])(SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})(?![A-Za-z0-9_\-])"), "sendgrid_api_key"),
-    (re.compile(r"(?<![A-Za-z0-9_\-])(sk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_\-]{32,})(?![A-Za-z0-9_\-])"), "openai_api_key"),
-)
+
+# PEM armour detect-secrets' private-key plugin does not list (encrypted PKCS#8, PuTTY v3 files).
+_PRIVATE_KEY = re.compile(r"-----BEGIN ENCRYPTED PRIVATE KEY-----|PuTTY-User-Key-File-3")
 
 
 def find_private_keys_and_tokens(text: str, name_words: frozenset[str]) -> list[Span]:
-    spans = _finditer(_PRIVATE_KEY, text, "private_key")
-    for pattern, kind in _TOKEN_PATTERNS:
-        for match in pattern.finditer(text):
-            if kind == "openai_api_key" and not _mixed_case_and_digits(match.group(1)[3:]):
-                continue  # "sk-" followed by a word is a hostname or a SKU, not a key
-            spans.append((match.start(1), match.end(1), kind))
-    return spans
-
-
-def _mixed_case_and_digits(text: str) -> bool:
-    return any(c.isupper() for c in text) and any(c.islower() for c in text) and any(c.isdigit() for c in text)
+    return _finditer(_PRIVATE_KEY, text, "private_key") + find_vendor_tokens(text, name_words)
 
 
 # scheme://user:password@host — the password part must be non-empty.
@@ -381,21 +451,98 @@ def find_url_credentials(text: str, name_words: frozenset[str]) -> list[Span]:
 # password=..., pwd: ..., "api_key": "..." inside free text and connection strings.
 _ASSIGNMENT = re.compile(
     r"(?i)(?<![A-Za-z0-9:/_\-.])"
-    r"(password|passwd|pwd|passphrase|secret|client[_\-]?secret|api[_\-]?key|apikey|access[_\-]?token|auth[_\-]?token|"
+    r"(password|passwd|pwd|pw|passphrase|secret|client[_\-]?secret|api[_\-]?key|apikey|access[_\-]?token|auth[_\-]?token|"
     r"token|accountkey|sharedaccesskey|secret[_\-]?access[_\-]?key)"
     r"[\"']?\s*[:=]\s*[\"']?(\$\{[^{}\s]{1,80}\}|[^\s;,&\"'}]{3,})"
 )
+# Environment files, shell profiles and ~/.aws/credentials: NAME=value, export NAME="value",
+# name = value, name: value, where NAME is named like a credential (DB_PASSWORD, X_TOKEN,
+# aws_secret_access_key). Which names count is decided by ``credential_name`` (passed in by
+# the detector, which owns the vocabulary).
+_ENV_ASSIGNMENT = re.compile(
+    r"(?<![A-Za-z0-9_\-.$])(?:export\s+|set\s+)?([A-Za-z][A-Za-z0-9_.\-]{0,63}(?:\s[A-Za-z][A-Za-z0-9_]{0,31})?)[\"']?"
+    r"\s*(?::=|=|:)\s*[\"']?(\$\{[^{}\s]{1,80}\}|[^\s\"';,&}]{3,})"
+)
+
+CredentialName = Callable[[str], bool]
 
 
-def find_credential_assignments(text: str, name_words: frozenset[str]) -> list[Span]:
-    return [
+def find_credential_assignments(text: str, name_words: frozenset[str], credential_name: CredentialName | None = None) -> list[Span]:
+    spans = [
         (m.start(2), m.end(2), "credential_assignment")
         for m in _ASSIGNMENT.finditer(text)
-        if not is_placeholder(m.group(2))
-        and not is_reference(m.group(2))
-        # "token: see vault" is prose; a credential has more than a short word.
-        and not (m.group(2).isalpha() and len(m.group(2)) <= 4)
+        if looks_like_a_credential_value(m.group(2)) and not _starts_prose(text, m)
     ]
+    if credential_name is not None and ("=" in text or ":" in text):
+        for match in _ENV_ASSIGNMENT.finditer(text):
+            name, value = match.group(1), match.group(2)
+            # "db password: x" names the credential with its last words
+            if (credential_name(name) or credential_name(name.split()[-1])) and looks_like_a_credential_value(value) \
+                    and not _starts_prose(text, match):
+                spans.append((match.start(2), match.end(2), "credential_assignment"))
+    return spans
+
+
+def _starts_prose(text: str, match: re.Match[str]) -> bool:
+    # "token: stored in secrets manager" -- a plain word followed by more words is a sentence, not a value
+    return match.group(2).isalpha() and text[match.end(2):match.end(2) + 2][:1] == " " and text[match.end(2) + 1:match.end(2) + 2].isalpha()
+
+
+def looks_like_a_credential_value(value: str) -> bool:
+    """False for placeholders, references, prose words and descriptive labels; True for anything that may be a secret."""
+    stripped = value.strip().strip("\"'")
+    if not stripped or is_placeholder(stripped) or is_reference(stripped) or is_descriptive(stripped):
+        return False
+    # "token: see vault" is prose; a credential has more than a short word.
+    return not (stripped.isalpha() and len(stripped) <= 4)
+
+
+_DESCRIPTIVE_SEPARATORS = re.compile(r"[\s\-_./:]+")
+#: Words of the infrastructure vocabulary that labels are made of. A label has at least one
+#: ("aws-sso-readonly", "rotated-2024-01", "ci-pipeline-42"); a passphrase is made of
+#: ordinary words ("blue-elephant-42", "correct horse battery staple") and is a secret.
+DESCRIPTIVE_WORDS = frozenset({
+    # a credential's life
+    "rotated", "rotation", "rotate", "rotates", "rotating", "expires", "expiry", "expired", "expiring", "created", "issued",
+    "renewed", "updated", "revoked", "disabled", "enabled", "managed", "since", "until", "valid", "generated", "legacy",
+    "deprecated", "quarterly", "monthly", "yearly", "annual", "weekly", "daily", "temporary", "temp", "permanent",
+    # where it lives or who holds it
+    "vault", "secrets", "secretsmanager", "manager", "ssm", "parameter", "store", "kms", "encrypted", "hsm", "keychain",
+    "aws", "sso", "iam", "oidc", "saml", "okta", "ldap", "ad", "azure", "gcp", "terraform", "cloudformation", "cdk", "ansible",
+    "github", "gitlab", "actions", "jenkins", "circleci", "argo", "ci", "cd", "pipeline", "build", "deploy", "deployer",
+    "workspace", "cloud", "account", "user", "role", "service", "svc", "bot", "app", "team", "platform", "owner", "owned",
+    "by", "env", "stage", "prod", "production", "staging", "dev", "test", "qa", "sandbox",
+    # what it allows
+    "readonly", "read", "write", "only", "admin", "break", "glass", "emergency", "bind", "access", "scoped", "none",
+    # prose around a pointer
+    "see", "in", "at", "the", "ask", "path", "stored", "from", "via", "use", "per", "version", "rev", "gen",
+})
+
+
+def is_descriptive(value: str) -> bool:
+    """True for labels that describe a credential (``aws-sso-readonly``, ``rotated-2024-01``, ``ci-pipeline-42``).
+
+    A label is two or more plain tokens (lower case, Capitalised or a short acronym,
+    and numbers of at most four digits), at least one of them a word of the
+    infrastructure vocabulary (``DESCRIPTIVE_WORDS``). A password mixes cases,
+    digits and symbols inside one token (``Winter2024!x``); a passphrase is made of
+    ordinary words (``blue-elephant-42``).
+    """
+    tokens = [token for token in _DESCRIPTIVE_SEPARATORS.split(value.strip()) if token]
+    if len(tokens) < 2:
+        return False
+    words = []
+    for token in tokens:
+        if token.isdigit():
+            if len(token) > 4:
+                return False
+            continue
+        if not token.isalpha() or len(token) > 20:
+            return False
+        if not (token.islower() or token.istitle() or (token.isupper() and len(token) <= 5)):
+            return False
+        words.append(token.lower())
+    return any(word in DESCRIPTIVE_WORDS for word in words)
 
 
 # --------------------------------------------------------------------------
@@ -410,6 +557,9 @@ PLACEHOLDERS = frozenset(
         "secretsmanager", "secrets-manager", "ssm", "parameter-store", "kms", "managed", "aws-managed", "auto",
         "automatic", "rotated", "rotating", "rotate", "manual", "sso", "iam", "oidc", "saml", "ldap", "none-required",
         "not-required", "default", "xxx", "xxxx", "xxxxxxxx", "*", "***", "****", "********", "changeme-in-vault",
+        # authentication schemes, the usual values of an "Auth" key
+        "basic", "bearer", "digest", "oauth", "oauth2", "mtls", "tls", "kerberos", "ntlm", "apikey", "api-key", "jwt",
+        "sigv4", "hmac", "anonymous", "public", "private",
     }
 )
 _PLACEHOLDER_SHAPES = re.compile(
@@ -444,16 +594,22 @@ def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def all_recognisers() -> Iterable[Recogniser]:
-    """Every value recogniser, most specific first (earlier spans win overlaps)."""
+def all_recognisers(credential_name: CredentialName | None = None) -> tuple[Recogniser, ...]:
+    """Every value recogniser, most specific first (earlier spans win overlaps).
+
+    ``credential_name`` says which ``NAME`` in ``NAME=value`` names a credential
+    (the detector passes its own vocabulary); without it only the fixed
+    ``password=``/``token:`` forms are recognised.
+    """
     return (
         find_private_keys_and_tokens,
-        find_aws_keys,
+        find_aws_secret_keys,
         find_url_credentials,
-        find_credential_assignments,
+        functools.partial(find_credential_assignments, credential_name=credential_name),
         find_email_addresses,
         find_ibans,
         find_card_numbers,
         find_us_ssns,
         find_phone_numbers,
+        find_person_names,
     )
