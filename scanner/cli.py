@@ -149,10 +149,13 @@ def _dispatch(argv: list[str]) -> int:
     if args.command == "plugins":
         return _plugins(args, manager)
     if args.command == "iam-policy":
+        from scanner.config import validate_role_name
         from scanner.iam_policy import render_policy
+        from scanner.scan import select_checks
 
-        checks = collect_checks(manager, ScanSettings().options())
-        print(render_policy(checks, cloudformation=args.cloudformation, role_name=args.role_name, only=args.checks))
+        validate_role_name(args.role_name)
+        checks = select_checks(collect_checks(manager, ScanSettings().options()), args.checks or [], [])
+        print(render_policy(checks, cloudformation=args.cloudformation, role_name=args.role_name))
         return 0
     parser.print_help(sys.stderr)
     return EXIT_USAGE

@@ -6,17 +6,19 @@ import io
 import json
 
 import botocore.exceptions
-import botocore.session
 import pytest
 
-from scanner.aws import IAM_PREFIXES
 from scanner.cli import main
 from scanner.iam_policy import HOST_CALLER_ACTIONS, HOST_MEMBER_ACTIONS
+from scanner.iam_reference import iam_reference
 from scanner.plugins import build_plugin_manager, collect_checks
 
-READ_VERBS = ("Describe", "Get", "List")
-#: botocore service names by IAM prefix, where they differ.
-SERVICE_BY_PREFIX = {prefix: service for service, prefix in IAM_PREFIXES.items()}
+#: The access levels of AWS's Service Authorization Reference that change nothing
+#: (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_understand-policy-summary-access-level-summaries.html).
+READ_ONLY_LEVELS = {"List", "Read"}
+#: The one host action that is not a read: reaching a member account at all
+#: (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html); the member role never has it.
+CALLER_ACTIONS_THAT_ARE_NOT_READS = {"sts:AssumeRole"}
 MANAGEMENT = "111111111111"
 MEMBER = "222222222222"
 SCANNER_ARN = f"arn:aws:iam::{MANAGEMENT}:user/orgscan-simulator-admin"
@@ -41,27 +43,40 @@ def builtin_checks():
     return collect_checks(build_plugin_manager(), {})
 
 
-def _operation_exists(action: str) -> bool:
-    prefix, operation = action.split(":", 1)
-    model = botocore.session.get_session().get_service_model(SERVICE_BY_PREFIX.get(prefix, prefix))
-    return operation in model.operation_names
-
-
-def test_every_builtin_check_declares_real_read_only_actions(builtin_checks):
+def test_every_builtin_check_declares_actions_that_aws_classifies_as_list_or_read(builtin_checks):
+    reference = iam_reference()
     assert len(builtin_checks) >= 10
     for check_id, check in builtin_checks.items():
         actions = check.metadata.iam_actions
         assert actions, f"{check_id} declares no IAM action"
         for action in actions:
             assert "*" not in action, f"{check_id} declares a wildcard: {action}"
-            assert action.split(":", 1)[1].startswith(READ_VERBS), f"{check_id} declares {action}, which is not a read"
-            assert _operation_exists(action), f"{check_id} declares {action}, which no AWS API has"
+            level = reference.access_level(action)
+            assert level is not None, f"{check_id} declares {action}, which AWS's IAM reference does not know"
+            assert level in READ_ONLY_LEVELS, f"{check_id} declares {action}, which AWS classifies as {level}"
+            assert reference.canonical(action) == action, f"{check_id} spells {action} unlike AWS"
 
 
-def test_host_actions_are_real_reads():
-    for action in (*HOST_MEMBER_ACTIONS, *HOST_CALLER_ACTIONS):
-        assert _operation_exists(action), action
-        assert action == "sts:AssumeRole" or action.split(":", 1)[1].startswith(READ_VERBS), action
+def test_host_actions_exist_and_those_of_member_accounts_are_reads():
+    reference = iam_reference()
+    for action in HOST_MEMBER_ACTIONS:
+        assert reference.access_level(action) in READ_ONLY_LEVELS, action
+    for action in HOST_CALLER_ACTIONS:
+        level = reference.access_level(action)
+        assert level is not None, f"{action} is not an IAM action"
+        assert level in READ_ONLY_LEVELS or action in CALLER_ACTIONS_THAT_ARE_NOT_READS, (action, level)
+
+
+def test_every_action_of_the_generated_policy_is_list_or_read_in_awss_reference():
+    """The read-only proof: AWS's own classification of every action `orgscan iam-policy` grants."""
+    reference = iam_reference()
+    code, out, err = _orgscan("iam-policy")
+
+    assert code == 0, err
+    granted = [a for s in json.loads(out)["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert granted
+    levels = {action: reference.access_level(action) for action in granted}
+    assert all(level in READ_ONLY_LEVELS for level in levels.values()), {a: l for a, l in levels.items() if l not in READ_ONLY_LEVELS}
 
 
 def test_iam_policy_is_exactly_the_declared_reads(builtin_checks):
