@@ -128,6 +128,11 @@ class IamReference:
         with self._lock:
             return self._actions.setdefault(key, actions)
 
+    def loaded_services(self) -> set[str]:
+        """The service prefixes whose actions have been read so far."""
+        with self._lock:
+            return set(self._actions)
+
     def details(self, action: str) -> dict[str, Any] | None:
         """The reference's entry of ``service:Action`` (name, accessLevel, ...), or ``None``; case-insensitive."""
         prefix, _, name = action.partition(":")
