@@ -162,3 +162,29 @@ def test_the_template_deploys_and_only_the_right_external_id_assumes_the_role(ma
         with pytest.raises(botocore.exceptions.ClientError) as denied:
             sts.assume_role(RoleArn=role_arn, RoleSessionName="orgscan", **wrong)
         assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["iam-policy", "--checks", "nope"], "unknown check id 'nope'"),
+        # IAM's rule for role names: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+        (["iam-policy", "--cloudformation", "--role-name", "Audit Role"], "--role-name 'Audit Role'"),
+        (["iam-policy", "--role-name", "x" * 65], "an IAM role name is 1 to 64"),
+        (["iam-policy", "--role-name", ""], "an IAM role name is 1 to 64"),
+        (["scan", "--role-name", "audit/role", "--quiet"], "--role-name 'audit/role'"),
+        (["scan", "--role-name", "evil\nrole", "--quiet"], "--role-name 'evil\\nrole'"),
+    ],
+)
+def test_bad_iam_policy_and_scan_arguments_are_one_line_and_exit_2(argv, said):
+    code, out, err = _orgscan(*argv)
+
+    assert code == 2
+    assert out == ""
+    assert said in err and err.count("\n") == 1, err
+
+
+def test_valid_role_names_pass_through_to_the_template():
+    name = "Org+Scan=Audit,role.v2@team-1_" + "x" * 34
+    assert len(name) == 64
+    assert _template(name)["Parameters"]["RoleName"]["Default"] == name
