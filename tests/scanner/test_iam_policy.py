@@ -67,16 +67,30 @@ def test_host_actions_exist_and_those_of_member_accounts_are_reads():
         assert level in READ_ONLY_LEVELS or action in CALLER_ACTIONS_THAT_ARE_NOT_READS, (action, level)
 
 
-def test_every_action_of_the_generated_policy_is_list_or_read_in_awss_reference():
-    """The read-only proof: AWS's own classification of every action `orgscan iam-policy` grants."""
+@pytest.fixture
+def fake_prowler(tmp_path):
+    """An executable file standing in for Prowler: iam-policy only needs the bridge enabled, never runs it."""
+    path = tmp_path / "prowler"
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize("with_prowler_bridge", [False, True])
+def test_every_action_of_the_generated_policy_is_list_or_read_in_awss_reference(with_prowler_bridge, request):
+    """The read-only proof: AWS's own classification of every action `orgscan iam-policy` grants (patterns expanded)."""
     reference = iam_reference()
-    code, out, err = _orgscan("iam-policy")
+    extra = ["--prowler-bin", request.getfixturevalue("fake_prowler")] if with_prowler_bridge else []
+    code, out, err = _orgscan("iam-policy", *extra)
 
     assert code == 0, err
     granted = [a for s in json.loads(out)["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     assert granted
-    levels = {action: reference.access_level(action) for action in granted}
-    assert all(level in READ_ONLY_LEVELS for level in levels.values()), {a: l for a, l in levels.items() if l not in READ_ONLY_LEVELS}
+    for action in granted:
+        named = reference.matching(action)
+        assert named, f"{action} names no action of AWS's IAM reference"
+        levels = {each: reference.access_level(each) for each in named}
+        assert set(levels.values()) <= READ_ONLY_LEVELS, {a: level for a, level in levels.items() if level not in READ_ONLY_LEVELS}
 
 
 def test_iam_policy_is_exactly_the_declared_reads(builtin_checks):
@@ -147,7 +161,7 @@ def test_the_template_deploys_and_only_the_right_external_id_assumes_the_role(ma
         TemplateBody=json.dumps(_template()),
         Parameters=[
             {"ParameterKey": "ScannerPrincipalArn", "ParameterValue": SCANNER_ARN},
-            {"ParameterKey": "ExternalId", "ParameterValue": "correct-horse"},
+            {"ParameterKey": "ExternalId", "ParameterValue": "correct-horse-battery"},
         ],
         Capabilities=["CAPABILITY_NAMED_IAM"],
     )
@@ -156,7 +170,7 @@ def test_the_template_deploys_and_only_the_right_external_id_assumes_the_role(ma
     sts = simulation.client("sts")
     role_arn = f"arn:aws:iam::{MEMBER}:role/OrgScanAudit"
 
-    assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName="orgscan", ExternalId="correct-horse")
+    assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName="orgscan", ExternalId="correct-horse-battery")
     assert assumed["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{MEMBER}:assumed-role/OrgScanAudit/")
     for wrong in ({"ExternalId": "wrong-horse"}, {}):
         with pytest.raises(botocore.exceptions.ClientError) as denied:
@@ -188,3 +202,59 @@ def test_valid_role_names_pass_through_to_the_template():
     name = "Org+Scan=Audit,role.v2@team-1_" + "x" * 34
     assert len(name) == 64
     assert _template(name)["Parameters"]["RoleName"]["Default"] == name
+
+
+def _lint(template: dict) -> list[tuple[str, str]]:
+    from cfnlint.api import ManualArgs, lint
+
+    return [(match.rule.id, match.message) for match in lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))]
+
+
+@pytest.mark.parametrize("with_prowler_bridge", [False, True])
+def test_the_generated_template_passes_cfn_lint(with_prowler_bridge, request):
+    extra = ["--prowler-bin", request.getfixturevalue("fake_prowler")] if with_prowler_bridge else []
+    code, out, err = _orgscan("iam-policy", "--cloudformation", "--role-name", "Org.Scan+Audit@team", *extra)
+
+    assert code == 0, err
+    assert _lint(json.loads(out)) == []
+
+
+def test_cfn_lint_would_catch_the_role_names_orgscan_refuses():
+    from scanner.iam_policy import cloudformation_template
+
+    # W1030: the value of a Ref breaks the property's pattern or length (what `--role-name` now refuses).
+    assert any(rule == "W1030" for rule, _ in _lint(cloudformation_template(["kms:ListKeys"], "Audit Role")))
+    assert _orgscan("iam-policy", "--cloudformation", "--role-name", "Audit Role")[0] == 2
+
+
+def test_the_external_id_parameter_asks_for_a_secret_of_realistic_length():
+    external_id = _template()["Parameters"]["ExternalId"]
+    # AWS accepts 2 to 1224 characters of [\w+=,.@:/-] (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html);
+    # orgscan asks for at least 16, a short random token, since the id guards against the confused deputy.
+    assert external_id["MinLength"] == 16 and external_id["MaxLength"] == 1224
+    assert external_id["AllowedPattern"] == "[\\w+=,.@:/-]*"
+    assert external_id["NoEcho"] is True
+
+
+def test_with_the_prowler_bridge_the_template_attaches_what_prowler_documents(fake_prowler):
+    """Prowler's role: SecurityAudit and ViewOnlyAccess (https://docs.prowler.com/user-guide/providers/aws/authentication)
+    plus permissions/prowler-additions-policy.json of prowler-cloud/prowler."""
+    code, out, err = _orgscan("iam-policy", "--cloudformation", "--prowler-bin", fake_prowler)
+
+    assert code == 0, err
+    properties = json.loads(out)["Resources"]["OrgscanAuditRole"]["Properties"]
+    assert properties["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/SecurityAudit"},
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/job-function/ViewOnlyAccess"},
+    ]
+    actions = set(properties["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"])
+    assert {"sts:GetCallerIdentity", "ec2:GetEbsEncryptionByDefault", "support:Describe*", "apigateway:GET", "tag:GetTagKeys"} <= actions
+
+
+def test_the_plain_policy_says_plainly_that_the_bridge_needs_managed_policies(fake_prowler):
+    code, out, err = _orgscan("iam-policy", "--prowler-bin", fake_prowler)
+
+    assert code == 0
+    json.loads(out)  # stdout stays a policy document
+    assert err.count("\n") == 1
+    assert "prowler_bridge also need the AWS managed policies SecurityAudit, job-function/ViewOnlyAccess" in err
