@@ -81,7 +81,7 @@ def import_plugin(spec: str) -> ModuleType:
     except ModuleNotFoundError as error:
         if error.name and spec.startswith(error.name):
             raise UsageError(
-                f"--plugin {spec}: no module {error.name!r} in the current directory ({os.getcwd()}) nor in the installed "
+                f"--plugin {spec}: cannot import: no module {error.name!r} in the current directory ({os.getcwd()}) nor in the installed "
                 f"packages of {sys.prefix}; give a file path (./plugin.py, path/to/package) or install the plugin"
             ) from None
         raise UsageError(f"--plugin {spec}: cannot import: {type(error).__name__}: {error}") from None
@@ -102,7 +102,7 @@ def _import_file(spec: str) -> ModuleType:
     elif path.is_file():
         name, location, search = path.stem, path, None
     else:
-        raise UsageError(f"--plugin {spec}: no such file or directory: {path}")
+        raise UsageError(f"--plugin {spec}: cannot import: no such file or directory: {path}")
     if not name.isidentifier():
         raise UsageError(f"--plugin {spec}: {name!r} cannot be a Python module name")
     loaded = sys.modules.get(name)
