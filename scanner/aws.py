@@ -10,6 +10,7 @@ the declarations is always complete.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import threading
 from typing import Any, Callable, Iterator
 
@@ -80,7 +81,13 @@ def action_allowed(action: str, allowed: frozenset[str]) -> bool:
     lowered = action.lower()
     if lowered in allowed or f"{lowered.split(':', 1)[0]}:*" in allowed:
         return True
-    return any(("*" in pattern or "?" in pattern) and fnmatch.fnmatchcase(lowered, pattern) for pattern in allowed)
+    return any(fnmatch.fnmatchcase(lowered, pattern) for pattern in _patterns(allowed))
+
+
+@functools.lru_cache(maxsize=64)
+def _patterns(allowed: frozenset[str]) -> tuple[str, ...]:
+    """The wildcard patterns among declared actions (few sets per scan; a frozenset keeps its hash)."""
+    return tuple(pattern for pattern in allowed if "*" in pattern or "?" in pattern)
 
 
 def action_label(actions: tuple[str, ...]) -> str:

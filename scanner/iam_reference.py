@@ -216,7 +216,8 @@ def _service_model(service: str) -> Any:
         return None
 
 
-def _prefix_candidates(service: str, metadata: dict[str, Any]) -> list[str]:
+def prefix_candidates(service: str, metadata: dict[str, Any]) -> list[str]:
+    """The IAM prefixes a botocore service may have, most specific first (table, signing name, endpoint prefix, name)."""
     candidates = [SERVICE_PREFIXES.get(service), metadata.get("signingName"), metadata.get("endpointPrefix"), service]
     return list(dict.fromkeys(c.lower() for c in candidates if c))
 
@@ -239,7 +240,7 @@ def required_actions(
         return documented.actions
     if service in HTTP_VERB_SERVICES:
         return (f"apigateway:{http_method.upper()}",)
-    for prefix in _prefix_candidates(service, metadata):
+    for prefix in prefix_candidates(service, metadata):
         if not reference.service_exists(prefix):
             continue
         canonical = reference.canonical(f"{prefix}:{operation}")

@@ -28,7 +28,7 @@ import botocore.hooks
 import botocore.session
 
 from scanner.aws import ActionNames, TargetCache, action_allowed, translate_client_error
-from scanner.iam_reference import iam_reference, required_actions
+from scanner.iam_reference import HTTP_VERB_SERVICES, OPERATION_ACTIONS, iam_reference, prefix_candidates, required_actions
 from scanner.errors import AccessDenied, AwsError, UsageError
 
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
@@ -81,6 +81,10 @@ class DeclaredOperationsLoader:
 
     def _declared(self, service_name: str, metadata: dict[str, Any], name: str, operation: dict[str, Any]) -> bool:
         """Whether every IAM action the operation needs is declared (an operation with no known action never is)."""
+        if (service_name, name) not in OPERATION_ACTIONS and service_name not in HTTP_VERB_SERVICES:
+            # Named like the operation: undeclared unless some candidate prefix's name is (EC2 has 700 operations).
+            if not any(action_allowed(f"{prefix}:{name}", self._allowed) for prefix in prefix_candidates(service_name, metadata)):
+                return False
         actions = required_actions(
             service_name, name, metadata=metadata, http_method=operation.get("http", {}).get("method", "POST"), reference=self._reference
         )
