@@ -84,7 +84,9 @@ class UnknownAction(Exception):
 
     def __init__(self, action: str, suggestion: str | None = None) -> None:
         hint = f"; the IAM action is {suggestion}" if suggestion else ""
-        super().__init__(f"{action} is not an IAM action in AWS's Service Authorization Reference{hint}")
+        # repr for a name with control characters: the message stays one line.
+        shown = action if action.isprintable() else repr(action)
+        super().__init__(f"{shown} is not an IAM action in AWS's Service Authorization Reference{hint}")
         self.action = action
         self.suggestion = suggestion
 

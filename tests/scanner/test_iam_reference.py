@@ -153,3 +153,9 @@ def test_a_check_declaring_a_made_up_action_fails_at_load_naming_the_true_one(co
     assert out == ""
     assert err.count("\n") == 1, err
     assert "made_up_bucket_listing" in err and "s3:ListBuckets is not an IAM action" in err and "the IAM action is s3:ListAllMyBuckets" in err
+
+
+def test_a_made_up_name_with_control_characters_stays_one_line():
+    with pytest.raises(UnknownAction) as error:
+        iam_reference().check_declared("s3:List\nBuckets\x1b[2J")
+    assert "\n" not in str(error.value) and "\x1b" not in str(error.value)
