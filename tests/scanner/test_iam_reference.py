@@ -159,3 +159,12 @@ def test_a_made_up_name_with_control_characters_stays_one_line():
     with pytest.raises(UnknownAction) as error:
         iam_reference().check_declared("s3:List\nBuckets\x1b[2J")
     assert "\n" not in str(error.value) and "\x1b" not in str(error.value)
+
+
+def test_check_context_refuses_a_made_up_action_as_a_scan_would(simulated_org):
+    from scanner.errors import UsageError
+    from scanner.testing import check_context
+    from tests.plugins.made_up_action_plugin import made_up_bucket_listing
+
+    with pytest.raises(UsageError, match="the IAM action is s3:ListAllMyBuckets"):
+        check_context(simulated_org, simulated_org.management_account_id, "us-east-1", made_up_bucket_listing)
