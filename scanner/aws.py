@@ -9,27 +9,16 @@ the declarations is always complete.
 """
 from __future__ import annotations
 
+import fnmatch
+import functools
 import threading
 from typing import Any, Callable, Iterator
 
 import botocore.exceptions
 from botocore import xform_name
 
-from scanner.errors import AccessDenied, AwsError, ServiceNotAvailable, UndeclaredAction
-
-#: IAM action prefixes where they differ from the botocore service name.
-IAM_PREFIXES = {
-    "resourcegroupstaggingapi": "tag",
-    "devops-guru": "devops-guru",
-    "logs": "logs",
-    "cloudwatch": "cloudwatch",  # endpoint prefix "monitoring"
-    "ecr": "ecr",  # "api.ecr"
-    "ecr-public": "ecr-public",  # "api.ecr-public"
-    "sagemaker": "sagemaker",  # "api.sagemaker"
-    "ses": "ses",  # "email"
-    "sesv2": "ses",  # "email"
-    "s3control": "s3",  # "s3-control"
-}
+from scanner.errors import AccessDenied, AwsError, ServiceNotAvailable, UndeclaredAction, UnmappedOperation
+from scanner.iam_reference import IamReference, iam_reference, operation_actions
 
 #: Error codes AWS services use to say "access denied".
 ACCESS_DENIED_CODES = frozenset(
@@ -47,41 +36,63 @@ ACCESS_DENIED_CODES = frozenset(
 ClientGetter = Callable[[str, str], Any]
 """``(service, region) -> botocore client`` for one account."""
 
-ActionNamer = Callable[[str, str], str]
-"""``(service, operation) -> IAM action``; raises AttributeError for an operation the service lacks."""
-
-
-def iam_prefix(service: str, endpoint_prefix: str) -> str:
-    """The IAM action prefix of a botocore service (``tag`` for ``resourcegroupstaggingapi``)."""
-    return IAM_PREFIXES.get(service, endpoint_prefix)
+ActionNamer = Callable[[str, str], tuple[str, ...]]
+"""``(service, snake_case operation) -> the IAM actions it needs``; raises AttributeError for an operation
+the service lacks and :class:`scanner.errors.UnmappedOperation` for one with no known IAM action."""
 
 
 class ActionNames:
-    """An :data:`ActionNamer` that reads botocore's full service models (of ``session``), once per service."""
+    """An :data:`ActionNamer` over botocore's full service models (of ``session``) and AWS's IAM reference.
 
-    def __init__(self, session: Any) -> None:
+    Each (service, operation) is resolved once (:func:`scanner.iam_reference.required_actions`) and kept.
+    """
+
+    def __init__(self, session: Any, reference: IamReference | None = None) -> None:
         self._session = session
-        self._names: dict[str, dict[str, str]] = {}
+        self._reference = reference or iam_reference()
+        self._operations: dict[str, dict[str, str]] = {}
+        self._actions: dict[tuple[str, str], tuple[str, ...]] = {}
         # Held while naming: 32 threads starting at once would each read EC2's model.
         self._lock = threading.Lock()
 
-    def __call__(self, service: str, operation: str) -> str:
+    def __call__(self, service: str, operation: str) -> tuple[str, ...]:
         with self._lock:
-            names = self._names.get(service)
+            actions = self._actions.get((service, operation))
+            if actions is not None:
+                return actions
+            names = self._operations.get(service)
+            model = None
             if names is None:
                 model = self._session.get_service_model(service)
-                prefix = iam_prefix(service, model.endpoint_prefix)
-                names = self._names[service] = {xform_name(name): f"{prefix}:{name}" for name in model.operation_names}
-        action = names.get(operation)
-        if action is None:
-            raise AttributeError(f"{service} has no operation {operation!r}")
-        return action
+                names = self._operations[service] = {xform_name(name): name for name in model.operation_names}
+            name = names.get(operation)
+            if name is None:
+                raise AttributeError(f"{service} has no operation {operation!r}")
+            model = model or self._session.get_service_model(service)
+            resolved = operation_actions(service, model, name, self._reference)
+            if resolved is None:
+                raise UnmappedOperation(service, name)
+            self._actions[(service, operation)] = resolved
+            return resolved
 
 
 def action_allowed(action: str, allowed: frozenset[str]) -> bool:
-    """Whether ``allowed`` (lower-case actions, ``service:*`` wildcards) lets ``action`` through."""
+    """Whether ``allowed`` (lower-case actions, ``service:*`` or ``service:Get*`` patterns) lets ``action`` through."""
     lowered = action.lower()
-    return lowered in allowed or f"{lowered.split(':', 1)[0]}:*" in allowed
+    if lowered in allowed or f"{lowered.split(':', 1)[0]}:*" in allowed:
+        return True
+    return any(fnmatch.fnmatchcase(lowered, pattern) for pattern in _patterns(allowed))
+
+
+@functools.lru_cache(maxsize=64)
+def _patterns(allowed: frozenset[str]) -> tuple[str, ...]:
+    """The wildcard patterns among declared actions (few sets per scan; a frozenset keeps its hash)."""
+    return tuple(pattern for pattern in allowed if "*" in pattern or "?" in pattern)
+
+
+def action_label(actions: tuple[str, ...]) -> str:
+    """How errors and counters name a call: its IAM action, or its actions joined by " and "."""
+    return " and ".join(actions)
 
 
 def translate_client_error(action: str, error: botocore.exceptions.ClientError) -> AwsError:
@@ -122,8 +133,8 @@ class TargetCache:
             raise ServiceNotAvailable(service, region)
         return self._client_getter(service, region)
 
-    def action(self, service: str, operation: str) -> str:
-        """The IAM action of an operation, named without the account's client: that client may be built
+    def actions(self, service: str, operation: str) -> tuple[str, ...]:
+        """The IAM actions an operation needs, named without the account's client: that client may be built
         from a model that holds only the scan's declared operations."""
         return self._action_namer(service, operation)
 
@@ -191,16 +202,19 @@ class AwsReader:
         return AwsReader(self._cache, region or self.region, frozenset(allowed_actions), check_id)
 
     def _prepare(self, service: str, operation: str, region: str | None) -> tuple[Any, str, str]:
+        """``(client, action label, region)`` of a call whose every IAM action is declared."""
         region = region or self.region
-        action = self._cache.action(service, operation)
-        if self._allowed is not None and not action_allowed(action, self._allowed):
-            raise UndeclaredAction(self._check_id, action)
+        actions = self._cache.actions(service, operation)
+        if self._allowed is not None:
+            for action in actions:
+                if not action_allowed(action, self._allowed):
+                    raise UndeclaredAction(self._check_id, action, f"{service}.{operation}")
         client = self._cache.client(service, region)
         if not hasattr(client, operation):
             # Only the host's own readers get here: a check's undeclared call was refused above.
-            raise UndeclaredAction(self._check_id, action)
-        self.actions_used.add(action)
-        return client, action, region
+            raise UndeclaredAction(self._check_id, actions[0], f"{service}.{operation}")
+        self.actions_used.update(actions)
+        return client, action_label(actions), region
 
     def call(self, service: str, operation: str, *, region: str | None = None, **params: Any) -> dict:
         """The answer of one API call (snake_case operation, as in boto3), cached per target."""

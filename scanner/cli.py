@@ -69,6 +69,14 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="DIR", help="finish an interrupted scan in DIR, scanning only what is missing")
 
 
+def _policy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cloudformation", action="store_true", help="a CloudFormation template (for StackSets) creating the role")
+    parser.add_argument("--role-name", default="OrgScanAudit", help="the role's name (default OrgScanAudit)")
+    parser.add_argument("--checks", type=split_list, metavar="ID[,ID]", help="only these checks' actions")
+    parser.add_argument("--config", metavar="FILE", help="the scan's TOML file: its plugins and plugin options (the Prowler bridge) count")
+    _plugin_arguments(parser)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="orgscan", description="Organization-wide AWS compliance scanner.")
     parser.add_argument("--version", action="version", version=f"orgscan {__version__}")
@@ -95,10 +103,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _plugin_arguments(plugins)
 
     policy = commands.add_parser("iam-policy", help="least-privilege policy for the member-account audit role")
-    policy.add_argument("--cloudformation", action="store_true", help="a CloudFormation template (for StackSets) creating the role")
-    policy.add_argument("--role-name", default="OrgScanAudit")
-    policy.add_argument("--checks", type=split_list, metavar="ID[,ID]", help="only these checks' actions")
-    _plugin_arguments(policy)
+    _policy_arguments(policy)
 
     commands.add_parser("demo", help="scan the simulated organization on loopback and write every report", add_help=False)
     upload = commands.add_parser("upload", help="upload results to a service", add_help=False)
@@ -138,6 +143,8 @@ def _dispatch(argv: list[str]) -> int:
         return EXIT_USAGE
     if argv[0] == "scan":
         return _scan(parser, argv)
+    if argv[0] == "iam-policy":
+        return _iam_policy(argv)
     args = parser.parse_args(argv)
     if args.command == "upload":
         raise UsageError("orgscan upload: name a target: securityhub")
@@ -148,12 +155,6 @@ def _dispatch(argv: list[str]) -> int:
         return _checks_list(args, manager)
     if args.command == "plugins":
         return _plugins(args, manager)
-    if args.command == "iam-policy":
-        from scanner.iam_policy import render_policy
-
-        checks = collect_checks(manager, ScanSettings().options())
-        print(render_policy(checks, cloudformation=args.cloudformation, role_name=args.role_name, only=args.checks))
-        return 0
     parser.print_help(sys.stderr)
     return EXIT_USAGE
 
@@ -221,6 +222,42 @@ def _scan(parser: argparse.ArgumentParser, argv: list[str]) -> int:
             file=sys.stderr,
         )
     return outcome.exit_code
+
+
+def _iam_policy(argv: list[str]) -> int:
+    """``orgscan iam-policy``: the checks are those a scan with the same plugins and plugin options would run."""
+    from scanner.config import validate_role_name
+    from scanner.iam_policy import managed_policy_note, render_policy
+    from scanner.scan import select_checks
+
+    pre = _Parser(add_help=False)
+    pre.add_argument("--config")
+    pre.add_argument("--plugin", action="append", default=[])
+    pre.add_argument("--disable-plugin", action="append", default=[])
+    early, _ = pre.parse_known_args(argv[1:])
+    preview = read_config(early.config, plugin_keys=set(), lenient=True) if early.config else {}
+    plugins = [*preview.get("plugin", []), *early.plugin]
+    disabled = [*preview.get("disable_plugin", []), *early.disable_plugin]
+    manager = build_plugin_manager(plugins, disabled)
+
+    parser = _Parser(prog="orgscan iam-policy")
+    _policy_arguments(parser)
+    group = parser.add_argument_group("plugin options")
+    before = set(id(a) for a in parser._actions)
+    manager.hook.orgscan_add_options(group=group)
+    plugin_keys = {action.dest for action in parser._actions if id(action) not in before}
+    args = vars(parser.parse_args(argv[1:]))
+    validate_role_name(args["role_name"])
+    config = read_config(args["config"], plugin_keys=plugin_keys) if args["config"] else {}
+    plugin_options = {**config.get("plugin_options", {}), **{k: v for k, v in args.items() if k in plugin_keys and v is not None}}
+    settings = ScanSettings(**{k: v for k, v in config.items() if k not in ("plugin_options", "checks", "exclude_checks")},
+                            plugin_options=plugin_options)
+    checks = select_checks(collect_checks(manager, settings.options()), args["checks"] or [], [])
+    print(render_policy(checks, cloudformation=args["cloudformation"], role_name=args["role_name"]))
+    note = managed_policy_note(checks)
+    if note and not args["cloudformation"]:
+        print(f"orgscan: note: {note}", file=sys.stderr)
+    return 0
 
 
 def _report(args: argparse.Namespace, manager: Any) -> int:

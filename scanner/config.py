@@ -8,6 +8,7 @@ An unknown key is an error that names it.
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -139,8 +140,21 @@ def _coerce(path: Path, raw_key: str, key: str, value: Any) -> Any:
     return value
 
 
+#: IAM's rule for a role name: 1 to 64 of letters, digits and ``+=,.@_-``
+#: (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html, RoleName).
+ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+
+
+def validate_role_name(name: str, option: str = "--role-name") -> None:
+    """Raise UsageError unless ``name`` is a valid IAM role name."""
+    if not isinstance(name, str) or not ROLE_NAME_PATTERN.fullmatch(name):
+        # repr: a hostile name with control characters stays on one line.
+        raise UsageError(f"{option} {str(name)[:80]!r}: an IAM role name is 1 to 64 letters, digits or +=,.@_- characters")
+
+
 def validate(settings: ScanSettings) -> None:
     """Range and choice checks shared by the command line and the config file."""
+    validate_role_name(settings.role_name)
     if settings.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     if settings.check_timeout <= 0:

@@ -40,11 +40,24 @@ class ServiceNotAvailable(OrgscanError):
 class UndeclaredAction(OrgscanError):
     """A check (or, with no check id, the host itself) called an AWS action that is not declared: a bug in the caller."""
 
-    def __init__(self, check_id: str, action: str) -> None:
+    def __init__(self, check_id: str, action: str, call: str = "") -> None:
         if check_id:
             message = f"check {check_id} called {action}, which its metadata does not declare in iam_actions"
         else:
             message = f"orgscan called {action} in a member account, which scanner.iam_policy.HOST_MEMBER_ACTIONS does not declare"
-        super().__init__(message)
+        # The call is named too: its IAM action is often not the operation's name (s3 list_buckets).
+        super().__init__(f"{message} (the IAM action {call} needs)" if call else message)
         self.check_id = check_id
         self.action = action
+
+
+class UnmappedOperation(OrgscanError):
+    """An API operation whose IAM action orgscan cannot name from AWS's IAM reference nor its documented exceptions."""
+
+    def __init__(self, service: str, operation: str) -> None:
+        super().__init__(
+            f"orgscan knows no IAM action for {service} {operation}: AWS's Service Authorization Reference has no action "
+            f"of that name; add the documented one to scanner.iam_reference.OPERATION_ACTIONS"
+        )
+        self.service = service
+        self.operation = operation

@@ -29,6 +29,20 @@ def member_actions(checks: Mapping[str, Check], only: list[str] | None = None) -
     return sorted(actions, key=str.lower)
 
 
+def managed_policies(checks: Mapping[str, Check]) -> list[str]:
+    """AWS managed policies the checks need besides their actions (bridges to other tools), sorted."""
+    return sorted({name for check in checks.values() for name in check.metadata.iam_managed_policies})
+
+
+def managed_policy_note(checks: Mapping[str, Check]) -> str | None:
+    """One line saying which checks need which AWS managed policies, or ``None`` when none do."""
+    needing = sorted(check_id for check_id, check in checks.items() if check.metadata.iam_managed_policies)
+    if not needing:
+        return None
+    return (f"checks {', '.join(needing)} also need the AWS managed policies {', '.join(managed_policies(checks))} "
+            "attached to the audit role (the --cloudformation template attaches them)")
+
+
 def policy_document(actions: list[str]) -> dict:
     return {
         "Version": "2012-10-17",
@@ -36,9 +50,18 @@ def policy_document(actions: list[str]) -> dict:
     }
 
 
-def cloudformation_template(actions: list[str], role_name: str) -> dict:
-    """A template for CloudFormation StackSets: the audit role, trusted only by the scanner with an external id."""
-    return {
+#: The external id is a shared secret against the confused deputy problem; AWS accepts 2 to 1224 characters
+#: of ``[\w+=,.@:/-]`` (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html, ExternalId).
+#: The template asks for at least 16, the length of a short random token: a 2-character id is guessable.
+EXTERNAL_ID_MIN_LENGTH = 16
+
+
+def cloudformation_template(actions: list[str], role_name: str, managed: list[str] | None = None) -> dict:
+    """A template for CloudFormation StackSets: the audit role, trusted only by the scanner with an external id.
+
+    ``managed`` are AWS managed policies (``SecurityAudit``) attached besides the inline policy.
+    """
+    template = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "orgscan read-only audit role (deploy to every member account with StackSets)",
         "Parameters": {
@@ -47,8 +70,22 @@ def cloudformation_template(actions: list[str], role_name: str) -> dict:
                 "Description": "ARN of the role or user that runs orgscan (in the management or delegated administrator account)",
                 "AllowedPattern": "arn:aws[a-z-]*:iam::\\d{12}:(role|user)/.+",
             },
-            "ExternalId": {"Type": "String", "NoEcho": True, "MinLength": 2, "Description": "value of --external-id"},
-            "RoleName": {"Type": "String", "Default": role_name},
+            "ExternalId": {
+                "Type": "String",
+                "NoEcho": True,
+                "MinLength": EXTERNAL_ID_MIN_LENGTH,
+                "MaxLength": 1224,
+                "AllowedPattern": "[\\w+=,.@:/-]*",
+                "Description": f"value of --external-id: a random secret of at least {EXTERNAL_ID_MIN_LENGTH} characters",
+            },
+            "RoleName": {
+                "Type": "String",
+                "Default": role_name,
+                "MinLength": 1,
+                "MaxLength": 64,
+                "AllowedPattern": "[\\w+=,.@-]+",
+                "Description": "name of the audit role (orgscan --role-name)",
+            },
         },
         "Resources": {
             "OrgscanAuditRole": {
@@ -73,10 +110,18 @@ def cloudformation_template(actions: list[str], role_name: str) -> dict:
         },
         "Outputs": {"RoleArn": {"Value": {"Fn::GetAtt": ["OrgscanAuditRole", "Arn"]}}},
     }
+    if managed:
+        properties = template["Resources"]["OrgscanAuditRole"]["Properties"]
+        properties["ManagedPolicyArns"] = [{"Fn::Sub": f"arn:${{AWS::Partition}}:iam::aws:policy/{name}"} for name in managed]
+    return template
 
 
 def render_policy(checks: Mapping[str, Check], *, cloudformation: bool, role_name: str, only: list[str] | None = None) -> str:
-    """The policy (or template) as indented JSON."""
+    """The policy (or template, with the managed policies the checks need) as indented JSON."""
     actions = member_actions(checks, only)
-    document = cloudformation_template(actions, role_name) if cloudformation else policy_document(actions)
+    chosen = {check_id: check for check_id, check in checks.items() if not only or check_id in only}
+    if cloudformation:
+        document = cloudformation_template(actions, role_name, managed_policies(chosen))
+    else:
+        document = policy_document(actions)
     return json.dumps(document, indent=2)

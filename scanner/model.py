@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 GLOBAL_REGION = "global"
 CHECK_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)?$")
+#: An AWS managed policy's path and name, as in ``arn:aws:iam::aws:policy/<this>``.
+MANAGED_POLICY_NAME = re.compile(r"([\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
 
 
 class Severity(str, enum.Enum):
@@ -98,6 +100,11 @@ class CheckMetadata:
     #: overruns its timeout keeps its place until it really ends. ``None``: as
     #: many as ``--concurrency`` allows.
     max_parallel_runs: int | None = None
+    #: AWS managed policies the audit role needs besides ``iam_actions``, by name
+    #: (``SecurityAudit``, ``job-function/ViewOnlyAccess``): only for bridges to tools
+    #: whose own calls orgscan cannot enumerate. ``orgscan iam-policy --cloudformation``
+    #: attaches them to the role.
+    iam_managed_policies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not CHECK_ID_PATTERN.match(self.id):
@@ -105,6 +112,10 @@ class CheckMetadata:
         object.__setattr__(self, "severity", Severity(self.severity))
         object.__setattr__(self, "scope", Scope(self.scope))
         object.__setattr__(self, "iam_actions", tuple(self.iam_actions))
+        object.__setattr__(self, "iam_managed_policies", tuple(self.iam_managed_policies))
+        for name in self.iam_managed_policies:
+            if not MANAGED_POLICY_NAME.fullmatch(name):
+                raise ValueError(f"check {self.id}: {name!r} is not the name of an AWS managed policy (SecurityAudit, job-function/ViewOnlyAccess)")
         object.__setattr__(self, "references", tuple(self.references))
         object.__setattr__(self, "compliance", tuple(self.compliance))
         limit = self.max_parallel_runs

@@ -5,12 +5,15 @@ import importlib
 import logging
 import os
 import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any, Iterable, Mapping
 
 import pluggy
 
 from scanner import hookspecs
 from scanner.errors import UsageError
+from scanner.iam_reference import UnknownAction, iam_reference
 from scanner.model import Check
 from scanner.reporting import ReportFormat
 
@@ -33,19 +36,20 @@ def build_plugin_manager(plugins: Iterable[str] = (), disabled: Iterable[str] = 
     for module_path in plugins:
         if manager.is_blocked(module_path):
             continue
-        # A local plugin module lives beside the user, as with `python -m`.
-        if os.getcwd() not in sys.path:
-            sys.path.append(os.getcwd())
-        try:
-            module = importlib.import_module(module_path)
-        except Exception as error:  # noqa: BLE001 - any import failure is the user's plugin's
-            raise UsageError(f"--plugin {module_path}: cannot import: {type(error).__name__}: {error}") from None
+        taken = manager.get_plugin(module_path)
+        if taken is not None:
+            raise UsageError(
+                f"--plugin {module_path}: {module_path!r} is already the name of the loaded plugin "
+                f"{getattr(taken, '__name__', type(taken).__name__)} (see `orgscan plugins`); "
+                "name your plugin by its module path (mypackage.plugin) or file (./plugin.py)"
+            )
+        module = import_plugin(module_path)
         if manager.is_registered(module):
             continue
         try:
             manager.register(module, name=module_path)
-        except ValueError as error:
-            raise UsageError(f"--plugin {module_path}: {error}") from None
+        except ValueError:
+            raise UsageError(f"--plugin {module_path}: its module {module.__name__} is already loaded under another name (see `orgscan plugins`)") from None
     known = {name for name, plugin in manager.list_name_plugin() if plugin is not None} | _entry_point_names() | set(plugins)
     for name in disabled:
         if name not in known:
@@ -55,6 +59,68 @@ def build_plugin_manager(plugins: Iterable[str] = (), disabled: Iterable[str] = 
     except pluggy.PluginValidationError as error:
         raise UsageError(f"plugin {error.plugin!r} is invalid: {error}") from None
     return manager
+
+
+def _is_file_path(spec: str) -> bool:
+    return spec.endswith(".py") or "/" in spec or os.sep in spec
+
+
+def import_plugin(spec: str) -> ModuleType:
+    """The plugin module ``spec`` names: a module path (``mypackage.plugin``), a ``.py`` file or a package directory.
+
+    A module path is looked up on the Python path plus the current directory (a
+    local plugin lives beside the user, as with ``python -m``). A failure is one
+    UsageError line that says where orgscan looked.
+    """
+    if _is_file_path(spec):
+        return _import_file(spec)
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
+    try:
+        return importlib.import_module(spec)
+    except ModuleNotFoundError as error:
+        if error.name and spec.startswith(error.name):
+            raise UsageError(
+                f"--plugin {spec}: cannot import: no module {error.name!r} in the current directory ({os.getcwd()}) nor in the installed "
+                f"packages of {sys.prefix}; give a file path (./plugin.py, path/to/package) or install the plugin"
+            ) from None
+        raise UsageError(f"--plugin {spec}: cannot import: {type(error).__name__}: {error}") from None
+    except Exception as error:  # noqa: BLE001 - any import failure is the user's plugin's
+        raise UsageError(f"--plugin {spec}: cannot import: {type(error).__name__}: {error}") from None
+
+
+def _import_file(spec: str) -> ModuleType:
+    """A plugin module loaded from a ``.py`` file or a package directory (with ``__init__.py``)."""
+    import importlib.util
+
+    path = Path(spec).expanduser().resolve()
+    if path.is_dir():
+        init = path / "__init__.py"
+        if not init.is_file():
+            raise UsageError(f"--plugin {spec}: {path} is a directory without __init__.py, not a Python package")
+        name, location, search = path.name, init, [str(path)]
+    elif path.is_file():
+        name, location, search = path.stem, path, None
+    else:
+        raise UsageError(f"--plugin {spec}: cannot import: no such file or directory: {path}")
+    if not name.isidentifier():
+        raise UsageError(f"--plugin {spec}: {name!r} cannot be a Python module name")
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        if Path(getattr(loaded, "__file__", "") or "").resolve() == location:
+            return loaded
+        raise UsageError(f"--plugin {spec}: a different module named {name!r} is already imported ({getattr(loaded, '__file__', 'built-in')}); rename the file")
+    module_spec = importlib.util.spec_from_file_location(name, location, submodule_search_locations=search)
+    if module_spec is None or module_spec.loader is None:
+        raise UsageError(f"--plugin {spec}: {location} cannot be loaded as Python")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module  # before running it: the package's relative imports need it
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as error:  # noqa: BLE001 - any import failure is the user's plugin's
+        del sys.modules[name]
+        raise UsageError(f"--plugin {spec}: cannot import {location}: {type(error).__name__}: {error}") from None
+    return module
 
 
 def _load_entry_points(manager: pluggy.PluginManager) -> None:
@@ -116,7 +182,24 @@ def collect_checks(manager: pluggy.PluginManager, options: Mapping[str, Any]) ->
                 raise UsageError(f"check {item.id!r} is contributed by both {owners[item.id]!r} and {impl.plugin_name!r}")
             checks[item.id] = item
             owners[item.id] = impl.plugin_name
+    for check_id, check in checks.items():
+        validate_iam_actions(check, owners[check_id])
     return dict(sorted(checks.items()))
+
+
+def validate_iam_actions(check: Check, plugin_name: str) -> None:
+    """Raise UsageError unless every IAM action the check declares exists in AWS's IAM reference.
+
+    A made-up name (``s3:ListBuckets``) would be refused by AWS, so the generated
+    policy would not be what the check needs; the message names the true action
+    when the reference knows it (``s3:ListAllMyBuckets``).
+    """
+    reference = iam_reference()
+    for action in check.metadata.iam_actions:
+        try:
+            reference.check_declared(action)
+        except UnknownAction as error:
+            raise UsageError(f"check {check.id} (plugin {plugin_name!r}) declares {error}") from None
 
 
 def collect_report_formats(manager: pluggy.PluginManager) -> dict[str, ReportFormat]:

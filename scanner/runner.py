@@ -26,7 +26,7 @@ import botocore.exceptions
 from scanner.aws import AwsReader, TargetCache
 from scanner.context import Account, CheckContext, OrganizationFacts
 from scanner.document import result_record
-from scanner.errors import AccessDenied, AwsError, OrgscanError, ServiceNotAvailable, UndeclaredAction
+from scanner.errors import AccessDenied, AwsError, OrgscanError, ServiceNotAvailable, UndeclaredAction, UnmappedOperation
 from scanner.model import GLOBAL_REGION, Check, Finding, Scope, Status
 from scanner.sessions import AccountSessions
 from scanner.targets import PlannedAccount
@@ -96,6 +96,8 @@ def describe_error(error: BaseException) -> tuple[str, dict[str, Any]]:
         return f"{error.action} failed: {error.code}: {error.detail}"[:MAX_MESSAGE], {"action": error.action, "error_code": error.code}
     if isinstance(error, UndeclaredAction):
         return str(error), {"action": error.action}
+    if isinstance(error, UnmappedOperation):
+        return str(error), {"operation": f"{error.service}.{error.operation}"}
     if isinstance(error, botocore.exceptions.BotoCoreError):
         return f"AWS SDK error: {type(error).__name__}: {error}", {"error": type(error).__name__}
     return f"check failed: {type(error).__name__}: {' '.join(str(error).split())}"[:MAX_MESSAGE], {"error": type(error).__name__}

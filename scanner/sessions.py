@@ -27,7 +27,8 @@ import botocore.exceptions
 import botocore.hooks
 import botocore.session
 
-from scanner.aws import ActionNames, TargetCache, action_allowed, iam_prefix, translate_client_error
+from scanner.aws import ActionNames, TargetCache, action_allowed, translate_client_error
+from scanner.iam_reference import HTTP_VERB_SERVICES, OPERATION_ACTIONS, iam_reference, prefix_candidates, required_actions
 from scanner.errors import AccessDenied, AwsError, UsageError
 
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
@@ -45,13 +46,15 @@ class DeclaredOperationsLoader:
     Everything but ``service-2`` models (endpoints, rules, paginators, waiters,
     retry settings) comes unchanged from the wrapped loader, as do the shapes an
     operation refers to. ``actions`` are IAM actions as checks declare them
-    (``kms:ListKeys``, ``ec2:*``); an operation is kept when its action, named as
-    :class:`scanner.aws.ActionNames` names it, is declared.
+    (``kms:ListKeys``, ``ec2:*``); an operation is kept when every IAM action it
+    needs (:func:`scanner.iam_reference.required_actions`, as
+    :class:`scanner.aws.ActionNames` names them) is declared.
     """
 
     def __init__(self, loader: Any, actions: Iterable[str]) -> None:
         self._loader = loader
         self._allowed = frozenset(action.lower() for action in actions)
+        self._reference = iam_reference()
         self._models: dict[tuple[str, str | None], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -63,12 +66,11 @@ class DeclaredOperationsLoader:
         with self._lock:
             trimmed = self._models.get(key)
         if trimmed is None:
-            prefix = iam_prefix(service_name, model["metadata"].get("endpointPrefix", service_name))
             operations = {
                 name: operation
                 for name, operation in model["operations"].items()
                 # Endpoint discovery (DescribeEndpoints) is botocore's own too, made before a service's calls.
-                if action_allowed(f"{prefix}:{name}", self._allowed)
+                if self._declared(service_name, model["metadata"], name, operation)
                 or operation.get("endpointoperation")
                 or name in SDK_OWN_OPERATIONS.get(service_name, ())
             }
@@ -76,6 +78,17 @@ class DeclaredOperationsLoader:
             with self._lock:
                 trimmed = self._models.setdefault(key, trimmed)
         return trimmed
+
+    def _declared(self, service_name: str, metadata: dict[str, Any], name: str, operation: dict[str, Any]) -> bool:
+        """Whether every IAM action the operation needs is declared (an operation with no known action never is)."""
+        if (service_name, name) not in OPERATION_ACTIONS and service_name not in HTTP_VERB_SERVICES:
+            # Named like the operation: undeclared unless some candidate prefix's name is (EC2 has 700 operations).
+            if not any(action_allowed(f"{prefix}:{name}", self._allowed) for prefix in prefix_candidates(service_name, metadata)):
+                return False
+        actions = required_actions(
+            service_name, name, metadata=metadata, http_method=operation.get("http", {}).get("method", "POST"), reference=self._reference
+        )
+        return bool(actions) and all(action_allowed(action, self._allowed) for action in actions)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loader, name)
@@ -311,14 +324,14 @@ class AccountSessions:
         """Every region of the caller's partition that botocore knows."""
         return set(self._base.get_available_regions("ec2", partition_name=self.partition))
 
-    def iam_action(self, service: str, operation: str) -> str:
-        """``kms:ListKeys`` for ``("kms", "list_keys")``, named from botocore's full service model."""
+    def iam_actions(self, service: str, operation: str) -> tuple[str, ...]:
+        """``("kms:ListKeys",)`` for ``("kms", "list_keys")``: the IAM actions the call needs (AWS's IAM reference)."""
         return self._action_names(service, operation)
 
     def target_cache(self, account_id: str) -> TargetCache:
         """A fresh per-account answer cache whose clients belong to this account."""
         getter: Callable[[str, str], Any] = lambda service, region: self.client(account_id, service, region)
-        return TargetCache(getter, self.available_regions, self.iam_action)
+        return TargetCache(getter, self.available_regions, self.iam_actions)
 
 
 __all__ = ["AccountSessions", "AccessDenied", "DEFAULT_ROLE_NAME"]

@@ -260,6 +260,10 @@ def check_context(
             **({"AWS_ENDPOINT_URL": sim.endpoint_url} if sim.endpoint_url else {}),
         }
     meta = check.metadata
+    # As a scan loads it: a declared name AWS's IAM reference does not know fails here, naming the right one.
+    from scanner.plugins import validate_iam_actions
+
+    validate_iam_actions(check, "under test")
     account_wide = meta.scope == Scope.ACCOUNT
     target_region = GLOBAL_REGION if account_wide else region
     reader = reader_for(credentials, region).for_check(meta.id, meta.iam_actions, region)

@@ -20,6 +20,20 @@ from scanner.model import Check, CheckMetadata, Finding, Remediation, Scope, Sev
 #: itself with --prowler-timeout.
 BRIDGE_TIMEOUT_SECONDS = 7 * 24 * 3600.0
 
+#: The AWS managed policies Prowler's role needs (https://docs.prowler.com/user-guide/providers/aws/authentication).
+PROWLER_MANAGED_POLICIES = ("SecurityAudit", "job-function/ViewOnlyAccess")
+#: Prowler's additional read actions: permissions/prowler-additions-policy.json of prowler-cloud/prowler
+#: (commit 608fd92861b1633ad928f6f7f3d3ba9ca5d74dbc). Prowler grants apigateway:GET on REST APIs only;
+#: a declaration has no resource, so the generated policy grants it on "*" (still a read).
+PROWLER_ADDITIONS_ACTIONS = (
+    "account:Get*", "appstream:Describe*", "appstream:List*", "codeartifact:List*", "codebuild:BatchGet*",
+    "ds:Describe*", "ds:Get*", "ds:List*", "ec2:GetEbsEncryptionByDefault", "ecr:Describe*",
+    "elasticfilesystem:DescribeBackupPolicy", "glue:GetConnections", "glue:GetSecurityConfiguration*", "glue:SearchTables",
+    "lambda:GetFunction*", "macie2:GetMacieSession", "s3:GetAccountPublicAccessBlock", "shield:DescribeProtection",
+    "shield:GetSubscriptionState", "ssm:GetDocument", "support:Describe*", "tag:GetTagKeys",
+    "organizations:DescribeOrganization", "organizations:ListPolicies*", "organizations:DescribePolicy", "apigateway:GET",
+)
+
 METADATA = CheckMetadata(
     id="prowler_bridge",
     title="Prowler's AWS checks, run for this account by the Prowler CLI",
@@ -43,7 +57,8 @@ METADATA = CheckMetadata(
     ),
     # Prowler's calls are its own; its permissions are the managed policies
     # SecurityAudit and ViewOnlyAccess plus prowler-additions-policy.json (docs/prowler.md).
-    iam_actions=("sts:GetCallerIdentity",),
+    iam_actions=("sts:GetCallerIdentity", *PROWLER_ADDITIONS_ACTIONS),
+    iam_managed_policies=PROWLER_MANAGED_POLICIES,
     references=(
         "https://github.com/prowler-cloud/prowler/blob/master/permissions/prowler-additions-policy.json",
         "https://docs.prowler.com/user-guide/cli/tutorials/reporting",

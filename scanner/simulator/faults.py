@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Iterable
 
 
 @dataclass
@@ -20,11 +21,13 @@ class Faults:
       response, or a reset TCP connection.
     - ``deny_assume_role``: account ids whose role cannot be assumed (AccessDenied).
     - ``deny_actions``: ``{"222222222222": ["kms:GetKeyPolicy"]}``: IAM actions denied
-      inside an account (``service:*`` denies a whole service).
+      inside an account (``service:*`` denies a whole service), named as AWS's IAM
+      reference names them (``s3:GetEncryptionConfiguration``, not the API operation
+      GetBucketEncryption): a call is denied when any action it needs is.
     - ``max_session_seconds``: assumed-role credentials expire this soon, and expired
       keys are then rejected with ExpiredToken, so credential refresh is exercised.
     - ``iam_enforcement``: moto checks every call against the caller's IAM policies.
-    - ``fault_operations``: limit the rate-based faults to these IAM actions (empty: all
+    - ``fault_operations``: limit the rate-based faults to these IAM actions (true names; empty: all
       calls but ``sts:AssumeRole``, so that a scan still reaches its accounts).
     - ``seed``: which calls are hit.
     """
@@ -51,6 +54,16 @@ class Faults:
             raise ValueError(f"Faults.max_session_seconds must be at least 1, got {self.max_session_seconds}")
         self.deny_assume_role = set(self.deny_assume_role)
 
+    def __setattr__(self, name: str, value: object) -> None:
+        # Checked on every assignment (``sim.faults.deny_actions = {...}`` too): a made-up
+        # name (s3:GetBucketEncryption) would never match a call and deny nothing.
+        if name == "deny_actions":
+            for account_id, actions in dict(value).items():  # type: ignore[call-overload]
+                _check_action_names(f"Faults.deny_actions[{account_id!r}]", actions)
+        elif name == "fault_operations":
+            _check_action_names("Faults.fault_operations", value)  # type: ignore[arg-type]
+        super().__setattr__(name, value)
+
     def action_denied(self, account_id: str, action: str) -> bool:
         """Whether ``action`` (``kms:GetKeyPolicy``) is denied inside ``account_id``."""
         denied = self.deny_actions.get(account_id) or ()
@@ -62,6 +75,21 @@ class Faults:
         if self.fault_operations:
             return action.lower() in {op.lower() for op in self.fault_operations}
         return action.lower() != "sts:assumerole"
+
+
+def _check_action_names(where: str, actions: Iterable[str]) -> None:
+    """Raise ValueError unless every name is an IAM action of AWS's reference (or ``service:*``)."""
+    from scanner.iam_reference import UnknownAction, iam_reference
+
+    reference = iam_reference()
+    for action in actions:
+        prefix, _, name = str(action).partition(":")
+        if name == "*" and reference.service_exists(prefix):
+            continue
+        try:
+            reference.check_declared(str(action))
+        except UnknownAction as error:
+            raise ValueError(f"{where}: {error}") from None
 
 
 def roll(seed: int, kind: str, key: tuple[str, ...], occurrence: int) -> float:

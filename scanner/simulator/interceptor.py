@@ -132,12 +132,34 @@ class Call:
     params: Mapping[str, Any]
 
     @property
-    def action(self) -> str:
-        """The IAM action, e.g. ``kms:ListKeys`` (``tag:GetResources`` for the tagging API)."""
-        from scanner.aws import IAM_PREFIXES
+    def actions(self) -> tuple[str, ...]:
+        """The IAM actions AWS authorizes the call by: ``("s3:GetEncryptionConfiguration",)`` for GetBucketEncryption."""
+        return _call_actions(self.service, self.operation)
 
-        prefix = IAM_PREFIXES.get(self.service) or _service_model(self.service).endpoint_prefix
-        return f"{prefix}:{self.operation}"
+    @property
+    def action(self) -> str:
+        """The call's IAM actions as errors name them (``kms:ListKeys``; two joined by " and ")."""
+        return " and ".join(self.actions)
+
+
+@functools.lru_cache(maxsize=None)
+def _call_actions(service: str, operation: str) -> tuple[str, ...]:
+    """The IAM actions of an operation, from AWS's IAM reference as orgscan itself resolves them.
+
+    An operation the reference cannot name (the simulator's own setup calls, say)
+    is named ``prefix:Operation``, which no policy orgscan generates can grant.
+    """
+    from scanner.iam_reference import iam_reference, operation_actions
+
+    model = _service_model(service)
+    if operation not in model.operation_names:
+        return (f"{model.signing_name}:{operation}",)
+    resolved = operation_actions(service, model, operation, iam_reference())
+    return resolved or (f"{model.signing_name}:{operation}",)
+
+
+#: The IAM actions of the call the current thread is serving, for moto's IAM enforcement.
+CURRENT_CALL = threading.local()
 
 
 @functools.lru_cache(maxsize=None)
@@ -170,6 +192,7 @@ def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], tuple[str, ..
 def identify(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Call | None:
     """The call a raw request makes, or ``None`` when it is not a signed AWS API call (moto's own API, say)."""
     header = {key.lower(): value.decode("latin-1") if isinstance(value, bytes) else str(value) for key, value in headers.items()}
+    CURRENT_CALL.actions = None
     match = _CREDENTIAL.search(header.get("authorization", ""))
     if match is None:
         return None
@@ -240,14 +263,15 @@ def _xml_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def access_denied(call: Call, caller_arn: str, resource: str = "*") -> tuple[int, dict[str, str], bytes]:
-    """The error a service gives when the caller's policies do not allow the action."""
+def access_denied(call: Call, caller_arn: str, resource: str = "*", denied_action: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """The error a service gives when the caller's policies do not allow the action (``denied_action``, or the call's)."""
     if call.protocol in ("json", "rest-json", "smithy-rpc-v2-cbor"):
         code, status = "AccessDeniedException", 400 if call.protocol == "json" else 403
     else:
         code, status = _ACCESS_DENIED_CODE.get(call.service, "AccessDenied"), 403
-    message = (f"User: {caller_arn} is not authorized to perform: {call.action} on resource: {resource} "
-               f"because no identity-based policy allows the {call.action} action")
+    action = denied_action or call.actions[0]
+    message = (f"User: {caller_arn} is not authorized to perform: {action} on resource: {resource} "
+               f"because no identity-based policy allows the {action} action")
     return error_response(call, code, message, status)
 
 
@@ -321,10 +345,14 @@ class Interceptor:
     def before(self, call: Call) -> tuple[int, dict[str, str], bytes] | None:
         """The response to send instead of moto's, or ``None`` to let moto answer; may raise ConnectionReset."""
         faults: Faults = self.simulation.faults
+        actions = call.actions
         action = call.action
+        CURRENT_CALL.actions = actions
         key = (call.account_id, call.region, action)
         with self._lock:
-            self._counts[key] += 1
+            # Counted per IAM action: a call that needs two actions is a use of both.
+            for each in actions:
+                self._counts[(call.account_id, call.region, each)] += 1
             occurrence = self._occurrences[key]
             self._occurrences[key] += 1
         _set_iam_enforcement(faults.iam_enforcement)
@@ -346,8 +374,9 @@ class Interceptor:
             denial = self.simulation.assume_role_denial(call)
             if denial:
                 return access_denied(call, self._caller_arn(call, assumed), call.params.get("RoleArn", "*"))
-        if faults.action_denied(call.account_id, action):
-            return access_denied(call, self._caller_arn(call, assumed))
+        denied = [each for each in actions if faults.action_denied(call.account_id, each)]
+        if denied:
+            return access_denied(call, self._caller_arn(call, assumed), denied_action=denied[0])
         if call.service == "kms":
             return self._kms_key_elsewhere(call, assumed)
         if call.service == "organizations":

@@ -121,24 +121,27 @@ def _skip_default_amis() -> None:
     moto.settings.ec2_load_default_amis = lambda: False  # type: ignore[assignment]
 
 
-# SigV4 signing names whose IAM action prefix differs.
-IAM_PREFIX_BY_SIGNING_NAME = {"tagging": "tag"}
-
-
 def _patch_iam_action_names() -> None:
-    # Under IAM enforcement moto names an action after the signing name (tagging:GetResources); IAM
-    # policies use the service prefix (tag:GetResources).
+    # Under IAM enforcement moto names an action after the request's signing name and its own idea of the
+    # operation (tagging:GetResources; s3:ListBucket for GetBucketEncryption). AWS authorizes a call by the
+    # actions of its Service Authorization Reference (tag:GetResources; s3:GetEncryptionConfiguration):
+    # the interceptor resolves them for each call as orgscan does, and moto checks every one of them.
     from moto.iam.access_control import IAMRequestBase
 
-    original_init = IAMRequestBase.__init__
+    from scanner.simulator.interceptor import CURRENT_CALL
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        original_init(self, *args, **kwargs)
-        prefix = IAM_PREFIX_BY_SIGNING_NAME.get(self._service)
-        if prefix is not None:
-            self._action = f"{prefix}:{self._action.split(':', 1)[1]}"
+    original_check = IAMRequestBase.check_action_permitted
 
-    IAMRequestBase.__init__ = __init__  # type: ignore[method-assign]
+    def check_action_permitted(self: Any, resource: str) -> None:
+        actions = getattr(CURRENT_CALL, "actions", None)
+        if not actions:
+            original_check(self, resource)
+            return
+        for action in actions:
+            self._action = action
+            original_check(self, resource)
+
+    IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
 
 
 def _patch_inline_role_policies() -> None:

@@ -294,8 +294,8 @@ def _fix_error(call: Any, status: int, body: bytes) -> tuple[int, dict[str, str]
         return error_response(call, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided.", 400)
     import re
 
-    match = re.search(r"User: (\S+) is not authorized", text)
-    return access_denied(call, match.group(1) if match else "unknown")
+    match = re.search(r"User: (\S+) is not authorized to perform: ([\w:.*-]+)", text)
+    return access_denied(call, match.group(1) if match else "unknown", denied_action=match.group(2) if match else None)
 
 
 def _reset_connection(environ: dict[str, Any]) -> None:

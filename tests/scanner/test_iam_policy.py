@@ -6,17 +6,19 @@ import io
 import json
 
 import botocore.exceptions
-import botocore.session
 import pytest
 
-from scanner.aws import IAM_PREFIXES
 from scanner.cli import main
 from scanner.iam_policy import HOST_CALLER_ACTIONS, HOST_MEMBER_ACTIONS
+from scanner.iam_reference import iam_reference
 from scanner.plugins import build_plugin_manager, collect_checks
 
-READ_VERBS = ("Describe", "Get", "List")
-#: botocore service names by IAM prefix, where they differ.
-SERVICE_BY_PREFIX = {prefix: service for service, prefix in IAM_PREFIXES.items()}
+#: The access levels of AWS's Service Authorization Reference that change nothing
+#: (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_understand-policy-summary-access-level-summaries.html).
+READ_ONLY_LEVELS = {"List", "Read"}
+#: The one host action that is not a read: reaching a member account at all
+#: (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html); the member role never has it.
+CALLER_ACTIONS_THAT_ARE_NOT_READS = {"sts:AssumeRole"}
 MANAGEMENT = "111111111111"
 MEMBER = "222222222222"
 SCANNER_ARN = f"arn:aws:iam::{MANAGEMENT}:user/orgscan-simulator-admin"
@@ -41,27 +43,54 @@ def builtin_checks():
     return collect_checks(build_plugin_manager(), {})
 
 
-def _operation_exists(action: str) -> bool:
-    prefix, operation = action.split(":", 1)
-    model = botocore.session.get_session().get_service_model(SERVICE_BY_PREFIX.get(prefix, prefix))
-    return operation in model.operation_names
-
-
-def test_every_builtin_check_declares_real_read_only_actions(builtin_checks):
+def test_every_builtin_check_declares_actions_that_aws_classifies_as_list_or_read(builtin_checks):
+    reference = iam_reference()
     assert len(builtin_checks) >= 10
     for check_id, check in builtin_checks.items():
         actions = check.metadata.iam_actions
         assert actions, f"{check_id} declares no IAM action"
         for action in actions:
             assert "*" not in action, f"{check_id} declares a wildcard: {action}"
-            assert action.split(":", 1)[1].startswith(READ_VERBS), f"{check_id} declares {action}, which is not a read"
-            assert _operation_exists(action), f"{check_id} declares {action}, which no AWS API has"
+            level = reference.access_level(action)
+            assert level is not None, f"{check_id} declares {action}, which AWS's IAM reference does not know"
+            assert level in READ_ONLY_LEVELS, f"{check_id} declares {action}, which AWS classifies as {level}"
+            assert reference.canonical(action) == action, f"{check_id} spells {action} unlike AWS"
 
 
-def test_host_actions_are_real_reads():
-    for action in (*HOST_MEMBER_ACTIONS, *HOST_CALLER_ACTIONS):
-        assert _operation_exists(action), action
-        assert action == "sts:AssumeRole" or action.split(":", 1)[1].startswith(READ_VERBS), action
+def test_host_actions_exist_and_those_of_member_accounts_are_reads():
+    reference = iam_reference()
+    for action in HOST_MEMBER_ACTIONS:
+        assert reference.access_level(action) in READ_ONLY_LEVELS, action
+    for action in HOST_CALLER_ACTIONS:
+        level = reference.access_level(action)
+        assert level is not None, f"{action} is not an IAM action"
+        assert level in READ_ONLY_LEVELS or action in CALLER_ACTIONS_THAT_ARE_NOT_READS, (action, level)
+
+
+@pytest.fixture
+def fake_prowler(tmp_path):
+    """An executable file standing in for Prowler: iam-policy only needs the bridge enabled, never runs it."""
+    path = tmp_path / "prowler"
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize("with_prowler_bridge", [False, True])
+def test_every_action_of_the_generated_policy_is_list_or_read_in_awss_reference(with_prowler_bridge, request):
+    """The read-only proof: AWS's own classification of every action `orgscan iam-policy` grants (patterns expanded)."""
+    reference = iam_reference()
+    extra = ["--prowler-bin", request.getfixturevalue("fake_prowler")] if with_prowler_bridge else []
+    code, out, err = _orgscan("iam-policy", *extra)
+
+    assert code == 0, err
+    granted = [a for s in json.loads(out)["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert granted
+    for action in granted:
+        named = reference.matching(action)
+        assert named, f"{action} names no action of AWS's IAM reference"
+        levels = {each: reference.access_level(each) for each in named}
+        assert set(levels.values()) <= READ_ONLY_LEVELS, {a: level for a, level in levels.items() if level not in READ_ONLY_LEVELS}
 
 
 def test_iam_policy_is_exactly_the_declared_reads(builtin_checks):
@@ -132,7 +161,7 @@ def test_the_template_deploys_and_only_the_right_external_id_assumes_the_role(ma
         TemplateBody=json.dumps(_template()),
         Parameters=[
             {"ParameterKey": "ScannerPrincipalArn", "ParameterValue": SCANNER_ARN},
-            {"ParameterKey": "ExternalId", "ParameterValue": "correct-horse"},
+            {"ParameterKey": "ExternalId", "ParameterValue": "correct-horse-battery"},
         ],
         Capabilities=["CAPABILITY_NAMED_IAM"],
     )
@@ -141,9 +170,91 @@ def test_the_template_deploys_and_only_the_right_external_id_assumes_the_role(ma
     sts = simulation.client("sts")
     role_arn = f"arn:aws:iam::{MEMBER}:role/OrgScanAudit"
 
-    assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName="orgscan", ExternalId="correct-horse")
+    assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName="orgscan", ExternalId="correct-horse-battery")
     assert assumed["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{MEMBER}:assumed-role/OrgScanAudit/")
     for wrong in ({"ExternalId": "wrong-horse"}, {}):
         with pytest.raises(botocore.exceptions.ClientError) as denied:
             sts.assume_role(RoleArn=role_arn, RoleSessionName="orgscan", **wrong)
         assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["iam-policy", "--checks", "nope"], "unknown check id 'nope'"),
+        # IAM's rule for role names: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+        (["iam-policy", "--cloudformation", "--role-name", "Audit Role"], "--role-name 'Audit Role'"),
+        (["iam-policy", "--role-name", "x" * 65], "an IAM role name is 1 to 64"),
+        (["iam-policy", "--role-name", ""], "an IAM role name is 1 to 64"),
+        (["scan", "--role-name", "audit/role", "--quiet"], "--role-name 'audit/role'"),
+        (["scan", "--role-name", "evil\nrole", "--quiet"], "--role-name 'evil\\nrole'"),
+    ],
+)
+def test_bad_iam_policy_and_scan_arguments_are_one_line_and_exit_2(argv, said):
+    code, out, err = _orgscan(*argv)
+
+    assert code == 2
+    assert out == ""
+    assert said in err and err.count("\n") == 1, err
+
+
+def test_valid_role_names_pass_through_to_the_template():
+    name = "Org+Scan=Audit,role.v2@team-1_" + "x" * 34
+    assert len(name) == 64
+    assert _template(name)["Parameters"]["RoleName"]["Default"] == name
+
+
+def _lint(template: dict) -> list[tuple[str, str]]:
+    from cfnlint.api import ManualArgs, lint
+
+    return [(match.rule.id, match.message) for match in lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))]
+
+
+@pytest.mark.parametrize("with_prowler_bridge", [False, True])
+def test_the_generated_template_passes_cfn_lint(with_prowler_bridge, request):
+    extra = ["--prowler-bin", request.getfixturevalue("fake_prowler")] if with_prowler_bridge else []
+    code, out, err = _orgscan("iam-policy", "--cloudformation", "--role-name", "Org.Scan+Audit@team", *extra)
+
+    assert code == 0, err
+    assert _lint(json.loads(out)) == []
+
+
+def test_cfn_lint_would_catch_the_role_names_orgscan_refuses():
+    from scanner.iam_policy import cloudformation_template
+
+    # W1030: the value of a Ref breaks the property's pattern or length (what `--role-name` now refuses).
+    assert any(rule == "W1030" for rule, _ in _lint(cloudformation_template(["kms:ListKeys"], "Audit Role")))
+    assert _orgscan("iam-policy", "--cloudformation", "--role-name", "Audit Role")[0] == 2
+
+
+def test_the_external_id_parameter_asks_for_a_secret_of_realistic_length():
+    external_id = _template()["Parameters"]["ExternalId"]
+    # AWS accepts 2 to 1224 characters of [\w+=,.@:/-] (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html);
+    # orgscan asks for at least 16, a short random token, since the id guards against the confused deputy.
+    assert external_id["MinLength"] == 16 and external_id["MaxLength"] == 1224
+    assert external_id["AllowedPattern"] == "[\\w+=,.@:/-]*"
+    assert external_id["NoEcho"] is True
+
+
+def test_with_the_prowler_bridge_the_template_attaches_what_prowler_documents(fake_prowler):
+    """Prowler's role: SecurityAudit and ViewOnlyAccess (https://docs.prowler.com/user-guide/providers/aws/authentication)
+    plus permissions/prowler-additions-policy.json of prowler-cloud/prowler."""
+    code, out, err = _orgscan("iam-policy", "--cloudformation", "--prowler-bin", fake_prowler)
+
+    assert code == 0, err
+    properties = json.loads(out)["Resources"]["OrgscanAuditRole"]["Properties"]
+    assert properties["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/SecurityAudit"},
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/job-function/ViewOnlyAccess"},
+    ]
+    actions = set(properties["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"])
+    assert {"sts:GetCallerIdentity", "ec2:GetEbsEncryptionByDefault", "support:Describe*", "apigateway:GET", "tag:GetTagKeys"} <= actions
+
+
+def test_the_plain_policy_says_plainly_that_the_bridge_needs_managed_policies(fake_prowler):
+    code, out, err = _orgscan("iam-policy", "--prowler-bin", fake_prowler)
+
+    assert code == 0
+    json.loads(out)  # stdout stays a policy document
+    assert err.count("\n") == 1
+    assert "prowler_bridge also need the AWS managed policies SecurityAudit, job-function/ViewOnlyAccess" in err

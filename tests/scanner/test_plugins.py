@@ -74,3 +74,27 @@ def test_check_ids_match_their_module_and_function():
     for check in collect_checks(build_plugin_manager(), {}).values():
         module = importlib.import_module(check.function.__module__)
         assert module.__name__.rsplit(".", 1)[1] == check.id == check.function.__name__
+
+
+def test_plugin_from_a_file_path_and_from_a_package_directory():
+    by_file = collect_checks(build_plugin_manager(["tests/plugins/fake_plugin.py"]), {})
+    assert {"fake_vpc_count", "fake_account_alias_present"} <= set(by_file)
+    by_package = collect_checks(build_plugin_manager(["docs/examples/s3_encryption/orgscan_s3_encryption"]), {})
+    assert "s3_bucket_default_encryption_kms" in by_package
+
+
+@pytest.mark.parametrize(
+    ("spec", "said"),
+    [
+        ("no_such_plugin_module", "no module 'no_such_plugin_module' in the current directory"),
+        ("./no_such_plugin.py", "no such file or directory:"),
+        ("docs/examples", "is a directory without __init__.py"),
+        # A built-in plugin's name: one line naming the plugin, never pluggy's whole registry.
+        ("json", "'json' is already the name of the loaded plugin reports.json_document"),
+    ],
+)
+def test_a_plugin_that_cannot_be_loaded_is_one_line_saying_where_orgscan_looked(capsys, spec, said):
+    assert main(["plugins", "--plugin", spec]) == 2
+    err = capsys.readouterr().err
+    assert said in err
+    assert err.count("\n") == 1 and len(err) < 400, err

@@ -35,7 +35,8 @@ from checks.policy import (
     parse_policy,
     public_allow_statements,
 )
-from scanner.aws import IAM_PREFIXES, ActionNames, TargetCache
+from scanner.aws import ActionNames, TargetCache
+from scanner.iam_reference import SERVICE_PREFIXES
 from scanner.model import GLOBAL_REGION, Scope
 from scanner.plugins import build_plugin_manager, collect_checks
 from scanner.config import ScanSettings
@@ -131,7 +132,8 @@ def test_policy_evaluator_parses_or_says_why(document):
 
 # -- responses generated from the botocore service model ------------------------------------------------
 
-_SERVICE_BY_PREFIX = {prefix: service for service, prefix in IAM_PREFIXES.items()}
+# The built-in checks' actions are named like their operations; only the tagging API's prefix differs.
+_SERVICE_BY_PREFIX = {prefix: service for service, prefix in SERVICE_PREFIXES.items()}
 _PAGE_TOKENS = {}
 _POLICY_MEMBERS = ("Policy", "PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument")
 

@@ -46,7 +46,7 @@ def test_the_tagging_api_is_trimmed_by_its_iam_prefix(simulated_org):
     sessions = AccountSessions(member_actions=["tag:GetResources"])
     client = sessions.client(MEMBER, "resourcegroupstaggingapi", REGION)
     assert client.meta.service_model.operation_names == ["GetResources"]
-    assert sessions.iam_action("resourcegroupstaggingapi", "get_resources") == "tag:GetResources"
+    assert sessions.iam_actions("resourcegroupstaggingapi", "get_resources") == ("tag:GetResources",)
 
 
 def test_the_loader_keeps_endpoint_discovery_and_passes_other_models_through():
@@ -70,7 +70,7 @@ def test_a_host_call_missing_from_the_host_actions_is_named(simulated_org):
 
 def test_botocores_own_s3_calls_stay_on_trimmed_clients():
     loader = botocore.session.Session().get_component("data_loader")
-    model = DeclaredOperationsLoader(loader, ["s3:ListBuckets"]).load_service_model("s3", "service-2")
+    model = DeclaredOperationsLoader(loader, ["s3:ListAllMyBuckets"]).load_service_model("s3", "service-2")
     # HeadBucket finds a bucket's region after a redirect, CreateSession signs S3 Express calls.
     assert set(model["operations"]) == {"ListBuckets", "HeadBucket", "CreateSession"}
 
@@ -86,4 +86,4 @@ def test_botocores_own_s3_calls_stay_on_trimmed_clients():
     ],
 )
 def test_actions_are_named_with_the_iam_prefix_not_the_endpoint_prefix(service, operation, action):
-    assert AccountSessions().iam_action(service, operation) == action
+    assert AccountSessions().iam_actions(service, operation) == (action,)

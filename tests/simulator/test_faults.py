@@ -231,3 +231,59 @@ def test_iam_enforcement_names_actions_by_their_iam_prefix(make_org):
     assert _error(lambda: guru.list_notification_channels())["Error"]["Code"] == "AccessDeniedException"
     tagging = sim.client("resourcegroupstaggingapi", account_id="222222222222", **NO_RETRIES)
     assert "ResourceTagMappingList" in tagging.get_resources()
+
+
+S3_ORG = {
+    "organization": {"management_account": "111111111111", "regions": ["us-east-1"], "role_policy": {
+        "Version": "2012-10-17",
+        # The actions AWS documents for ListBuckets and GetBucketEncryption
+        # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html, .../API_GetBucketEncryption.html).
+        "Statement": [{"Effect": "Allow", "Action": ["s3:ListAllMyBuckets", "s3:GetEncryptionConfiguration"], "Resource": "*"}]}},
+    "accounts": [
+        {"id": "111111111111", "name": "management", "email": "m@example.com"},
+        {"id": "222222222222", "name": "member", "email": "n@example.com",
+         "s3_buckets": [{"name": "member-bucket", "region": "us-east-1"}]},
+    ],
+}
+
+
+def test_iam_enforcement_authorizes_s3_calls_by_their_true_iam_actions(make_org):
+    sim = make_org(S3_ORG, Faults(iam_enforcement=True))
+    s3 = sim.client("s3", account_id="222222222222", **NO_RETRIES)
+
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["member-bucket"]
+    try:
+        s3.get_bucket_encryption(Bucket="member-bucket")
+    except botocore.exceptions.ClientError as error:  # moto may answer "no configuration": authorized all the same
+        assert error.response["Error"]["Code"] == "ServerSideEncryptionConfigurationNotFoundError"
+    # Not granted: s3:GetBucketTagging.
+    assert _error(lambda: s3.get_bucket_tagging(Bucket="member-bucket"))["Error"]["Code"] == "AccessDenied"
+    # The interceptor counted the calls under the actions AWS authorizes them by.
+    counted = {action for account, _, action in sim.call_counts() if account == "222222222222"}
+    assert {"s3:ListAllMyBuckets", "s3:GetEncryptionConfiguration", "s3:GetBucketTagging"} <= counted
+    assert not {"s3:ListBuckets", "s3:GetBucketEncryption"} & counted
+
+
+def test_denying_a_true_iam_action_denies_the_call_and_names_it(make_org):
+    sim = make_org(S3_ORG, Faults(deny_actions={"222222222222": ["s3:GetEncryptionConfiguration"]}))
+    s3 = sim.client("s3", account_id="222222222222", **NO_RETRIES)
+    assert s3.list_buckets()["Buckets"]
+    response = _error(lambda: s3.get_bucket_encryption(Bucket="member-bucket"))
+    assert response["Error"]["Code"] == "AccessDenied"
+    assert "s3:GetEncryptionConfiguration" in response["Error"]["Message"]
+
+
+@pytest.mark.parametrize(
+    ("denied", "message"),
+    [("s3:GetBucketEncryption", "the IAM action is s3:GetEncryptionConfiguration"), ("s3:ListBuckets", "s3:ListAllMyBuckets"),
+     ("kms:NoSuchAction", "not an IAM action")],
+)
+def test_made_up_action_names_are_refused_by_the_faults(denied, message):
+    with pytest.raises(ValueError, match=message):
+        Faults(deny_actions={"222222222222": [denied]})
+    faults = Faults()
+    with pytest.raises(ValueError, match=message):
+        faults.deny_actions = {"222222222222": [denied]}
+    with pytest.raises(ValueError, match=message):
+        Faults(fault_operations=(denied,))
+    assert Faults(deny_actions={"222222222222": ["s3:*", "kms:GetKeyPolicy"]}).action_denied("222222222222", "s3:ListAllMyBuckets")
