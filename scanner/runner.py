@@ -27,6 +27,7 @@ from scanner.aws import AwsReader, TargetCache
 from scanner.context import Account, CheckContext, OrganizationFacts
 from scanner.document import result_record
 from scanner.errors import AccessDenied, AwsError, OrgscanError, ServiceNotAvailable, UndeclaredAction
+from scanner.findings import error_kind
 from scanner.model import GLOBAL_REGION, Check, Finding, Scope, Status
 from scanner.sessions import AccountSessions
 from scanner.targets import PlannedAccount
@@ -89,16 +90,22 @@ def error_records(check: Check, account_id: str, target_region: str, message: st
 
 
 def describe_error(error: BaseException) -> tuple[str, dict[str, Any]]:
-    """A one-line reason and evidence for an exception that escaped a check (never a traceback)."""
+    """A one-line reason and evidence for an exception that escaped a check (never a traceback).
+
+    The evidence's ``error_kind`` (``scanner.findings.error_kind``) tells a
+    failure to reach AWS (``transport``, ``throttling``, ``service``) from one
+    about the target itself; ``--fail-on-incomplete`` reads it.
+    """
+    kind = {"error_kind": error_kind(error)}
     if isinstance(error, AccessDenied):
-        return f"access denied: {error.action} ({error.code})", {"action": error.action, "error_code": error.code}
+        return f"access denied: {error.action} ({error.code})", {"action": error.action, "error_code": error.code, **kind}
     if isinstance(error, AwsError):
-        return f"{error.action} failed: {error.code}: {error.detail}"[:MAX_MESSAGE], {"action": error.action, "error_code": error.code}
+        return f"{error.action} failed: {error.code}: {error.detail}"[:MAX_MESSAGE], {"action": error.action, "error_code": error.code, **kind}
     if isinstance(error, UndeclaredAction):
-        return str(error), {"action": error.action}
+        return str(error), {"action": error.action, **kind}
     if isinstance(error, botocore.exceptions.BotoCoreError):
-        return f"AWS SDK error: {type(error).__name__}: {error}", {"error": type(error).__name__}
-    return f"check failed: {type(error).__name__}: {' '.join(str(error).split())}"[:MAX_MESSAGE], {"error": type(error).__name__}
+        return f"AWS SDK error: {type(error).__name__}: {error}", {"error": type(error).__name__, **kind}
+    return f"check failed: {type(error).__name__}: {' '.join(str(error).split())}"[:MAX_MESSAGE], {"error": type(error).__name__, **kind}
 
 
 class CheckThreads:
