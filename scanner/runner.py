@@ -123,6 +123,8 @@ class FailureWatchingReader:
         self.failure_kinds: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_reader":
+            raise AttributeError(name)  # copy/pickle probe before _reader exists
         return getattr(self._reader, name)
 
     def _watch(self, error: BaseException) -> None:
