@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from scanner import hookimpl
 from scanner.reporting import ReportFormat, write_private_file
 
-from reports.overview import check_catalogue, check_document, home_region, partition_of, result_sort_key, text
+from reports.overview import check_catalogue, check_document, displayable, home_region, partition_of, result_sort_key, text
 
 FILE_NAME = "findings.asff.json"
 SCHEMA_VERSION = "2018-10-08"
@@ -155,6 +155,7 @@ def build_finding(result: Mapping[str, Any], meta: Mapping[str, Any], document: 
 def build_findings(document: Mapping[str, Any], statuses: tuple[str, ...] = ("FAIL", "PASS", "ERROR")) -> list[dict[str, Any]]:
     """ASFF findings for the document's results with one of ``statuses``, worst first."""
     check_document(document)
+    document = displayable(document)
     catalogue = check_catalogue(document)
     return [
         build_finding(result, catalogue[result["check_id"]], document)

@@ -29,6 +29,7 @@ from reports.overview import (
     build_overview,
     check_catalogue,
     check_document,
+    displayable,
     ordered_statuses,
     percent,
     result_sort_key,
@@ -130,6 +131,7 @@ def findings_data(document: Mapping[str, Any]) -> dict[str, Any]:
 def render_html(document: Mapping[str, Any]) -> str:
     """The whole report page."""
     check_document(document)
+    document = displayable(document)
     overview = build_overview(document)
     scan = document["scan"]
     css, script = _assets()

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from scanner import hookimpl
 from scanner.reporting import ReportFormat, write_private_file
 
-from reports.overview import SEVERITIES, build_overview, check_document, ordered_statuses, percent, text
+from reports.overview import SEVERITIES, build_overview, check_document, displayable, ordered_statuses, percent, text
 
 FILE_NAME = "summary.md"
 TOP_CHECKS = 10
@@ -18,14 +18,22 @@ LISTED_ACCOUNTS = 20
 # and error messages come from AWS and must not become markup or links. Values
 # never start a line (they sit inside sentences and table cells), so only
 # inline syntax needs escaping.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~:.])")
+# GitHub Flavored Markdown's autolink extension
+# (https://github.github.com/gfm/#autolinks-extension-) links a bare ``www.`` host, an
+# ``http://``/``https://``/``ftp://`` URL and an email address (or ``mailto:``/``xmpp:``)
+# without any markup. Backslash-escaping ``:`` and ``.`` splits the text, so that no
+# ``www.`` or ``scheme://`` is left in one piece; cmark-gfm, GitHub's parser, still joins
+# an escaped ``\@`` back into an email address, so an empty HTML comment follows every
+# ``@`` (GitHub drops the comment, the text reads the same, nothing is linked).
+_EMAIL_BREAK = "@<!-- -->"
 
 
 def escape(value: Any) -> str:
-    """``value`` as literal Markdown text on one line: HTML characters as entities, Markdown syntax backslash-escaped."""
+    """``value`` as literal Markdown text on one line: HTML characters as entities, Markdown syntax and autolinks broken."""
     plain = " ".join(text(value).split())
     plain = plain.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", plain)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", plain).replace("@", _EMAIL_BREAK)
 
 
 def render_markdown(document: Mapping[str, Any]) -> str:
@@ -33,6 +41,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     from reports.sarif import build_sarif, fits_one_file
 
     check_document(document)
+    document = displayable(document)
     overview = build_overview(document)
     scan = document.get("scan", {})
     scope = (f"organization {escape(scan.get('organization_id'))}" if scan.get("organization_id")

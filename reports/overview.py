@@ -7,6 +7,7 @@ optional fields may be missing or ``null``.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
@@ -78,6 +79,41 @@ def result_sort_key(result: Mapping[str, Any]) -> tuple:
         str(result.get("resource_id") or ""),
         str(result.get("fingerprint") or ""),
     )
+
+
+#: Unicode bidirectional formatting characters (embeddings, overrides, isolates, marks): in a report they
+#: can reorder what a reader sees ("Trojan Source", CVE-2021-42574), so a hostile account name could make
+#: ``evil`` read as something else. Reports show each one as a visible ``<U+XXXX>``.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_BIDI_CONTROL = re.compile(f"[{BIDI_CONTROLS}]")
+
+
+def show_bidi_controls(value: str) -> str:
+    """``value`` with every bidirectional control character replaced by its visible name, e.g. ``<U+202E>``."""
+    if not _BIDI_CONTROL.search(value):
+        return value
+    return _BIDI_CONTROL.sub(lambda match: f"<U+{ord(match.group()):04X}>", value)
+
+
+def displayable(value: Any) -> Any:
+    """``value`` (a document or any part of it) with bidi controls made visible in every string, keys included.
+
+    Parts without such characters are returned as they are (no copy), so a
+    clean document costs one scan of its strings.
+    """
+    if isinstance(value, str):
+        return show_bidi_controls(value)
+    if isinstance(value, Mapping):
+        items = [(displayable(key), displayable(item)) for key, item in value.items()]
+        if all(new_key is key and new_item is item for (new_key, new_item), (key, item) in zip(items, value.items())):
+            return value
+        return dict(items)
+    if isinstance(value, (list, tuple)):
+        converted = [displayable(item) for item in value]
+        if all(new is old for new, old in zip(converted, value)):
+            return value
+        return converted
+    return value
 
 
 def text(value: Any) -> str:

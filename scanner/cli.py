@@ -7,6 +7,8 @@ Exit codes (also in the README):
 * 2: usage or configuration error (one line on stderr)
 * 3: no such FAIL, but some result is ERROR
 * 4: internal error (a bug; rerun with ``--log-level debug`` for details)
+* 5: with ``--fail-on-incomplete``: the scan is incomplete, some result is ERROR because AWS could not
+  be asked (connection failures, or throttling or 5xx answers that outlasted the SDK's retries)
 * 130: interrupted (SIGINT or SIGTERM); ``orgscan scan --resume DIR`` finishes the scan
 """
 from __future__ import annotations
@@ -63,6 +65,9 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--output-dir", metavar="DIR", help="where results.json and reports go (default ./orgscan-out)")
     out.add_argument("--format", type=split_list, metavar="NAME[,NAME]", help="report formats besides json: html, sarif, sarif-with-pass, asff, csv, markdown")
     out.add_argument("--fail-on", choices=FAIL_ON_CHOICES, help="lowest FAIL severity that makes the exit code 1 (default low)")
+    out.add_argument("--fail-on-incomplete", action="store_true",
+                     help="exit code 5 when some result is ERROR because AWS could not be reached (connection failures, "
+                          "throttling or 5xx past the retries), whatever else was found")
     out.add_argument("--quiet", action="store_true", help="no progress on stderr")
     out.add_argument("--log-level", help="debug, info, warning (default), error")
     parser.add_argument("--config", metavar="FILE", help="TOML file with the same options (the command line wins)")
@@ -202,7 +207,7 @@ def _scan(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     configure_logging(settings.log_level)
 
     if resume:
-        overrides = {k: v for k, v in args.items() if k in ("concurrency", "quiet", "log_level", "check_timeout")}
+        overrides = {k: v for k, v in args.items() if k in ("concurrency", "quiet", "log_level", "check_timeout", "fail_on_incomplete")}
         # The interrupted scan's own plugins, plus any named now.
         outcome = resume_scan(
             Path(resume),

@@ -46,6 +46,8 @@ class ScanSettings:
     output_dir: str = "orgscan-out"
     format: list[str] = field(default_factory=list)
     fail_on: str = "low"
+    #: Exit code 5 when any result is ERROR because AWS could not be asked (transport, throttling, 5xx).
+    fail_on_incomplete: bool = False
     quiet: bool = False
     log_level: str = "warning"
     plugin: list[str] = field(default_factory=list)
@@ -133,7 +135,7 @@ def _coerce(path: Path, raw_key: str, key: str, value: Any) -> Any:
         if not isinstance(value, (list, str)) or (isinstance(value, list) and not all(isinstance(v, str) for v in value)):
             raise UsageError(f"{path}: {raw_key!r} must be a list of strings or a comma-separated string")
         return split_list(value)
-    expected = {"org": bool, "quiet": bool, "concurrency": int, "check_timeout": (int, float)}.get(key, str)
+    expected = {"org": bool, "quiet": bool, "fail_on_incomplete": bool, "concurrency": int, "check_timeout": (int, float)}.get(key, str)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         kind = {bool: "true or false", int: "an integer", str: "a string"}.get(expected, "a number")  # type: ignore[arg-type]
         raise UsageError(f"{path}: {raw_key!r} must be {kind}, not {type(value).__name__}")

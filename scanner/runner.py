@@ -27,6 +27,7 @@ from scanner.aws import AwsReader, TargetCache
 from scanner.context import Account, CheckContext, OrganizationFacts
 from scanner.document import result_record
 from scanner.errors import AccessDenied, AwsError, OrgscanError, ServiceNotAvailable, UndeclaredAction, UnmappedOperation
+from scanner.findings import error_kind
 from scanner.model import GLOBAL_REGION, Check, Finding, Scope, Status
 from scanner.sessions import AccountSessions
 from scanner.targets import PlannedAccount
@@ -89,18 +90,79 @@ def error_records(check: Check, account_id: str, target_region: str, message: st
 
 
 def describe_error(error: BaseException) -> tuple[str, dict[str, Any]]:
-    """A one-line reason and evidence for an exception that escaped a check (never a traceback)."""
+    """A one-line reason and evidence for an exception that escaped a check (never a traceback).
+
+    The evidence's ``error_kind`` (``scanner.findings.error_kind``) tells a
+    failure to reach AWS (``transport``, ``throttling``, ``service``) from one
+    about the target itself; ``--fail-on-incomplete`` reads it.
+    """
+    kind = {"error_kind": error_kind(error)}
     if isinstance(error, AccessDenied):
-        return f"access denied: {error.action} ({error.code})", {"action": error.action, "error_code": error.code}
+        return f"access denied: {error.action} ({error.code})", {"action": error.action, "error_code": error.code, **kind}
     if isinstance(error, AwsError):
-        return f"{error.action} failed: {error.code}: {error.detail}"[:MAX_MESSAGE], {"action": error.action, "error_code": error.code}
+        return f"{error.action} failed: {error.code}: {error.detail}"[:MAX_MESSAGE], {"action": error.action, "error_code": error.code, **kind}
     if isinstance(error, UndeclaredAction):
-        return str(error), {"action": error.action}
+        return str(error), {"action": error.action, **kind}
     if isinstance(error, UnmappedOperation):
-        return str(error), {"operation": f"{error.service}.{error.operation}"}
+        return str(error), {"operation": f"{error.service}.{error.operation}", **kind}
     if isinstance(error, botocore.exceptions.BotoCoreError):
-        return f"AWS SDK error: {type(error).__name__}: {error}", {"error": type(error).__name__}
-    return f"check failed: {type(error).__name__}: {' '.join(str(error).split())}"[:MAX_MESSAGE], {"error": type(error).__name__}
+        return f"AWS SDK error: {type(error).__name__}: {error}", {"error": type(error).__name__, **kind}
+    return f"check failed: {type(error).__name__}: {' '.join(str(error).split())}"[:MAX_MESSAGE], {"error": type(error).__name__, **kind}
+
+
+class FailureWatchingReader:
+    """An ``AwsReader`` for one check run that remembers which kinds of failure its calls met.
+
+    A check may turn an AWS failure into ERROR findings of its own ("cannot list
+    the region's keys: ..."), so the exception never reaches the runner; the
+    reader still saw it. When it saw AWS unreachable (``transport``,
+    ``throttling``, ``service``), the run's ERROR results are marked so, and
+    ``--fail-on-incomplete`` can tell an incomplete scan from a finished one.
+    """
+
+    def __init__(self, reader: AwsReader) -> None:
+        self._reader = reader
+        self.failure_kinds: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_reader":
+            raise AttributeError(name)  # copy/pickle probe before _reader exists
+        return getattr(self._reader, name)
+
+    def _watch(self, error: BaseException) -> None:
+        self.failure_kinds.add(error_kind(error))
+
+    def call(self, *args: Any, **kwargs: Any) -> dict:
+        try:
+            return self._reader.call(*args, **kwargs)
+        except Exception as error:
+            self._watch(error)
+            raise
+
+    def pages(self, *args: Any, **kwargs: Any) -> list[dict]:
+        try:
+            return self._reader.pages(*args, **kwargs)
+        except Exception as error:
+            self._watch(error)
+            raise
+
+    def collect(self, *args: Any, **kwargs: Any) -> list:
+        try:
+            return self._reader.collect(*args, **kwargs)
+        except Exception as error:
+            self._watch(error)
+            raise
+
+    def stream(self, *args: Any, **kwargs: Any) -> Iterator[dict]:
+        try:
+            yield from self._reader.stream(*args, **kwargs)
+        except Exception as error:
+            self._watch(error)
+            raise
+
+    def unreachable_kind(self) -> str | None:
+        """``transport``, ``throttling`` or ``service`` when some call met AWS unreachable, else ``None``."""
+        return next((kind for kind in ("transport", "throttling", "service") if kind in self.failure_kinds), None)
 
 
 class CheckThreads:
@@ -242,7 +304,7 @@ class TargetRunner:
         meta = check.metadata
         regions = self.account_regions[account.id]
         api_region = target.region if target.region != GLOBAL_REGION else (regions[0] if regions else self.sessions.default_region)
-        reader = AwsReader(cache, api_region, frozenset(meta.iam_actions), meta.id)
+        reader = FailureWatchingReader(AwsReader(cache, api_region, frozenset(meta.iam_actions), meta.id))
         organization = self.organization
         if organization is not None and organization.management is not None:
             organization = replace(organization, management=organization.management.for_check(meta.id, meta.iam_actions))
@@ -285,6 +347,11 @@ class TargetRunner:
         if not finished.wait(timeout):
             return [error_records(check, account.id, target.region, f"check timed out after {timeout:g} s", {"timeout_seconds": timeout})]
         records = [self._record(check, account, target, finding) for finding in list(findings)]
+        unreachable = reader.unreachable_kind()
+        if unreachable is not None:
+            for record in records:
+                if record["status"] == Status.ERROR.value and not (record.get("evidence") or {}).get("error_kind"):
+                    record["evidence"] = {**(record.get("evidence") or {}), "error_kind": unreachable}
         if failure:
             error = failure[0]
             if isinstance(error, ServiceNotAvailable) and not records:

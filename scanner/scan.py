@@ -17,6 +17,7 @@ from scanner.config import ScanSettings
 from scanner.context import Account, OrganizationFacts
 from scanner.document import Spool, build_document, find_gaps, new_scan_id, utc_now
 from scanner.errors import AwsError, UsageError
+from scanner.findings import incomplete_reason
 from scanner.iam_policy import member_actions
 from scanner.model import Check, Severity, Status
 from scanner.plugins import collect_checks, collect_report_formats, notify
@@ -41,6 +42,7 @@ EXIT_OK = 0
 EXIT_FAIL = 1
 EXIT_USAGE = 2
 EXIT_ERROR = 3
+EXIT_INCOMPLETE = 5
 EXIT_INTERRUPTED = 130
 
 
@@ -72,8 +74,15 @@ def select_formats(available: Mapping[str, ReportFormat], names: list[str]) -> l
     return [available[n] for n in wanted]
 
 
-def exit_code_for(results: list[Mapping[str, Any]], fail_on: str) -> int:
-    """1 for a FAIL at or above ``fail_on``, else 3 for any ERROR, else 0."""
+def exit_code_for(results: list[Mapping[str, Any]], fail_on: str, fail_on_incomplete: bool = False) -> int:
+    """5 for an incomplete scan when asked to tell it apart, else 1 for a FAIL at or above ``fail_on``, else 3 for any ERROR, else 0.
+
+    "Incomplete" (``--fail-on-incomplete``): some result is ERROR because AWS
+    could not be asked (``scanner.findings.incomplete_reason``): its FAILs are a
+    partial list, so it wins over 1.
+    """
+    if fail_on_incomplete and any(incomplete_reason(r) for r in results):
+        return EXIT_INCOMPLETE
     if fail_on != "none":
         threshold = Severity(fail_on).rank
         if any(r["status"] == Status.FAIL.value and Severity(r["severity"]).rank >= threshold for r in results):
@@ -301,7 +310,8 @@ class Scan:
         document = build_document(scan_section, results)
         written = write_reports(document, self.output_dir, self.formats)
         notify(self.manager, "orgscan_scan_finished", document=document, output_dir=str(self.output_dir))
-        code = EXIT_INTERRUPTED if interrupted else exit_code_for(document["results"], self.settings.fail_on)
+        code = EXIT_INTERRUPTED if interrupted else exit_code_for(document["results"], self.settings.fail_on,
+                                                                        self.settings.fail_on_incomplete)
         return ScanOutcome(document, self.output_dir, written, code)
 
 

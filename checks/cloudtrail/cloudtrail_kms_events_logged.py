@@ -1,7 +1,7 @@
 """A logging trail covering the region records KMS management events (how key use is monitored)."""
 from __future__ import annotations
 
-from checks.cloudtrail.trails import KMS_EVENT_SOURCE, TRAIL_ACTIONS, first_error, trails_covering_account
+from checks.cloudtrail.trails import KMS_EVENT_SOURCE, TRAIL_ACTIONS, first_error, management_coverage, trails_covering_account
 from checks.sensitive_data.detector import redact_identifier
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
@@ -43,14 +43,14 @@ METADATA = CheckMetadata(
 @check(METADATA)
 def cloudtrail_kms_events_logged(ctx):
     trails = [t for t in trails_covering_account(ctx, ctx.region) if t.covers_region(ctx.region)]
+    coverage = {id(t): management_coverage(t, KMS_EVENT_SOURCE) for t in trails}
     evidence_trails = []
     for trail in trails:
         entry = {**trail.summary(), "trail_arn": redact_identifier(trail.arn)}
-        if trail.error is None:
-            entry["records_kms_read_events"] = trail.records_management(KMS_EVENT_SOURCE, True)
-            entry["records_kms_write_events"] = trail.records_management(KMS_EVENT_SOURCE, False)
+        if coverage[id(trail)] is not None:
+            entry["records_kms_read_events"], entry["records_kms_write_events"] = coverage[id(trail)]
         evidence_trails.append(entry)
-    qualifying = [t for t in trails if t.error is None and t.is_logging and t.records_all_management(KMS_EVENT_SOURCE)]
+    qualifying = [t for t in trails if t.error is None and t.is_logging and all(coverage[id(t)])]
     if qualifying:
         yield Finding(
             Status.PASS,

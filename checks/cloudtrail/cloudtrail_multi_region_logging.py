@@ -1,7 +1,7 @@
 """At least one multi-Region trail is logging read and write management events for the account."""
 from __future__ import annotations
 
-from checks.cloudtrail.trails import ANY_MANAGEMENT_SOURCE, TRAIL_ACTIONS, first_error, trails_covering_account
+from checks.cloudtrail.trails import ANY_MANAGEMENT_SOURCE, TRAIL_ACTIONS, first_error, management_coverage, trails_covering_account
 from checks.sensitive_data.detector import redact_identifier
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
@@ -47,13 +47,14 @@ METADATA = CheckMetadata(
 @check(METADATA)
 def cloudtrail_multi_region_logging(ctx):
     trails = trails_covering_account(ctx, ctx.api_region)
-    qualifying = [t for t in trails if t.error is None and t.multi_region and t.is_logging and t.records_all_management()]
+    coverage = {id(t): management_coverage(t, ANY_MANAGEMENT_SOURCE) for t in trails}
+    qualifying = [t for t in trails if t.error is None and t.multi_region and t.is_logging and all(coverage[id(t)])]
     evidence_trails = [
         {
             **t.summary(),
             "trail_arn": redact_identifier(t.arn),
-            "records_read_management_events": None if t.error else t.records_management(ANY_MANAGEMENT_SOURCE, True),
-            "records_write_management_events": None if t.error else t.records_management(ANY_MANAGEMENT_SOURCE, False),
+            "records_read_management_events": None if coverage[id(t)] is None else coverage[id(t)][0],
+            "records_write_management_events": None if coverage[id(t)] is None else coverage[id(t)][1],
         }
         for t in trails
     ]

@@ -5,6 +5,7 @@ from typing import Callable, Iterator
 
 from checks.cloudtrail.trails import MalformedResponse, Trail, own_trails_in_region
 from checks.sensitive_data.detector import redact_identifier
+from scanner.findings import judge_apart
 from scanner.model import Finding, Status
 
 
@@ -19,14 +20,19 @@ def judge_own_trails(ctx, judge: Callable[[Trail], tuple[bool, str, dict]]) -> I
                 region=ctx.region,
             )
             continue
-        passed, message, evidence = judge(trail)
         arn = redact_identifier(trail.arn)
-        yield Finding(
-            Status.PASS if passed else Status.FAIL,
-            resource_id=arn,
-            resource_arn=arn,
-            region=trail.home_region,
-            message=message,
-            evidence={"trail_arn": arn, "is_multi_region_trail": trail.multi_region,
-                      "is_organization_trail": trail.organization_trail, **evidence},
-        )
+
+        def verdict(trail: Trail = trail, arn: str = arn) -> Finding:
+            passed, message, evidence = judge(trail)
+            return Finding(
+                Status.PASS if passed else Status.FAIL,
+                resource_id=arn,
+                resource_arn=arn,
+                region=trail.home_region,
+                message=message,
+                evidence={"trail_arn": arn, "is_multi_region_trail": trail.multi_region,
+                          "is_organization_trail": trail.organization_trail, **evidence},
+            )
+
+        # A trail that cannot be judged is an ERROR for that trail; the next one is still judged.
+        yield from judge_apart(arn, verdict, resource_arn=arn, region=trail.home_region, redact_text=redact_identifier)

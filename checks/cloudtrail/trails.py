@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from scanner.aws import AwsReader
+from scanner.findings import describe_failure, one_line
 from scanner.errors import AwsError
 
 KMS_EVENT_SOURCE = "kms.amazonaws.com"
@@ -141,12 +142,21 @@ def _parse_trail(raw: Any) -> Trail:
 
 
 def describe_trails(reader: AwsReader, region: str, include_shadow_trails: bool) -> list[Trail]:
-    """The trails DescribeTrails shows in ``region`` (raises AwsError; malformed ones raise MalformedResponse)."""
+    """The trails DescribeTrails shows in ``region`` (raises AwsError); a malformed entry is a trail whose ``error`` says why."""
     answer = reader.call("cloudtrail", "describe_trails", region=region, includeShadowTrails=include_shadow_trails)
     trail_list = answer.get("trailList")
     if not isinstance(trail_list, list):
         raise MalformedResponse("DescribeTrails answer has no trailList")
-    return [_parse_trail(raw) for raw in trail_list]
+    trails = []
+    for position, raw in enumerate(trail_list):
+        try:
+            trails.append(_parse_trail(raw))
+        except MalformedResponse as error:
+            # Kept as an unreadable trail: it may be the one that qualifies, but another may qualify anyway.
+            trails.append(Trail(arn=f"trailList[{position}]", name=f"trailList[{position}]", home_region=region, multi_region=False,
+                                organization_trail=False, log_file_validation=False, kms_key_id=None, owner_account="",
+                                error=error))
+    return trails
 
 
 def own_trails_in_region(reader: AwsReader, region: str, account_id: str) -> list[Trail | MalformedResponse]:
@@ -185,7 +195,7 @@ def load_state(reader: AwsReader, trail: Trail) -> Trail:
         if not isinstance(basic, list) or not isinstance(advanced, list) or not all(isinstance(s, Mapping) for s in basic + advanced):
             raise MalformedResponse(f"GetEventSelectors of {trail.arn} is not a list of selectors")
         trail.basic_selectors, trail.advanced_selectors = basic, advanced
-    except (AwsError, MalformedResponse) as error:
+    except Exception as error:  # noqa: BLE001 - an answer the SDK cannot even parse makes this trail unreadable, not the others
         trail.error = error
     return trail
 
@@ -200,7 +210,7 @@ def trails_covering_account(ctx: Any, region: str) -> list[Trail]:
     """
     trails: dict[str, Trail] = {}
     for trail in describe_trails(ctx.aws, region, include_shadow_trails=True):
-        trails.setdefault(trail.arn, load_state(ctx.aws, trail))
+        trails.setdefault(trail.arn, trail if trail.error is not None else load_state(ctx.aws, trail))
     organization = getattr(ctx, "organization", None)
     if ctx.scan_mode == "organization" and organization is not None and organization.management is not None:
         management = organization.management
@@ -220,6 +230,26 @@ def trails_covering_account(ctx: Any, region: str) -> list[Trail]:
             if trail.organization_trail and trail.arn not in trails:
                 trails[trail.arn] = load_state(management, trail)
     return list(trails.values())
+
+
+def management_coverage(trail: Trail, event_source: str) -> tuple[bool, bool] | None:
+    """``(records read events, records write events)`` from ``event_source``; ``None`` when the trail cannot be judged.
+
+    Selectors of a shape CloudTrail never returns (a number where a list
+    belongs, say) make this trail unreadable, kept as its ``error``, instead of
+    ending the judgement of every other trail: another trail may still qualify.
+    """
+    if trail.error is not None:
+        return None
+    try:
+        return trail.records_management(event_source, True), trail.records_management(event_source, False)
+    except Exception as error:  # noqa: BLE001 - one trail's malformed selectors never hide the others
+        # Imported here: the sensitive-data package imports this module while it initialises.
+        from checks.sensitive_data.detector import redact_identifier
+
+        trail.error = MalformedResponse(f"event selectors of {redact_identifier(trail.arn)} cannot be judged: "
+                                        f"{one_line(describe_failure(error), 200)}")
+        return None
 
 
 def first_error(trails: Iterable[Trail]) -> Exception | None:

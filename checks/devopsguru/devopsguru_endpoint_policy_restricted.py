@@ -1,6 +1,8 @@
 """DevOps Guru interface endpoints carry a policy that limits who may use them."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from checks.devopsguru.gather import (
     DESCRIBE_VPC_ENDPOINTS,
     GET_RESOURCE_COLLECTION,
@@ -12,6 +14,7 @@ from checks.devopsguru.gather import (
 from checks.kms.gather import MalformedResponse
 from checks.policy import Policy, PolicyError, parse_policy, public_allow_statements
 from scanner.errors import AwsError
+from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 #: What limits an endpoint policy's "*" principal to your own people.
@@ -86,7 +89,16 @@ def devopsguru_endpoint_policy_restricted(ctx):
             message="no DevOps Guru VPC endpoint in this region (devopsguru_privatelink_endpoint reports the VPCs)",
         )
         return
-    for endpoint in live:
+    for position, endpoint in enumerate(live):
+        named = endpoint.get("VpcEndpointId") if isinstance(endpoint, Mapping) else None
+        shown = named if isinstance(named, str) and named else f"VpcEndpoints[{position}]"
+        # One endpoint whose policy cannot be judged is an ERROR for that endpoint; the others are still judged.
+        yield from judge_apart(shown, lambda: list(_judge_endpoints(ctx, [endpoint])), resource_type="AWS::EC2::VPCEndpoint")
+
+
+def _judge_endpoints(ctx, endpoints):
+    """The verdict for each endpoint of ``endpoints`` (the check hands it one endpoint at a time)."""
+    for endpoint in endpoints:
         endpoint_id = endpoint["VpcEndpointId"]
         arn = ctx.arn("ec2", f"vpc-endpoint/{endpoint_id}")
         evidence = {"vpc_id": endpoint["VpcId"], "state": endpoint.get("State")}

@@ -11,6 +11,7 @@ from typing import Any, Iterator, Mapping
 
 from checks.policy import Policy, PolicyError, parse_policy
 from scanner.errors import AwsError
+from scanner.findings import resource_error
 from scanner.model import Finding, Status
 
 AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"
@@ -196,5 +197,8 @@ def customer_managed_key_policies(ctx) -> Iterator[tuple[KeyListing, Policy] | F
             continue
         except PolicyError as error:
             yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"key policy cannot be judged: {error}")
+            continue
+        except Exception as error:  # noqa: BLE001 - any other failure with one key's policy is an ERROR for that key only
+            yield resource_error(key.arn, error, resource_arn=key.arn, doing="key policy cannot be judged")
             continue
         yield key, policy

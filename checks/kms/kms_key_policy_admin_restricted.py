@@ -19,6 +19,7 @@ from checks.policy import (
     explicit_denies,
     statement_allows_action,
 )
+from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 #: Actions that change who controls the key or whether it exists (AWS's "key administrators" set).
@@ -172,6 +173,16 @@ def admin_grants_outside_account(policy: Policy, account_id: str, partition: str
 @check(METADATA)
 def kms_key_policy_admin_restricted(ctx):
     for item in customer_managed_key_policies(ctx):
+        if isinstance(item, Finding):
+            yield item
+            continue
+        # One key whose policy cannot be judged is an ERROR for that key; the other keys are still judged.
+        yield from judge_apart(item[0].arn, lambda: list(_judge_keys(ctx, [item])), resource_arn=item[0].arn)
+
+
+def _judge_keys(ctx, items):
+    """The verdict for each ``(key, policy)`` of ``items`` (the check hands it one key at a time)."""
+    for item in items:
         if isinstance(item, Finding):
             yield item
             continue

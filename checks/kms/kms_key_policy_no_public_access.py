@@ -9,6 +9,7 @@ from checks.kms.gather import (
     customer_managed_key_policies,
 )
 from checks.policy import CALLER_LIMITING_KEYS, KMS_ALWAYS_PRESENT_KEYS, public_allow_statements
+from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 RESOURCE_TYPE = "AWS::KMS::Key"
@@ -55,6 +56,16 @@ METADATA = CheckMetadata(
 @check(METADATA)
 def kms_key_policy_no_public_access(ctx):
     for item in customer_managed_key_policies(ctx):
+        if isinstance(item, Finding):
+            yield item
+            continue
+        # One key whose policy cannot be judged is an ERROR for that key; the other keys are still judged.
+        yield from judge_apart(item[0].arn, lambda: list(_judge_keys(ctx, [item])), resource_arn=item[0].arn)
+
+
+def _judge_keys(ctx, items):
+    """The verdict for each ``(key, policy)`` of ``items`` (the check hands it one key at a time)."""
+    for item in items:
         if isinstance(item, Finding):
             yield item
             continue

@@ -6,6 +6,7 @@ ends up in logs, an environment is not.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -14,7 +15,8 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import quote, quote_plus
 
 from checks.prowler.settings import ProwlerSettings
 
@@ -248,6 +250,48 @@ def _stop(process: subprocess.Popen) -> None:
             continue
 
 
+#: Encoded forms shorter than this are not masked: they would mask ordinary text by chance.
+MIN_MASKED_FORM = 8
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def _base64_cores(raw: bytes) -> Iterable[str]:
+    """Base64 text that encodes ``raw`` wherever it sits in a longer payload (standard and URL-safe alphabets).
+
+    Base64 works on 3-byte groups, so ``raw`` encodes differently at each of the
+    three offsets it can start at inside, say, ``user:SECRET``. For each offset
+    the characters made of ``raw``'s bytes only are kept; at most the two
+    partial groups at either end (two bytes of the secret) stay unmasked.
+    """
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        start = 4 if offset else 0
+        end = 4 * ((offset + len(raw)) // 3)
+        core = encoded[start:end]
+        if offset == 0:
+            yield encoded  # the whole value encoded on its own, padding included
+            yield encoded.rstrip("=")
+        yield core
+        yield core.replace("+", "-").replace("/", "_")
+
+
+def credential_forms(secret: str) -> set[str]:
+    """Every form in which ``secret`` may appear in a log: itself, URL-encoded, JSON-escaped, base64 at any offset."""
+    raw = secret.encode("utf-8")
+    forms = {secret, quote(secret, safe=""), quote_plus(secret), secret.replace("/", "\\/")}
+    forms |= {_PERCENT_ESCAPE.sub(lambda match: match.group().lower(), form) for form in list(forms)}
+    forms |= set(_base64_cores(raw))
+    return {form for form in forms if len(form) >= MIN_MASKED_FORM or form == secret}
+
+
+def mask_credentials(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every credential value, and its URL-encoded and base64 forms, replaced by ``****``."""
+    forms = sorted({form for secret in secrets for form in credential_forms(secret)}, key=len, reverse=True)
+    for form in forms:
+        text = text.replace(form, "****")
+    return text
+
+
 def stderr_tail(path: Path, secrets: Sequence[str]) -> str:
     """The last lines of Prowler's stderr, one line of text, with every credential value masked."""
     try:
@@ -264,9 +308,7 @@ def stderr_tail(path: Path, secrets: Sequence[str]) -> str:
         # The first line was cut by the seek; a cut credential would escape masking.
         lines = lines[1:]
     lines = [line.strip() for line in lines if line.strip()]
-    tail = " | ".join(lines[-STDERR_TAIL_LINES:])
-    for secret in secrets:
-        tail = tail.replace(secret, "****")
+    tail = mask_credentials(" | ".join(lines[-STDERR_TAIL_LINES:]), secrets)
     if len(tail) > STDERR_TAIL_CHARS:
         tail = "..." + tail[-STDERR_TAIL_CHARS:]
     return tail
@@ -286,9 +328,7 @@ def logged_errors(path: Path, secrets: Sequence[str]) -> tuple[tuple[str, ...], 
         if match is None:
             continue
         count += 1
-        message = match["message"].strip()
-        for secret in secrets:
-            message = message.replace(secret, "****")
+        message = mask_credentials(match["message"].strip(), secrets)
         if len(message) > LOGGED_ERROR_CHARS:
             message = message[:LOGGED_ERROR_CHARS] + "..."
         entry = f"[{match['module']}] {message}"

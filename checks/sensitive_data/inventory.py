@@ -42,6 +42,16 @@ class TaggedResource:
     arn: str
     tags: tuple[tuple[str, str], ...]
     source: str
+    #: Why this resource's tags could not be read (its tags are then empty); the other resources are still judged.
+    error: Exception | None = None
+
+
+def _tagged(arn: str, tags: Any, source: str, key_name: str = "Key", value_name: str = "Value") -> TaggedResource:
+    """The resource with its tags, or with the error that makes its tag list unreadable (an ERROR for it alone)."""
+    try:
+        return TaggedResource(arn, _tag_pairs(tags, key_name, value_name), source)
+    except Exception as error:  # noqa: BLE001 - one malformed tag list never hides the other resources' tags
+        return TaggedResource(arn, (), source, error)
 
 
 def _tag_pairs(tags: Any, key_name: str, value_name: str) -> tuple[tuple[str, str], ...]:
@@ -73,7 +83,7 @@ def tagging_api_resources(ctx: Any) -> Iterator[TaggedResource]:
                 continue  # IAM is global: judged once per account by the IAM part, not in every region
             if len(parts) >= 6 and parts[3] and parts[3] != ctx.region:
                 continue  # judged by the target of its own region
-            yield TaggedResource(arn, _tag_pairs(mapping.get("Tags", []), "Key", "Value"), "tag:GetResources")
+            yield _tagged(arn, mapping.get("Tags", []), "tag:GetResources")
 
 
 #: EC2 resource types whose ARNs carry no account id.
@@ -112,7 +122,7 @@ def cloudtrail_tagged(ctx: Any, trail_arns: list[str]) -> Iterator[TaggedResourc
             for entry in page.get("ResourceTagList", []):
                 if not isinstance(entry, Mapping) or not isinstance(entry.get("ResourceId"), str):
                     raise MalformedResponse("ListTags returned an entry without ResourceId")
-                yield TaggedResource(entry["ResourceId"], _tag_pairs(entry.get("TagsList", []), "Key", "Value"), "cloudtrail:ListTags")
+                yield _tagged(entry["ResourceId"], entry.get("TagsList", []), "cloudtrail:ListTags")
 
 
 def customer_managed_keys(ctx: Any) -> Iterator[tuple[str, Mapping[str, Any] | Exception]]:

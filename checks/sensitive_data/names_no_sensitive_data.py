@@ -6,7 +6,8 @@ from typing import Any, Iterator
 from checks.cloudtrail.trails import MalformedResponse, own_trails_in_region
 from checks.sensitive_data import inventory
 from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, redact_identifier
-from scanner.errors import AwsError, ServiceNotAvailable
+from scanner.errors import ServiceNotAvailable
+from scanner.findings import describe_failure, error_kind, judge_apart, one_line
 from scanner.model import GLOBAL_REGION, CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
@@ -62,7 +63,15 @@ def _judge(detector: SensitiveDataDetector, arn: str, fields: dict[str, str], re
 
 def _error(action: str, error: Exception, region: str) -> Finding:
     return Finding(Status.ERROR, resource_id=action, region=region,
-                   message=redact_identifier(f"could not read names through {action}: {error}"), evidence={"source": action})
+                   message=one_line(redact_identifier(f"could not read names through {action}: {describe_failure(error)}") or ""),
+                   evidence={"source": action, "error_kind": error_kind(error)})
+
+
+def _apart(arn: Any, region: str, resource_type: str, judge: Any) -> list[Finding]:
+    """The finding for one resource, or its own ERROR when judging it raised (the next resource is still judged)."""
+    shown = redact_identifier(arn if isinstance(arn, str) else repr(arn))
+    return judge_apart(shown, judge, resource_arn=shown if shown.startswith("arn:") else None, resource_type=resource_type,
+                       region=region, redact_text=redact_identifier)
 
 
 def _regional(ctx: Any, detector: SensitiveDataDetector) -> Iterator[tuple[str, Any, str]]:
@@ -74,20 +83,26 @@ def _regional(ctx: Any, detector: SensitiveDataDetector) -> Iterator[tuple[str, 
                 yield Finding(Status.ERROR, resource_id=key_arn, resource_arn=key_arn, resource_type="AWS::KMS::Key",
                               region=ctx.region, message=redact_identifier(f"could not describe the key: {metadata}"))
                 continue
-            yield _judge(detector, key_arn, {"Description": metadata.get("Description") or ""}, ctx.region, "AWS::KMS::Key")
+            yield from _apart(key_arn, ctx.region, "AWS::KMS::Key", lambda: _judge(
+                detector, key_arn, {"Description": metadata.get("Description") or ""}, ctx.region, "AWS::KMS::Key"))
 
     def trails() -> Iterator[Finding]:
         for trail in own_trails_in_region(ctx.aws, ctx.region, ctx.account_id):
             if isinstance(trail, MalformedResponse):
                 raise trail
-            yield _judge(detector, trail.arn, {"Name": trail.name}, ctx.region, "AWS::CloudTrail::Trail")
+            yield from _apart(trail.arn, ctx.region, "AWS::CloudTrail::Trail", lambda: _judge(
+                detector, trail.arn, {"Name": trail.name}, ctx.region, "AWS::CloudTrail::Trail"))
 
     def topics() -> Iterator[Finding]:
-        for topic in ctx.aws.collect("sns", "list_topics", "Topics"):
+        for position, topic in enumerate(ctx.aws.collect("sns", "list_topics", "Topics")):
             arn = topic.get("TopicArn") if isinstance(topic, dict) else None
-            if not isinstance(arn, str):
-                raise MalformedResponse("ListTopics returned a topic without TopicArn")
-            yield _judge(detector, arn, {"TopicName": arn.rsplit(":", 1)[-1]}, ctx.region, "AWS::SNS::Topic")
+
+            def judge_topic(arn: Any = arn) -> Finding:
+                if not isinstance(arn, str):
+                    raise MalformedResponse("ListTopics returned a topic without TopicArn")
+                return _judge(detector, arn, {"TopicName": arn.rsplit(":", 1)[-1]}, ctx.region, "AWS::SNS::Topic")
+
+            yield from _apart(arn if isinstance(arn, str) else f"Topics[{position}]", ctx.region, "AWS::SNS::Topic", judge_topic)
 
     yield "kms:DescribeKey", keys, ctx.region
     yield "cloudtrail:DescribeTrails", trails, ctx.region
@@ -97,14 +112,18 @@ def _regional(ctx: Any, detector: SensitiveDataDetector) -> Iterator[tuple[str, 
 def _iam(ctx: Any, detector: SensitiveDataDetector) -> Iterator[tuple[str, Any, str]]:
     def roles() -> Iterator[Finding]:
         for role in inventory.iam_principals(ctx, "role"):
-            if role.get("Path", "/").startswith("/aws-service-role/"):
-                continue  # names AWS chose, not free-form fields
-            fields = {"RoleName": role["RoleName"], "Description": role.get("Description") or ""}
-            yield _judge(detector, role["Arn"], fields, GLOBAL_REGION, "AWS::IAM::Role")
+            def judge_role(role: Any = role) -> Finding | None:
+                if str(role.get("Path", "/")).startswith("/aws-service-role/"):
+                    return None  # names AWS chose, not free-form fields
+                fields = {"RoleName": role["RoleName"], "Description": role.get("Description") or ""}
+                return _judge(detector, role["Arn"], fields, GLOBAL_REGION, "AWS::IAM::Role")
+
+            yield from _apart(role["Arn"], GLOBAL_REGION, "AWS::IAM::Role", judge_role)
 
     def users() -> Iterator[Finding]:
         for user in inventory.iam_principals(ctx, "user"):
-            yield _judge(detector, user["Arn"], {"UserName": user["UserName"]}, GLOBAL_REGION, "AWS::IAM::User")
+            yield from _apart(user["Arn"], GLOBAL_REGION, "AWS::IAM::User", lambda: _judge(
+                detector, user["Arn"], {"UserName": user["UserName"]}, GLOBAL_REGION, "AWS::IAM::User"))
 
     yield "iam:ListRoles", roles, GLOBAL_REGION
     yield "iam:ListUsers", users, GLOBAL_REGION
@@ -121,5 +140,5 @@ def names_no_sensitive_data(ctx):
             yield from producer()
         except ServiceNotAvailable:
             continue
-        except (AwsError, MalformedResponse) as error:
+        except Exception as error:  # noqa: BLE001 - a source that cannot be read (or parsed) never hides the other sources
             yield _error(action, error, region)

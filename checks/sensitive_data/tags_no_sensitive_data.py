@@ -4,10 +4,10 @@ from __future__ import annotations
 import fnmatch
 from typing import Any, Callable, Iterable, Iterator
 
-from checks.cloudtrail.trails import MalformedResponse
 from checks.sensitive_data import inventory
 from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, normalised_options, redact_identifier
-from scanner.errors import AwsError, ServiceNotAvailable
+from scanner.errors import AccessDenied, ServiceNotAvailable
+from scanner.findings import describe_failure, error_kind, judge_apart, one_line
 from scanner.model import GLOBAL_REGION, CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
@@ -134,9 +134,35 @@ def _source_error(action: str, error: Exception, region: str) -> Finding:
         Status.ERROR,
         resource_id=action,
         region=region,
-        message=redact_identifier(f"could not read tags through {action}: {error}"),
-        evidence={"source": action, "error": type(error).__name__},
+        message=one_line(redact_identifier(f"could not read tags through {action}: {describe_failure(error)}") or ""),
+        evidence={"source": action, "error": type(error).__name__, "error_kind": error_kind(error)},
     )
+
+
+def _judged_apart(arn: str, region: str, resource_type: str | None, errors: list[str], action: str,
+                  judge: Callable[[], Finding | None], reraise: tuple[type[BaseException], ...] = ()) -> list[Finding]:
+    """The findings of one resource's tags, or its own ERROR when judging them raised (noted in ``errors``)."""
+    shown = redact_identifier(arn)
+    findings = judge_apart(shown, judge, resource_arn=shown if arn.startswith("arn:") else None, resource_type=resource_type,
+                           region=region, redact_text=redact_identifier, reraise=reraise)
+    if any(f.status is Status.ERROR for f in findings):
+        errors.append(action)
+    return findings
+
+
+def _tagged_findings(resource: inventory.TaggedResource, judge: TagJudge, region: str, resource_type: str | None,
+                     errors: list[str], failed: list[int]) -> list[Finding]:
+    """The FAIL for a resource whose tags hold sensitive data, its ERROR when they cannot be judged, else nothing."""
+    def judge_tags() -> Finding | None:
+        if resource.error is not None:
+            raise resource.error
+        entries = judge.findings(resource.tags)
+        if not entries:
+            return None
+        failed.append(1)
+        return _fail(resource.arn, entries, region, resource_type, resource.source)
+
+    return _judged_apart(resource.arn, region, resource_type, errors, resource.source, judge_tags)
 
 
 def _guarded(action: str, region: str, produce: Callable[[], Iterator[Finding]], errors: list[str]) -> Iterator[Finding]:
@@ -145,7 +171,7 @@ def _guarded(action: str, region: str, produce: Callable[[], Iterator[Finding]],
         yield from produce()
     except ServiceNotAvailable:
         return
-    except (AwsError, MalformedResponse) as error:
+    except Exception as error:  # noqa: BLE001 - a source that cannot be read (or parsed) never hides the other sources
         errors.append(action)
         yield _source_error(action, error, region)
 
@@ -158,10 +184,7 @@ def _regional_findings(ctx: Any, judge: TagJudge, errors: list[str], failed: lis
             judged.add(resource.arn)
             if ":ec2:" in resource.arn:
                 judged.add(inventory.resource_id_of(resource.arn))
-            entries = judge.findings(resource.tags)
-            if entries:
-                failed.append(1)
-                yield _fail(resource.arn, entries, ctx.region, resource_type_of(resource.arn), resource.source)
+            yield from _tagged_findings(resource, judge, ctx.region, resource_type_of(resource.arn), errors, failed)
 
     def ec2_tags() -> Iterator[Finding]:
         # DescribeTags lists one tag per entry; only the flagged tags are kept per resource.
@@ -185,10 +208,7 @@ def _regional_findings(ctx: Any, judge: TagJudge, errors: list[str], failed: lis
         arns = [arn for arn in inventory.own_trail_arns(ctx) if arn not in judged]
         for resource in inventory.cloudtrail_tagged(ctx, arns):
             judged.add(resource.arn)
-            entries = judge.findings(resource.tags)
-            if entries:
-                failed.append(1)
-                yield _fail(resource.arn, entries, ctx.region, _RESOURCE_TYPES[resource.source], resource.source)
+            yield from _tagged_findings(resource, judge, ctx.region, _RESOURCE_TYPES[resource.source], errors, failed)
 
     def key_tags() -> Iterator[Finding]:
         for key_arn, metadata in inventory.customer_managed_keys(ctx):
@@ -199,18 +219,12 @@ def _regional_findings(ctx: Any, judge: TagJudge, errors: list[str], failed: lis
                 yield Finding(Status.ERROR, resource_id=key_arn, resource_arn=key_arn, resource_type="AWS::KMS::Key",
                               region=ctx.region, message=redact_identifier(f"could not describe the key: {metadata}"))
                 continue
-            try:
-                resource = inventory.kms_tagged(ctx, key_arn)
-            except (AwsError, MalformedResponse) as error:
-                # A key whose policy denies us is an ERROR for that key only.
-                errors.append("kms:ListResourceTags")
-                yield Finding(Status.ERROR, resource_id=key_arn, resource_arn=key_arn, resource_type="AWS::KMS::Key",
-                              region=ctx.region, message=redact_identifier(f"could not read the key's tags: {error}"))
-                continue
-            entries = judge.findings(resource.tags)
-            if entries:
-                failed.append(1)
-                yield _fail(key_arn, entries, ctx.region, "AWS::KMS::Key", resource.source)
+
+            # A key whose policy denies us, or whose tags are malformed, is an ERROR for that key only.
+            def judge_key(key_arn: str = key_arn) -> list[Finding]:
+                return _tagged_findings(inventory.kms_tagged(ctx, key_arn), judge, ctx.region, "AWS::KMS::Key", errors, failed)
+
+            yield from _judged_apart(key_arn, ctx.region, "AWS::KMS::Key", errors, "kms:ListResourceTags", judge_key)
 
     yield from _guarded("tag:GetResources", ctx.region, tagging_api, errors)
     yield from _guarded("ec2:DescribeTags", ctx.region, ec2_tags, errors)
@@ -222,11 +236,13 @@ def _iam_findings(ctx: Any, judge: TagJudge, errors: list[str], failed: list[int
     for kind, action in (("role", "iam:ListRoleTags"), ("user", "iam:ListUserTags")):
         def principals(kind: str = kind) -> Iterator[Finding]:
             for principal in inventory.iam_principals(ctx, kind):
-                resource = inventory.iam_tagged(ctx, kind, principal)
-                entries = judge.findings(resource.tags)
-                if entries:
-                    failed.append(1)
-                    yield _fail(resource.arn, entries, GLOBAL_REGION, _RESOURCE_TYPES[resource.source], resource.source)
+                def judge_principal(principal: Any = principal) -> list[Finding]:
+                    resource = inventory.iam_tagged(ctx, kind, principal)
+                    return _tagged_findings(resource, judge, GLOBAL_REGION, _RESOURCE_TYPES[resource.source], errors, failed)
+
+                # Access to List*Tags is granted (or not) for the whole account: one ERROR for the source then.
+                yield from _judged_apart(principal["Arn"], GLOBAL_REGION, f"AWS::IAM::{kind.capitalize()}", errors, action,
+                                         judge_principal, reraise=(AccessDenied,))
 
         yield from _guarded(action, GLOBAL_REGION, principals, errors)
 

@@ -7,6 +7,7 @@ from checks.cloudtrail.trails import MalformedResponse
 from checks.sensitive_data import patterns
 from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, mask, normalised_options, redact_identifier
 from scanner.errors import AwsError, ServiceNotAvailable
+from scanner.findings import describe_failure, error_kind, judge_apart, one_line, resource_error
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
@@ -89,33 +90,41 @@ def _finding(resource_id: str, resource_arn: str | None, resource_type: str, reg
                    evidence={**evidence, "credentials": found})
 
 
+def _sns_subscription(ctx: Any, subscription: Any, detector: SensitiveDataDetector, allowed: frozenset[str]) -> Finding | None:
+    """The finding for one SNS subscription (``None``: not an HTTP/S one)."""
+    if not isinstance(subscription, Mapping):
+        raise MalformedResponse("ListSubscriptions returned a subscription that is not an object")
+    if str(subscription.get("Protocol", "")).lower() not in ("http", "https"):
+        return None
+    arn, topic = subscription.get("SubscriptionArn"), subscription.get("TopicArn", "")
+    endpoint = subscription.get("Endpoint")
+    if isinstance(arn, str) and arn.startswith("arn:"):
+        # The full HTTPS URL is only guaranteed from GetSubscriptionAttributes.
+        try:
+            attributes = ctx.aws.call("sns", "get_subscription_attributes", SubscriptionArn=arn).get("Attributes") or {}
+        except AwsError as error:
+            shown = redact_identifier(arn)
+            return resource_error(shown, error, resource_arn=shown, resource_type="AWS::SNS::Subscription", region=ctx.region,
+                                  doing="could not read the subscription's endpoint", redact_text=redact_identifier)
+        endpoint = attributes.get("Endpoint", endpoint)
+    if not isinstance(endpoint, str):
+        raise MalformedResponse("an HTTP/S subscription without an Endpoint")
+    if isinstance(arn, str) and arn.startswith("arn:"):
+        resource_id = resource_arn = redact_identifier(arn)
+    else:  # PendingConfirmation: no ARN yet
+        resource_id, resource_arn = f"{redact_identifier(str(topic))}|pending|{redact_url(endpoint)}", None
+    return _finding(resource_id, resource_arn, "AWS::SNS::Subscription", ctx.region, endpoint, detector, allowed,
+                    "SNS subscription endpoint")
+
+
 def _sns(ctx: Any, detector: SensitiveDataDetector, allowed: frozenset[str]) -> Iterator[Finding]:
     for page in ctx.aws.stream("sns", "list_subscriptions"):
-        for subscription in page.get("Subscriptions", []):
-            if not isinstance(subscription, Mapping):
-                raise MalformedResponse("ListSubscriptions returned a subscription that is not an object")
-            if str(subscription.get("Protocol", "")).lower() not in ("http", "https"):
-                continue
-            arn, topic = subscription.get("SubscriptionArn"), subscription.get("TopicArn", "")
-            endpoint = subscription.get("Endpoint")
-            if isinstance(arn, str) and arn.startswith("arn:"):
-                # The full HTTPS URL is only guaranteed from GetSubscriptionAttributes.
-                try:
-                    attributes = ctx.aws.call("sns", "get_subscription_attributes", SubscriptionArn=arn).get("Attributes") or {}
-                except AwsError as error:
-                    shown = redact_identifier(arn)
-                    yield Finding(Status.ERROR, resource_id=shown, resource_arn=shown, resource_type="AWS::SNS::Subscription",
-                                  region=ctx.region, message=redact_identifier(f"could not read the subscription's endpoint: {error}"))
-                    continue
-                endpoint = attributes.get("Endpoint", endpoint)
-            if not isinstance(endpoint, str):
-                raise MalformedResponse("an HTTP/S subscription without an Endpoint")
-            if isinstance(arn, str) and arn.startswith("arn:"):
-                resource_id = resource_arn = redact_identifier(arn)
-            else:  # PendingConfirmation: no ARN yet
-                resource_id, resource_arn = f"{redact_identifier(topic)}|pending|{redact_url(endpoint)}", None
-            yield _finding(resource_id, resource_arn, "AWS::SNS::Subscription", ctx.region, endpoint, detector, allowed,
-                           "SNS subscription endpoint")
+        for position, subscription in enumerate(page.get("Subscriptions", [])):
+            arn = subscription.get("SubscriptionArn") if isinstance(subscription, Mapping) else None
+            shown = redact_identifier(arn) if isinstance(arn, str) and arn else f"Subscriptions[{position}]"
+            yield from judge_apart(shown, lambda: _sns_subscription(ctx, subscription, detector, allowed),
+                                   resource_arn=shown if shown.startswith("arn:") else None,
+                                   resource_type="AWS::SNS::Subscription", region=ctx.region, redact_text=redact_identifier)
 
 
 def _api_destinations(ctx: Any, detector: SensitiveDataDetector, allowed: frozenset[str]) -> Iterator[Finding]:
@@ -124,12 +133,18 @@ def _api_destinations(ctx: Any, detector: SensitiveDataDetector, allowed: frozen
     seen_tokens: set[str] = set()
     while True:
         page = ctx.aws.call("events", "list_api_destinations", **({"NextToken": token} if token else {}))
-        for destination in page.get("ApiDestinations", []):
-            if not isinstance(destination, Mapping) or not isinstance(destination.get("InvocationEndpoint"), str):
-                raise MalformedResponse("ListApiDestinations returned a destination without InvocationEndpoint")
-            arn = redact_identifier(str(destination.get("ApiDestinationArn") or destination.get("Name", "")))
-            yield _finding(arn, arn if arn.startswith("arn:") else None, "AWS::Events::ApiDestination", ctx.region,
-                           destination["InvocationEndpoint"], detector, allowed, "EventBridge API destination")
+        for position, destination in enumerate(page.get("ApiDestinations", [])):
+            named = destination.get("ApiDestinationArn") or destination.get("Name") if isinstance(destination, Mapping) else None
+            arn = redact_identifier(str(named)) if named else f"ApiDestinations[{position}]"
+
+            def judge_destination(destination: Any = destination, arn: str = arn) -> Finding:
+                if not isinstance(destination, Mapping) or not isinstance(destination.get("InvocationEndpoint"), str):
+                    raise MalformedResponse("ListApiDestinations returned a destination without InvocationEndpoint")
+                return _finding(arn, arn if arn.startswith("arn:") else None, "AWS::Events::ApiDestination", ctx.region,
+                                destination["InvocationEndpoint"], detector, allowed, "EventBridge API destination")
+
+            yield from judge_apart(arn, judge_destination, resource_arn=arn if arn.startswith("arn:") else None,
+                                   resource_type="AWS::Events::ApiDestination", region=ctx.region, redact_text=redact_identifier)
         token = page.get("NextToken")
         if not token:
             return
@@ -150,6 +165,7 @@ def urls_no_embedded_credentials(ctx):
             yield from produce(ctx, detector, allowed)
         except ServiceNotAvailable:
             continue
-        except (AwsError, MalformedResponse) as error:
+        except Exception as error:  # noqa: BLE001 - a source that cannot be read (or parsed) never hides the other source
             yield Finding(Status.ERROR, resource_id=action, region=ctx.region,
-                          message=redact_identifier(f"could not read URLs through {action}: {error}"), evidence={"source": action})
+                          message=one_line(redact_identifier(f"could not read URLs through {action}: {describe_failure(error)}") or ""),
+                          evidence={"source": action, "error_kind": error_kind(error)})

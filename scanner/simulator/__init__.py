@@ -4,7 +4,7 @@
 as ``sim.environment()`` says); ``mock_organization`` runs it in process.
 Importing this package does not import moto.
 """
-from scanner.simulator.faults import Faults
+from scanner.simulator.faults import Faults, edit_json_answer
 from scanner.simulator.scenario import Scenario, default_scenario, load_scenario, scenario_from_dict
 from scanner.simulator.server import Simulation, mock_organization, serve
 from scanner.simulator.synthetic import synthetic_scenario
@@ -14,6 +14,7 @@ __all__ = [
     "Scenario",
     "Simulation",
     "default_scenario",
+    "edit_json_answer",
     "load_scenario",
     "mock_organization",
     "scenario_from_dict",

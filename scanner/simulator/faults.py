@@ -7,8 +7,12 @@ meets the same faults, whatever order its threads happen to run in.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Callable, Iterable
+
+#: ``edit(call, body) -> body``: rewrites the raw body of a successful answer (``call`` is the interceptor's ``Call``).
+AnswerEdit = Callable[[Any, bytes], bytes]
 
 
 @dataclass
@@ -29,6 +33,11 @@ class Faults:
     - ``iam_enforcement``: moto checks every call against the caller's IAM policies.
     - ``fault_operations``: limit the rate-based faults to these IAM actions (true names; empty: all
       calls but ``sts:AssumeRole``, so that a scan still reaches its accounts).
+    - ``answer_edits``: ``{"kms:GetKeyPolicy": edit}``: a successful answer to that IAM
+      action is rewritten by ``edit(call, body) -> body`` before the SDK sees it, so a
+      test can serve what moto never would (a wrong type, a huge number, a lone
+      surrogate) to one account or one resource (``call.account_id``,
+      ``call.params``). :func:`edit_json_answer` wraps an edit of the decoded JSON.
     - ``seed``: which calls are hit.
     """
 
@@ -41,6 +50,7 @@ class Faults:
     max_session_seconds: int | None = None
     iam_enforcement: bool = False
     fault_operations: tuple[str, ...] = ()
+    answer_edits: dict[str, AnswerEdit] = field(default_factory=dict)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -71,6 +81,11 @@ class Faults:
         wanted = action.lower()
         return any(item.lower() == wanted or item.lower() == f"{service}:*" for item in denied)
 
+    def answer_edit(self, action: str) -> AnswerEdit | None:
+        """The edit for successful answers to ``action``, if any (action names compare case-insensitively)."""
+        wanted = action.lower()
+        return next((edit for name, edit in self.answer_edits.items() if name.lower() == wanted), None)
+
     def rate_faults_apply(self, action: str) -> bool:
         if self.fault_operations:
             return action.lower() in {op.lower() for op in self.fault_operations}
@@ -97,3 +112,16 @@ def roll(seed: int, kind: str, key: tuple[str, ...], occurrence: int) -> float:
     text = "\x1f".join((str(seed), kind, *key, str(occurrence)))
     digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
+
+
+def edit_json_answer(edit: Callable[[Any, Any], Any]) -> AnswerEdit:
+    """An answer edit for JSON protocols: ``edit(call, decoded_answer)`` returns the answer to serve instead.
+
+    The result is serialised with ``json.dumps`` (``allow_nan``, lone surrogates
+    as ``\\udXXX`` escapes), so anything a JSON text can hold reaches the SDK.
+    """
+
+    def rewrite(call: Any, body: bytes) -> bytes:
+        return json.dumps(edit(call, json.loads(body or b"{}"))).encode("ascii")
+
+    return rewrite

@@ -383,6 +383,13 @@ class Interceptor:
             return _organizations_member_denial(call)
         return None
 
+    def after(self, call: Call, status: int, body: bytes) -> bytes | None:
+        """The body to send instead of moto's successful answer (``Faults.answer_edits``), or ``None`` to keep it."""
+        edit = self.simulation.faults.answer_edit(call.action)
+        if edit is None or not 200 <= status < 300:
+            return None
+        return edit(call, body)
+
     def _kms_key_elsewhere(self, call: Call, assumed: Any) -> tuple[int, dict[str, str], bytes] | None:
         """KMS calls naming a key by the ARN of another region or account, answered as AWS does.
 

@@ -262,6 +262,9 @@ class _Middleware:
             fixed = _fix_error(call, status_code, payload)
             if fixed is not None:
                 return _respond(start_response, *fixed)
+            edited = simulation.interceptor.after(call, status_code, payload)
+            if edited is not None:
+                return _respond(start_response, status_code, dict(captured["headers"]), edited)
         start_response(captured["status"], captured["headers"])
         return [payload]
 
@@ -434,6 +437,9 @@ def _in_process_request(simulation: Simulation, original: Callable[[Any], Any], 
         fixed = _fix_error(call, int(status), data or b"")
         if fixed is not None:
             return fixed
+        edited = simulation.interceptor.after(call, int(status), data or b"")
+        if edited is not None:
+            return status, headers, edited
     return response
 
 

@@ -206,3 +206,64 @@ def test_a_missing_executable_is_an_error(tmp_path):
     [finding] = bridge(account_context(ACCOUNT, CREDENTIALS))
     assert finding.status == Status.ERROR
     assert "could not start Prowler" in finding.message
+
+
+# Real AWS secrets and session tokens hold "/", "+" and "=": their URL-encoded forms differ from them.
+SLASHED_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "ASIAFAKEMEMBERKEY0002",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYFAKEKEY01",
+    "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEFAKE//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+fake/token+value==",
+}
+
+
+def _encoded_forms(secret: str) -> dict[str, str]:
+    """How a credential turns up in a tool's log other than verbatim (issue 15, finding 9)."""
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    raw = secret.encode()
+    return {
+        "url-encoded": quote(secret, safe=""),
+        "form-encoded": quote_plus(secret),
+        "url-encoded, lower-case hex": quote(secret, safe="").replace("%2F", "%2f").replace("%2B", "%2b").replace("%3D", "%3d"),
+        "base64": base64.b64encode(raw).decode(),
+        "base64 url-safe, unpadded": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        # An HTTP Basic header: the secret sits at an offset inside the encoded payload.
+        "base64 inside user:secret": base64.b64encode(b"AKIDUSER:" + raw).decode(),
+        "base64 inside a:secret": base64.b64encode(b"a:" + raw + b":x").decode(),
+        "base64 inside ab:secret": base64.b64encode(b"ab:" + raw).decode(),
+    }
+
+
+def _secret_parts(secret: str) -> list[str]:
+    """What must not survive of a masked encoded form: any 12 consecutive characters of the encoded secret alone."""
+    forms = _encoded_forms(secret)
+    own = [forms["url-encoded"], forms["base64"], forms["base64 url-safe, unpadded"]]
+    return [form[i:i + 12] for form in own for i in range(4, len(form) - 16, 4)]
+
+
+@pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"])
+def test_a_failed_run_masks_encoded_credentials_in_stderr(prowler, name):
+    secret = SLASHED_CREDENTIALS[name]
+    forms = _encoded_forms(secret)
+    stderr = "".join(f"debug: request carried {label} {value}\n" for label, value in forms.items())
+    prowler.behave(1, stderr=stderr)
+    [finding] = run_bridge(prowler, credentials=SLASHED_CREDENTIALS)
+    assert finding.status == Status.ERROR
+    shown = finding.message + str(finding.evidence)
+    for label, value in forms.items():
+        assert value not in shown, label
+    leaked = [part for part in _secret_parts(secret) if part in shown]
+    assert not leaked, leaked[:3]
+    assert "debug: request carried base64" in finding.message  # the rest of the line is still there to read
+
+
+def test_logged_errors_mask_encoded_credentials(prowler):
+    secret = SLASHED_CREDENTIALS["AWS_SESSION_TOKEN"]
+    forms = _encoded_forms(secret)
+    leaky = "".join(LOG_ERROR.replace("KeyError:61 -- 'MultiRegion'", f"bad token {label} {value}") for label, value in forms.items())
+    prowler.behave(0, stderr=leaky)
+    [error] = run_bridge(prowler, credentials=SLASHED_CREDENTIALS)
+    shown = error.message + str(error.evidence)
+    for label, value in forms.items():
+        assert value not in shown, label
