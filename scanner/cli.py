@@ -202,15 +202,11 @@ def _scan(parser: argparse.ArgumentParser, argv: list[str]) -> int:
 
     if resume:
         overrides = {k: v for k, v in args.items() if k in ("concurrency", "quiet", "log_level", "check_timeout")}
-        # The interrupted scan's own plugins, plus any named now.
-        outcome = resume_scan(
-            Path(resume),
-            lambda planned: build_plugin_manager(
-                list(dict.fromkeys([*planned.plugin, *early.plugin])),
-                list(dict.fromkeys([*planned.disable_plugin, *early.disable_plugin])),
-            ),
-            overrides=overrides,
-        )
+        # Only the plugins named now (command line or --config) are loaded: plan.json lies in the
+        # output directory, and a plugin it names is never imported on its word.
+        overrides["plugin"] = merged["plugin"]
+        overrides["disable_plugin"] = merged["disable_plugin"]
+        outcome = resume_scan(Path(resume), lambda planned: manager, overrides=overrides)
     else:
         outcome = run_scan(settings, manager)
     summary = outcome.document["summary"]["by_status"]

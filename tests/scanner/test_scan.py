@@ -112,7 +112,7 @@ def test_exit_codes(org, run_orgscan, extra, expected):
         (("--config", "/nonexistent/orgscan.toml"), "no such file"),
         (("--format", "pdf"), "unknown report format 'pdf'"),
         (("--ou", "ou-abcd-12345678"), "--ou needs --org"),
-        (("--concurrency", "0"), "--concurrency must be at least 1"),
+        (("--concurrency", "0"), "--concurrency must be between 1 and 1024"),
         (("--disable-plugin", "nonexistent"), "no plugin named 'nonexistent'"),
         (("--plugin", "tests.plugins.no_such_module"), "cannot import"),
         (("--plugin", "tests.plugins.misspelt_hook"), "unknown hook 'orgscan_register_chekcs'"),
@@ -208,7 +208,7 @@ def test_resume_scans_only_what_is_missing(org, run_orgscan, tmp_path):
     spool.path.write_text("\n".join(line for line in lines if line not in dropped) + "\n")
     assert len(spool.completed_targets()) == len({(r["account_id"], r["target_region"]) for r in complete["results"]}) - 2
     calls_before = sum(org.call_counts().values())
-    assert main(["scan", "--resume", str(out), "--quiet"]) == 1
+    assert main(["scan", "--resume", str(out), "--quiet", "--plugin", "tests.plugins.fake_plugin"]) == 1
     resumed = json.loads((out / "results.json").read_text())
     assert resumed["results"] == complete["results"]
     assert resumed["scan"]["id"] == complete["scan"]["id"]
