@@ -119,11 +119,13 @@ def test_exit_codes(org, run_orgscan, extra, expected):
         (("--org", "--ou", "ou-zzzz-99999999"), "--ou"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(org, run_orgscan, capsys, args, message):
+def test_bad_input_is_one_line_and_exit_2(org, run_orgscan, capsys, tmp_path, args, message):
     code, document = run_orgscan(*args)
     err = capsys.readouterr().err
     assert code == 2
     assert document is None
+    # Validated before anything is created: no output directory, no spool left behind (issue 15, finding 8).
+    assert not (tmp_path / "orgscan-out-1").exists()
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("orgscan: error:"), err
     assert message in lines[0]
