@@ -223,11 +223,15 @@ def _report(args: argparse.Namespace, manager: Any) -> int:
     from scanner.document import load_document
     from scanner.scan import select_formats, write_reports
 
+    from scanner.output_dir import check_output_dir, make_private_dir
+
     document = load_document(Path(args.results))
     output_dir = Path(args.output_dir) if args.output_dir else Path(args.results).parent
+    check_output_dir(output_dir)
     formats = select_formats(collect_report_formats(manager), [f for f in args.format if f != "json"])
     if "json" not in args.format:
         formats = formats[1:]
+    make_private_dir(output_dir)
     for path in write_reports(document, output_dir, formats):
         print(path)
     return 0

@@ -258,7 +258,7 @@ class Scan:
                 signal.signal(signal.SIGTERM, previous)
             progress.close()
             self.spool.close()
-        return self._finish(plan, scan_section, accounts, interrupted)
+        return self._finish(plan, scan_section, accounts, interrupted, resuming)
 
     def _remove_earlier_reports(self) -> None:
         """Remove the reports of the scan before this one, so that a scan that fails leaves none looking current."""
@@ -281,19 +281,23 @@ class Scan:
         if progress is not None:
             progress.target_done(outcome.records, account_finished)
 
-    def _unplanned(self, record: Any, planned: set[tuple[str, str, str]]) -> str | None:
+    def _unplanned(self, record: Any, planned: set[tuple[str, str, str]], check_schema: bool) -> str | None:
         """Why a spooled record cannot be part of this scan's document (``None`` if it can).
 
         The spool's HMAC already refuses records this scan did not write; this
-        is the second line: a record must fit the results schema and belong to
-        a planned (account, target region, check).
+        is the second line: a record must belong to a planned (account, target
+        region, check) and, when it was written by an earlier process
+        (``check_schema``: resuming), fit the results schema. Records made by
+        this process come from ``result_record`` and are not validated again
+        (jsonschema costs about half a millisecond per record).
         """
         if not isinstance(record, dict):
             return "not an object"
         origin = record.get(ORIGIN_KEY)
-        problem = result_problem({k: v for k, v in record.items() if k != ORIGIN_KEY})
-        if problem:
-            return problem
+        if check_schema:
+            problem = result_problem({k: v for k, v in record.items() if k != ORIGIN_KEY})
+            if problem:
+                return problem
         if (record["account_id"], record["target_region"], origin or record["check_id"]) not in planned:
             return f"{record['account_id']} {record['target_region']} {record['check_id']} was not planned"
         return None
@@ -311,7 +315,14 @@ class Scan:
             "accounts": [{k: a[k] for k in ("id", "name", "status", "error")} for a in plan["accounts"]],
         }
 
-    def _finish(self, plan: Mapping[str, Any], scan_section: dict[str, Any], accounts: Mapping[str, PlannedAccount], interrupted: bool) -> ScanOutcome:
+    def _finish(
+        self,
+        plan: Mapping[str, Any],
+        scan_section: dict[str, Any],
+        accounts: Mapping[str, PlannedAccount],
+        interrupted: bool,
+        resuming: bool = False,
+    ) -> ScanOutcome:
         results: list[dict[str, Any]] = []
         origin_of: dict[str, str] = {}
         planned = [
@@ -323,7 +334,7 @@ class Scan:
         ]
         planned_set = set(planned)
         for record in self.spool.results():
-            problem = self._unplanned(record, planned_set)
+            problem = self._unplanned(record, planned_set, check_schema=resuming)
             if problem:
                 log.warning("spool %s: a record is ignored: %s", self.spool.path, problem)
                 continue
