@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from scanner.errors import UsageError
+from scanner.errors import DocumentError
 
 SUPPORTED_SCHEMA_VERSION = 1
 
@@ -23,10 +23,6 @@ STATUSES = ("FAIL", "ERROR", "PASS", "NOT_APPLICABLE")
 
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 _STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
-
-
-class DocumentError(UsageError):
-    """The document is not a result document this version of orgscan can render (exit 2, one line)."""
 
 
 def check_document(document: Mapping[str, Any]) -> None:

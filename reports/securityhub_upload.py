@@ -410,18 +410,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def load_document(path: Path) -> dict[str, Any]:
-    """The result document at ``path``; :class:`DocumentError` (one line naming the file) when unusable."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise DocumentError(f"{path}: cannot read: {error.strerror or error}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DocumentError(f"{path}: not a JSON document: {error}") from None
-    try:
-        check_document(document)
-    except DocumentError as error:
-        raise DocumentError(str(error).replace("results.json", str(path), 1)) from None
-    return document
+    """The result document at ``path``, parsed safely and valid against the shipped results schema.
+
+    :class:`DocumentError` (one line naming the file and the place) when unusable.
+    """
+    from scanner.results_schema import load_document as load_valid_document
+
+    return load_valid_document(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -429,11 +424,14 @@ def main(argv: list[str] | None = None) -> int:
     from scanner.errors import UsageError
     from scanner.sessions import AccountSessions
 
+    from scanner.config import MAX_CONCURRENCY, validate_role_name
+
     args = _parser().parse_args(argv)
-    if args.concurrency < 1:
-        print("orgscan upload securityhub: --concurrency must be at least 1", file=sys.stderr)
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        print(f"orgscan upload securityhub: --concurrency must be between 1 and {MAX_CONCURRENCY}", file=sys.stderr)
         return 2
     try:
+        validate_role_name(args.role_name)
         document = load_document(args.results)
         sessions = AccountSessions(profile=args.profile, role_name=args.role_name, external_id=args.external_id,
                                    role_session_name=args.role_session_name)

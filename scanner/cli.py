@@ -208,15 +208,11 @@ def _scan(parser: argparse.ArgumentParser, argv: list[str]) -> int:
 
     if resume:
         overrides = {k: v for k, v in args.items() if k in ("concurrency", "quiet", "log_level", "check_timeout", "fail_on_incomplete")}
-        # The interrupted scan's own plugins, plus any named now.
-        outcome = resume_scan(
-            Path(resume),
-            lambda planned: build_plugin_manager(
-                list(dict.fromkeys([*planned.plugin, *early.plugin])),
-                list(dict.fromkeys([*planned.disable_plugin, *early.disable_plugin])),
-            ),
-            overrides=overrides,
-        )
+        # Only the plugins named now (command line or --config) are loaded: plan.json lies in the
+        # output directory, and a plugin it names is never imported on its word.
+        overrides["plugin"] = merged["plugin"]
+        overrides["disable_plugin"] = merged["disable_plugin"]
+        outcome = resume_scan(Path(resume), lambda planned: manager, overrides=overrides)
     else:
         outcome = run_scan(settings, manager)
     summary = outcome.document["summary"]["by_status"]
@@ -269,11 +265,15 @@ def _report(args: argparse.Namespace, manager: Any) -> int:
     from scanner.document import load_document
     from scanner.scan import select_formats, write_reports
 
+    from scanner.output_dir import check_output_dir, make_private_dir
+
     document = load_document(Path(args.results))
     output_dir = Path(args.output_dir) if args.output_dir else Path(args.results).parent
+    check_output_dir(output_dir)
     formats = select_formats(collect_report_formats(manager), [f for f in args.format if f != "json"])
     if "json" not in args.format:
         formats = formats[1:]
+    make_private_dir(output_dir)
     for path in write_reports(document, output_dir, formats):
         print(path)
     return 0

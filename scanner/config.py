@@ -8,6 +8,7 @@ An unknown key is an error that names it.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import sys
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,18 @@ from scanner.model import Severity
 
 FAIL_ON_CHOICES = tuple(s.value for s in Severity) + ("none",)
 EXECUTORS = ("local", "dask")
+
+#: Upper bounds of the numeric options: far above what any scan needs, low enough not to hang start-up
+#: (each unit of concurrency is a thread and a pooled connection) or overflow a timer.
+MAX_CONCURRENCY = 1024
+MAX_CHECK_TIMEOUT = 7 * 24 * 3600
+
+# IAM's own rules (ASCII only: ``\w`` of ``re.ASCII`` is ``[A-Za-z0-9_]``), from the IAM API reference:
+# CreateRole RoleName, AssumeRole RoleSessionName and ExternalId.
+ACCOUNT_ID_PATTERN = re.compile(r"[0-9]{12}", re.ASCII)
+ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+ROLE_SESSION_NAME_PATTERN = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+EXTERNAL_ID_PATTERN = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
 
 
 @dataclass
@@ -92,6 +105,12 @@ def read_config(path: str | Path, plugin_keys: set[str], lenient: bool = False) 
         raise UsageError(f"--config {path}: cannot read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{path}: invalid TOML: {error}") from None
+    return options_from_mapping(raw, str(path), plugin_keys, lenient)
+
+
+def options_from_mapping(raw: Mapping[str, Any], source: str, plugin_keys: set[str], lenient: bool = False) -> dict[str, Any]:
+    """A config file's (or a stored plan's) options as ScanSettings keyword arguments; UsageError naming the key."""
+    path = Path(source)
     known = {f for f in ScanSettings.__dataclass_fields__ if f not in {"check_options", "plugin_options"}}
     settings: dict[str, Any] = {}
     plugin_options: dict[str, Any] = {}
@@ -112,6 +131,30 @@ def read_config(path: str | Path, plugin_keys: set[str], lenient: bool = False) 
         settings[key] = _coerce(path, raw_key, key, value)
     if plugin_options:
         settings["plugin_options"] = plugin_options
+    return settings
+
+
+def settings_from_plan(stored: Any, source: str) -> ScanSettings:
+    """The settings a plan stored, through the same checks as the config file and the command line (then :func:`validate`).
+
+    ``--resume`` reads them from ``plan.json``, which sits in the output directory:
+    it gets no more trust than a config file.
+    """
+    if not isinstance(stored, dict):
+        raise UsageError(f"{source}: settings must be an object")
+    stored = dict(stored)
+    check_options = stored.pop("check_options", {})
+    plugin_options = stored.pop("plugin_options", {})
+    defaults = {name: f.default for name, f in ScanSettings.__dataclass_fields__.items()}
+    # Optional settings are stored as null; a config file simply leaves them out.
+    present = {k: v for k, v in stored.items() if not (v is None and defaults.get(k.replace("-", "_")) is None)}
+    options = options_from_mapping(present, source, plugin_keys=set())
+    if not isinstance(check_options, dict) or not all(isinstance(k, str) and isinstance(v, dict) for k, v in check_options.items()):
+        raise UsageError(f"{source}: settings.check_options must map check ids to tables of options")
+    if not isinstance(plugin_options, dict) or not all(isinstance(k, str) for k in plugin_options):
+        raise UsageError(f"{source}: settings.plugin_options must be an object")
+    settings = ScanSettings(**options, check_options=check_options, plugin_options=plugin_options)
+    validate(settings)
     return settings
 
 
@@ -142,25 +185,25 @@ def _coerce(path: Path, raw_key: str, key: str, value: Any) -> Any:
     return value
 
 
-#: IAM's rule for a role name: 1 to 64 of letters, digits and ``+=,.@_-``
-#: (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html, RoleName).
-ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
-
-
-def validate_role_name(name: str, option: str = "--role-name") -> None:
-    """Raise UsageError unless ``name`` is a valid IAM role name."""
-    if not isinstance(name, str) or not ROLE_NAME_PATTERN.fullmatch(name):
-        # repr: a hostile name with control characters stays on one line.
-        raise UsageError(f"{option} {str(name)[:80]!r}: an IAM role name is 1 to 64 letters, digits or +=,.@_- characters")
-
-
 def validate(settings: ScanSettings) -> None:
-    """Range and choice checks shared by the command line and the config file."""
-    validate_role_name(settings.role_name)
-    if settings.concurrency < 1:
-        raise UsageError("--concurrency must be at least 1")
-    if settings.check_timeout <= 0:
-        raise UsageError("--check-timeout must be positive")
+    """Range, choice and name checks shared by the command line, the config file and ``--resume``'s stored plan.
+
+    Creates nothing: the output directory is checked, not made.
+    """
+    from scanner.output_dir import check_output_dir
+
+    if not 1 <= settings.concurrency <= MAX_CONCURRENCY:
+        raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, not {settings.concurrency}")
+    if not (math.isfinite(settings.check_timeout) and 0 < settings.check_timeout <= MAX_CHECK_TIMEOUT):
+        raise UsageError(f"--check-timeout must be a number of seconds above 0 and at most {MAX_CHECK_TIMEOUT}, not {settings.check_timeout!r}")
+    validate_role_name(settings.role_name, "--role-name")
+    if not ROLE_SESSION_NAME_PATTERN.fullmatch(settings.role_session_name):
+        raise UsageError(f"--role-session-name {settings.role_session_name!r}: 2 to 64 of the characters A-Z a-z 0-9 _ + = , . @ -")
+    if settings.external_id is not None and not EXTERNAL_ID_PATTERN.fullmatch(settings.external_id):
+        raise UsageError("--external-id: 2 to 1224 of the characters A-Z a-z 0-9 _ + = , . @ : / -")
+    validate_account_ids(settings.accounts, "--accounts")
+    validate_account_ids(settings.exclude_accounts, "--exclude-accounts")
+    check_output_dir(settings.output_dir)
     if settings.fail_on not in FAIL_ON_CHOICES:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON_CHOICES)}, not {settings.fail_on!r}")
     if settings.executor not in EXECUTORS:
@@ -171,3 +214,26 @@ def validate(settings: ScanSettings) -> None:
         raise UsageError(f"--log-level must be debug, info, warning, error or critical, not {settings.log_level!r}")
     if settings.ou and not settings.org:
         raise UsageError("--ou needs --org")
+
+
+def validate_role_name(value: str, option: str = "--role-name") -> str:
+    """``value`` if it is a valid IAM role name (1 to 64 of ``A-Za-z0-9_+=,.@-``); UsageError naming ``option`` otherwise.
+
+    The one home of the rule (IAM API reference, CreateRole, RoleName):
+    scanning, uploading and ``orgscan iam-policy`` use it.
+    """
+    if not isinstance(value, str) or not ROLE_NAME_PATTERN.fullmatch(value):
+        # Bounded repr: a hostile value stays one short line.
+        raise UsageError(f"{option} {str(value)[:80]!r}: not an IAM role name (1 to 64 of the characters A-Z a-z 0-9 _ + = , . @ -)")
+    return value
+
+
+def validate_account_ids(values: Any, option: str) -> list[str]:
+    """The ids, or a UsageError naming the malformed one (exactly 12 ASCII digits)."""
+    ids = []
+    for value in values:
+        value = value.strip() if isinstance(value, str) else value
+        if not isinstance(value, str) or not ACCOUNT_ID_PATTERN.fullmatch(value):
+            raise UsageError(f"{option}: {value!r} is not a 12-digit AWS account id")
+        ids.append(value)
+    return ids

@@ -8,8 +8,14 @@ must have at least one result, or it gets an ERROR that says so.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
+import hmac
 import json
+import logging
 import os
+import stat
 import threading
 import uuid
 from collections import Counter
@@ -18,13 +24,22 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from scanner import __version__
+from scanner.errors import UsageError
 from scanner.model import Severity, Status, fingerprint
+from scanner.sanitizer import safe_evidence, safe_optional_text, safe_text
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 REQUIRED_RESULT_KEYS = ("check_id", "status", "severity", "account_id", "region", "resource_id", "message")
 SPOOL_DIR = ".orgscan-spool"
 PLAN_FILE = "plan.json"
 RESULTS_SPOOL = "results.jsonl"
+PLAN_MAC_FILE = "plan.mac"
+#: Bounds of a record's strings (characters): ARNs are at most 2,048; titles, types and regions are short.
+MAX_RESOURCE_ID = 2_048
+MAX_NAME = 1_024
+MAX_MESSAGE = 4_096
 
 
 def utc_now() -> str:
@@ -52,21 +67,29 @@ def result_record(
     message: str,
     evidence: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One ``results[]`` entry with its stable fingerprint."""
+    """One ``results[]`` entry with its stable fingerprint, every value made safe to record.
+
+    This is the one place where what a check found (strings from AWS, which a
+    member account controls) becomes a record: lone surrogates and control
+    characters are replaced visibly, sizes bounded and evidence made plain JSON
+    (``scanner.sanitizer``), so no writer downstream can fail on them.
+    """
+    resource_id = safe_text(resource_id, MAX_RESOURCE_ID)
+    region = safe_text(region, MAX_NAME)
     return {
         "check_id": check_id,
-        "title": title,
-        "service": service,
+        "title": safe_text(title, MAX_NAME),
+        "service": safe_text(service, MAX_NAME),
         "status": Status(status).value,
         "severity": Severity(severity).value,
         "account_id": account_id,
         "region": region,
         "target_region": target_region,
-        "resource_type": resource_type,
+        "resource_type": safe_text(resource_type, MAX_NAME),
         "resource_id": resource_id,
-        "resource_arn": resource_arn,
-        "message": message,
-        "evidence": dict(evidence or {}),
+        "resource_arn": safe_optional_text(resource_arn, MAX_RESOURCE_ID),
+        "message": safe_text(message, MAX_MESSAGE),
+        "evidence": safe_evidence(evidence),
         "fingerprint": fingerprint(check_id, account_id, region, resource_id),
     }
 
@@ -76,38 +99,140 @@ class Spool:
 
     A target's results are written together with a ``done`` marker; on resume,
     lines of a target without its marker are ignored and the target runs again.
+
+    The output directory may be reachable by someone else (a shared disk, a
+    directory another user prepared), so the spool trusts nothing it reads back:
+
+    * its files are opened with ``O_NOFOLLOW`` (a planted symbolic link is
+      refused, never followed) and created with ``O_EXCL``;
+    * each ``done`` marker carries an HMAC-SHA256, keyed with a secret kept
+      outside the output directory (:func:`scanner.output_dir.spool_key`), over
+      the plan's digest, the target and its record lines: a record that was
+      changed, added, or copied from another scan or another target fails it,
+      and the target is treated as not done (warned about, then scanned again);
+    * ``plan.json`` carries its own HMAC (``plan.mac``), so a changed plan is
+      refused on ``--resume``.
+
+    Nothing is created until :meth:`create`; a scan calls it only after every
+    option has been validated.
     """
 
-    def __init__(self, output_dir: Path) -> None:
-        # Reports describe security weaknesses: a directory orgscan creates is owner-only.
-        Path(output_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.directory = Path(output_dir) / SPOOL_DIR
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    def __init__(self, output_dir: Path, key: bytes | None = None) -> None:
+        self.output_dir = Path(output_dir)
+        self.directory = self.output_dir / SPOOL_DIR
         self.path = self.directory / RESULTS_SPOOL
+        self._key = key
+        self._plan_digest: bytes | None = None
         self._lock = threading.Lock()
         self._handle = None
+        self._warned: set[tuple[str, str]] = set()
+
+    def create(self) -> None:
+        """Create the output directory and the spool directory owner-only, refusing ones others can write to."""
+        from scanner.output_dir import check_private_subdir, make_private_dir, spool_key
+
+        if self._key is None:
+            self._key = spool_key(self.output_dir, create=True)
+        # Reports describe security weaknesses: a directory orgscan creates is owner-only.
+        make_private_dir(self.output_dir)
+        try:
+            self.directory.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise UsageError(f"--output-dir {self.output_dir}: cannot create {SPOOL_DIR}: {error.strerror or error}") from None
+        check_private_subdir(self.directory, "spool directory")
+
+    def check_existing(self) -> None:
+        """The spool directory of an earlier scan is a real, private directory of this user (UsageError otherwise)."""
+        from scanner.output_dir import check_output_dir, check_private_subdir
+
+        check_output_dir(self.output_dir, "--resume")
+        check_private_subdir(self.directory, "spool directory")
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            from scanner.output_dir import spool_key
+
+            self._key = spool_key(self.output_dir, create=False)
+        return self._key
 
     # plan ------------------------------------------------------------------
 
     def write_plan(self, plan: Mapping[str, Any]) -> None:
         from scanner.reporting import write_private_file
 
-        write_private_file(self.directory / PLAN_FILE, json.dumps(plan, indent=1, sort_keys=True).encode())
+        data = json.dumps(plan, indent=1, sort_keys=True, allow_nan=False).encode("utf-8")
+        write_private_file(self.directory / PLAN_MAC_FILE, self._plan_mac(data).encode("ascii"))
+        write_private_file(self.directory / PLAN_FILE, data)
+        self._plan_digest = hashlib.sha256(data).digest()
 
     def read_plan(self) -> dict[str, Any]:
-        return json.loads((self.directory / PLAN_FILE).read_text())
+        """The plan, after checking its HMAC; UsageError (one line) when missing, changed or unreadable."""
+        from scanner.results_schema import parse_json
+
+        source = str(self.directory / PLAN_FILE)
+        data = self._read_private(self.directory / PLAN_FILE, 64 * 1024**2)
+        mac = self._read_private(self.directory / PLAN_MAC_FILE, 1024).decode("ascii", "replace").strip()
+        if not hmac.compare_digest(mac, self._plan_mac(data)):
+            raise UsageError(f"{source}: does not match its HMAC (changed since the scan wrote it); start a new scan")
+        plan = parse_json(data.decode("utf-8", "replace"), source)
+        if not isinstance(plan, dict):
+            raise UsageError(f"{source}: not a scan plan")
+        self._plan_digest = hashlib.sha256(data).digest()
+        return plan
 
     def has_plan(self) -> bool:
-        return (self.directory / PLAN_FILE).is_file()
+        try:
+            return stat.S_ISREG(os.lstat(self.directory / PLAN_FILE).st_mode)
+        except OSError:
+            return False
+
+    def _plan_mac(self, data: bytes) -> str:
+        return hmac.new(self.key, b"orgscan plan\x00" + data, hashlib.sha256).hexdigest()
+
+    def _read_private(self, path: Path, limit: int) -> bytes:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise UsageError(f"{path}: missing") from None
+        except OSError as error:
+            raise UsageError(f"{path}: cannot be read: {_open_failure(error)}") from None
+        with os.fdopen(fd, "rb") as handle:
+            _check_own_file(path, os.fstat(handle.fileno()))
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise UsageError(f"{path}: larger than {limit} bytes")
+        return data
 
     # results -----------------------------------------------------------------
 
     def open(self, truncate: bool) -> None:
-        if not truncate:
+        """Open the results file for appending: a new one (``truncate``) or the interrupted scan's, never through a link."""
+        if truncate:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)  # an earlier scan's; unlinking a planted link removes only the link
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        else:
             self._drop_unfinished_tail()
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if truncate else os.O_APPEND)
-        fd = os.open(self.path, flags, 0o600)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as error:
+            raise UsageError(f"{self.path}: cannot be opened: {_open_failure(error)}") from None
+        _check_own_file(self.path, os.fstat(fd), close=fd)
         self._handle = os.fdopen(fd, "a", encoding="utf-8")
+
+    def _open_for_reading(self) -> Any:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise UsageError(f"{self.path}: cannot be read: {_open_failure(error)}") from None
+        _check_own_file(self.path, os.fstat(fd), close=fd)
+        return os.fdopen(fd, "rb")
 
     def _drop_unfinished_tail(self) -> None:
         """Cut whatever follows the last ``done`` marker: the part of a target a killed process left.
@@ -116,28 +241,41 @@ class Spool:
         the last marker is an unfinished target (maybe with half a line), which
         the resumed scan runs again; keeping it would count its results twice.
         """
-        if not self.path.exists():
+        handle = self._open_for_reading()
+        if handle is None:
             return
         keep = 0
-        with open(self.path, "rb") as handle:
+        with handle:
             offset = 0
             for line in handle:
                 offset += len(line)
                 if line.startswith(b'{"done"') and line.endswith(b"\n"):
                     keep = offset
-        if keep != self.path.stat().st_size:
-            with open(self.path, "r+b") as handle:
-                handle.truncate(keep)
+            size = os.fstat(handle.fileno()).st_size
+        if keep != size:
+            fd = os.open(self.path, os.O_WRONLY | os.O_NOFOLLOW)
+            try:
+                os.ftruncate(fd, keep)
+            finally:
+                os.close(fd)
 
     def write_target(self, account_id: str, target_region: str, planned: Iterable[str], records: list[dict]) -> None:
-        """Persist one completed target's results and its ``done`` marker, then fsync."""
+        """Persist one completed target's results and its authenticated ``done`` marker, then fsync."""
         assert self._handle is not None
-        lines = [json.dumps(r, sort_keys=True, default=str) for r in records]
-        lines.append(json.dumps({"done": [account_id, target_region, sorted(planned)]}))
+        lines = [json.dumps(r, sort_keys=True, default=str, allow_nan=False) for r in records]
+        done = [account_id, target_region, sorted(planned)]
+        marker = {"done": done, "mac": self._target_mac(done, lines)}
+        lines.append(json.dumps(marker))
         with self._lock:
             self._handle.write("\n".join(lines) + "\n")
             self._handle.flush()
             os.fsync(self._handle.fileno())
+
+    def _target_mac(self, done: list, lines: list[str]) -> str:
+        if self._plan_digest is None:
+            self.read_plan()
+        material = json.dumps([done, lines], ensure_ascii=True).encode("ascii")
+        return hmac.new(self.key, b"orgscan target\x00" + (self._plan_digest or b"") + material, hashlib.sha256).hexdigest()
 
     def close(self) -> None:
         if self._handle is not None:
@@ -145,44 +283,90 @@ class Spool:
             self._handle = None
 
     def completed_targets(self) -> set[tuple[str, str]]:
-        return {(a, r) for a, r, _ in self._done_markers()}
-
-    def _done_markers(self) -> Iterator[tuple[str, str, list[str]]]:
-        for line in self._lines():
-            if line.startswith('{"done"'):
-                account, region, planned = json.loads(line)["done"]
-                yield account, region, planned
-
-    def _lines(self) -> Iterator[str]:
-        if not self.path.exists():
-            return
-        with open(self.path, encoding="utf-8") as handle:
-            for line in handle:
-                line = line.strip()
-                if line:
-                    yield line
+        """The (account, target region) pairs whose results are in the spool, complete and authentic."""
+        return {(account, region) for account, region, _, _ in self._targets()}
 
     def results(self) -> Iterator[dict[str, Any]]:
-        """Every spooled result of a completed target, in spool order (memory: one target at a time).
+        """Every spooled result of a completed, authentic target, in spool order (memory: one target at a time)."""
+        for _, _, _, records in self._targets():
+            yield from records
+
+    def _targets(self) -> Iterator[tuple[str, str, list[str], list[dict[str, Any]]]]:
+        """Each target's (account, region, planned checks, records), once, in spool order.
 
         A target's records stand right before its ``done`` marker; records
         followed by no marker, or by another target's, are an unfinished
-        target's and are skipped.
+        target's and are skipped. A marker whose HMAC does not match, or a
+        target already seen, is skipped with a warning: its target counts as not
+        done, so ``--resume`` scans it again.
         """
-        pending: list[dict] = []
-        for line in self._lines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                # A torn line from a killed process: that target runs again on resume.
+        from scanner.errors import DocumentError
+        from scanner.results_schema import parse_json
+
+        handle = self._open_for_reading()
+        if handle is None:
+            return
+        seen: set[tuple[str, str]] = set()
+        pending: list[str] = []
+        with handle:
+            for raw in handle:
+                line = raw.decode("utf-8", "replace").strip()
+                if not line:
+                    continue
+                if not line.startswith('{"done"'):
+                    pending.append(line)
+                    continue
+                try:
+                    marker = parse_json(line, str(self.path))
+                    account, region, planned = marker["done"]
+                    target = (str(account), str(region))
+                    mac = str(marker.get("mac", ""))
+                except (DocumentError, KeyError, TypeError, ValueError):
+                    # A torn or malformed marker: that target runs again on resume.
+                    pending = []
+                    continue
+                lines = [p for p in pending if _belongs_to(p, target)]
                 pending = []
-                continue
-            if "done" in record:
-                account, region, _ = record["done"]
-                yield from (r for r in pending if r["account_id"] == account and r["target_region"] == region)
-                pending = []
-            else:
-                pending.append(record)
+                if target in seen:
+                    self._warn(target, "appears twice in the spool; the first copy is kept")
+                    continue
+                if not hmac.compare_digest(mac, self._target_mac([account, region, planned], lines)):
+                    self._warn(target, "does not match its HMAC (changed after it was written); it is scanned again")
+                    continue
+                records = [parse_json(p, str(self.path)) for p in lines]
+                seen.add(target)
+                yield target[0], target[1], list(planned), records
+
+    def _warn(self, target: tuple[str, str], problem: str) -> None:
+        if target not in self._warned:
+            self._warned.add(target)
+            log.warning("spool %s: the results of %s %s %s", self.path, target[0], target[1], problem)
+
+
+def _belongs_to(line: str, target: tuple[str, str]) -> bool:
+    """Whether a spooled record line is a result of ``target`` (a torn line belongs to none)."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(record, dict) and (record.get("account_id"), record.get("target_region")) == target
+
+
+def _check_own_file(path: Path, status: os.stat_result, close: int | None = None) -> None:
+    """A UsageError unless ``status`` is a regular file of this user that nobody else may write."""
+    if stat.S_ISREG(status.st_mode) and status.st_uid == os.geteuid() and not status.st_mode & 0o022:
+        return
+    if close is not None:
+        os.close(close)
+    raise UsageError(f"{path}: not a private regular file of this user; refusing to use it")
+
+
+def _open_failure(error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "is a symbolic link; refusing to follow it"
+    if error.errno == errno.EEXIST:
+        return "appeared while it was being created; refusing to use it"
+    return error.strerror or str(error)
 
 
 def summarise(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -236,29 +420,9 @@ def build_document(scan: Mapping[str, Any], results: list[dict[str, Any]]) -> di
 
 
 def load_document(path: Path) -> dict[str, Any]:
-    """A results.json, checked just enough to render reports from it (UsageError otherwise)."""
-    from scanner.errors import UsageError
+    """A results.json, parsed safely and valid against the shipped schema (UsageError, one line, otherwise)."""
+    from scanner.results_schema import load_document as load_valid_document
 
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"{path}: cannot read: {error}") from None
-    except json.JSONDecodeError as error:
-        raise UsageError(f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from None
-    if not isinstance(document, dict) or document.get("schema_version") != SCHEMA_VERSION:
-        raise UsageError(f"{path}: not an orgscan result document (schema_version {SCHEMA_VERSION} expected)")
-    for key in ("tool", "scan", "results"):
-        if key not in document:
-            raise UsageError(f"{path}: missing {key!r}")
-    if not isinstance(document["results"], list):
-        raise UsageError(f"{path}: 'results' must be a list")
-    for index, result in enumerate(document["results"]):
-        if not isinstance(result, dict):
-            raise UsageError(f"{path}: results[{index}] is not an object")
-        for key in REQUIRED_RESULT_KEYS:
-            if key not in result:
-                raise UsageError(f"{path}: results[{index}].{key} is missing")
+    document = load_valid_document(path)
     document.setdefault("summary", summarise(document["results"]))
     return document

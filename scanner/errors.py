@@ -10,6 +10,10 @@ class UsageError(OrgscanError):
     """Bad command line, configuration or scenario: exit code 2, one line, no traceback."""
 
 
+class DocumentError(UsageError):
+    """A result document (or a spool file) that is not one this orgscan can read: exit 2, one line naming the file."""
+
+
 class AwsError(OrgscanError):
     """An AWS call failed after the SDK's retries; ``action`` is the IAM action, e.g. ``kms:GetKeyPolicy``."""
 

@@ -13,14 +13,17 @@ from typing import Any, Mapping, TextIO
 import pluggy
 
 from scanner.aws import AwsReader
-from scanner.config import ScanSettings
+from scanner.config import ScanSettings, settings_from_plan, validate
 from scanner.context import Account, OrganizationFacts
-from scanner.document import Spool, build_document, find_gaps, new_scan_id, utc_now
+from scanner.document import MAX_NAME, PLAN_FILE, Spool, build_document, find_gaps, new_scan_id, utc_now
 from scanner.errors import AwsError, UsageError
 from scanner.findings import incomplete_reason
 from scanner.iam_policy import member_actions
 from scanner.model import Check, Severity, Status
+from scanner.output_dir import record_written, remove_earlier_reports
 from scanner.plugins import collect_checks, collect_report_formats, notify
+from scanner.results_schema import result_problem
+from scanner.sanitizer import safe_optional_text, safe_text
 from scanner.reporting import ReportFormat
 from scanner.runner import (
     ORIGIN_KEY,
@@ -34,7 +37,7 @@ from scanner.runner import (
     targets_per_account,
 )
 from scanner.sessions import AccountSessions
-from scanner.targets import PlannedAccount, enabled_regions, plan_accounts, validate_account_ids, validate_regions
+from scanner.targets import PlannedAccount, enabled_regions, plan_accounts, validate_regions
 
 log = logging.getLogger(__name__)
 
@@ -93,26 +96,48 @@ def exit_code_for(results: list[Mapping[str, Any]], fail_on: str, fail_on_incomp
 
 
 def write_reports(document: Mapping[str, Any], output_dir: Path, formats: list[ReportFormat]) -> list[Path]:
-    """Render every asked-for format from the document alone."""
+    """Render every asked-for format from the document alone; the files written are listed for the next scan to remove."""
     written: list[Path] = []
-    for report in formats:
-        written.extend(report.write(document, output_dir))
+    try:
+        for report in formats:
+            written.extend(report.write(document, output_dir))
+    finally:
+        if written:
+            record_written(output_dir, written)
     return written
 
 
 class Scan:
     """A scan's state: settings, plugins, checks, sessions and the plan."""
 
-    def __init__(self, settings: ScanSettings, manager: pluggy.PluginManager, *, stderr: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        settings: ScanSettings,
+        manager: pluggy.PluginManager,
+        *,
+        stderr: TextIO | None = None,
+        only_checks: list[str] | None = None,
+    ) -> None:
         self.settings = settings
         self.manager = manager
         # Looked up at call time: pytest's capsys swaps sys.stderr after import.
         self.stderr = stderr or sys.stderr
         self.output_dir = Path(settings.output_dir)
+        # Validated (the output directory too), not created: run() creates the spool once the plan is made.
+        validate(settings)
         self.spool = Spool(self.output_dir)
-        validate_account_ids(settings.accounts, "--accounts")
-        validate_account_ids(settings.exclude_accounts, "--exclude-accounts")
-        self.checks = select_checks(collect_checks(manager, settings.options()), settings.checks, settings.exclude_checks)
+        available = collect_checks(manager, settings.options())
+        if only_checks is None:
+            self.checks = select_checks(available, settings.checks, settings.exclude_checks)
+        else:
+            # Resuming: exactly the interrupted scan's checks, whatever else is loaded now.
+            missing = [c for c in only_checks if c not in available]
+            if missing:
+                raise UsageError(
+                    f"--resume: check {safe_text(missing[0], 200)!r} of the interrupted scan is not loaded; "
+                    "name the plugin it came from again with --plugin"
+                )
+            self.checks = {c: available[c] for c in only_checks}
         self.formats = select_formats(collect_report_formats(manager), settings.format)
         self.sessions = AccountSessions(
             profile=settings.profile,
@@ -159,14 +184,15 @@ class Scan:
             "scan_id": new_scan_id(),
             "started_at": utc_now(),
             "mode": account_plan.mode,
-            "organization_id": account_plan.organization_id,
+            "organization_id": safe_optional_text(account_plan.organization_id, MAX_NAME),
             "management_account_id": account_plan.management_account_id,
             "caller_account_id": self.sessions.caller_account_id,
             "partition": self.sessions.partition,
             "regions": all_regions,
             "checks": list(self.checks),
+            # Account names and errors come from AWS (the account's owner names it): made safe here, once.
             "accounts": [
-                {"id": a.id, "name": a.name, "status": a.status, "error": a.error, "regions": a.regions}
+                {"id": a.id, "name": safe_text(a.name, MAX_NAME), "status": a.status, "error": safe_optional_text(a.error, MAX_NAME), "regions": a.regions}
                 for a in account_plan.accounts
             ],
             "settings": self.settings.to_dict(),
@@ -200,7 +226,9 @@ class Scan:
         accounts = {a["id"]: PlannedAccount(a["id"], a["name"], a["status"], a["error"], a["regions"]) for a in plan["accounts"]}
         scan_section = self._scan_section(plan)
         if not resuming:
+            self.spool.create()
             self.spool.write_plan(plan)
+        self._remove_earlier_reports()
         self.spool.open(truncate=not resuming)
         done = self.spool.completed_targets() if resuming else set()
         notify(self.manager, "orgscan_scan_started", scan=scan_section)
@@ -239,7 +267,14 @@ class Scan:
                 signal.signal(signal.SIGTERM, previous)
             progress.close()
             self.spool.close()
-        return self._finish(plan, scan_section, accounts, interrupted)
+        return self._finish(plan, scan_section, accounts, interrupted, resuming)
+
+    def _remove_earlier_reports(self) -> None:
+        """Remove the reports of the scan before this one, so that a scan that fails leaves none looking current."""
+        removed = remove_earlier_reports(self.output_dir)
+        if removed and not self.settings.quiet:
+            print(f"orgscan: removed {len(removed)} report file(s) of the previous scan from {self.output_dir}: "
+                  f"{', '.join(removed)}", file=self.stderr)
 
     def _executor(self, plan: Mapping[str, Any]) -> Any:
         if self.settings.executor == "dask":
@@ -255,6 +290,27 @@ class Scan:
         if progress is not None:
             progress.target_done(outcome.records, account_finished)
 
+    def _unplanned(self, record: Any, planned: set[tuple[str, str, str]], check_schema: bool) -> str | None:
+        """Why a spooled record cannot be part of this scan's document (``None`` if it can).
+
+        The spool's HMAC already refuses records this scan did not write; this
+        is the second line: a record must belong to a planned (account, target
+        region, check) and, when it was written by an earlier process
+        (``check_schema``: resuming), fit the results schema. Records made by
+        this process come from ``result_record`` and are not validated again
+        (jsonschema costs about half a millisecond per record).
+        """
+        if not isinstance(record, dict):
+            return "not an object"
+        origin = record.get(ORIGIN_KEY)
+        if check_schema:
+            problem = result_problem({k: v for k, v in record.items() if k != ORIGIN_KEY})
+            if problem:
+                return problem
+        if (record["account_id"], record["target_region"], origin or record["check_id"]) not in planned:
+            return f"{record['account_id']} {record['target_region']} {record['check_id']} was not planned"
+        return None
+
     def _scan_section(self, plan: Mapping[str, Any]) -> dict[str, Any]:
         return {
             "id": plan["scan_id"],
@@ -268,14 +324,16 @@ class Scan:
             "accounts": [{k: a[k] for k in ("id", "name", "status", "error")} for a in plan["accounts"]],
         }
 
-    def _finish(self, plan: Mapping[str, Any], scan_section: dict[str, Any], accounts: Mapping[str, PlannedAccount], interrupted: bool) -> ScanOutcome:
+    def _finish(
+        self,
+        plan: Mapping[str, Any],
+        scan_section: dict[str, Any],
+        accounts: Mapping[str, PlannedAccount],
+        interrupted: bool,
+        resuming: bool = False,
+    ) -> ScanOutcome:
         results: list[dict[str, Any]] = []
         origin_of: dict[str, str] = {}
-        for record in self.spool.results():
-            origin = record.pop(ORIGIN_KEY, None)
-            if origin:
-                origin_of[record["check_id"]] = origin
-            results.append(record)
         planned = [
             (account.id, target.region, check_id)
             for account in accounts.values()
@@ -283,6 +341,16 @@ class Scan:
             for target, checks in planned_targets(account, self.checks)
             for check_id in checks
         ]
+        planned_set = set(planned)
+        for record in self.spool.results():
+            problem = self._unplanned(record, planned_set, check_schema=resuming)
+            if problem:
+                log.warning("spool %s: a record is ignored: %s", self.spool.path, problem)
+                continue
+            origin = record.pop(ORIGIN_KEY, None)
+            if origin:
+                origin_of[record["check_id"]] = origin
+            results.append(record)
         for account_id, region, check_id in find_gaps(planned, results, origin_of):
             reason = (
                 f"not scanned: the scan was interrupted; finish it with `orgscan scan --resume {self.output_dir}`"
@@ -357,16 +425,80 @@ def run_scan(settings: ScanSettings, manager: pluggy.PluginManager, *, stderr: T
     return scan.run(scan.plan())
 
 
-def resume_scan(output_dir: Path, manager_factory: Any, *, overrides: Mapping[str, Any] | None = None, stderr: TextIO | None = None) -> ScanOutcome:
-    """Finish an interrupted scan: run only the targets not yet in its spool."""
+def resume_scan(
+    output_dir: Path,
+    manager_factory: Any,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    stderr: TextIO | None = None,
+) -> ScanOutcome:
+    """Finish an interrupted scan: run only the targets not yet in its spool.
+
+    The output directory, ``plan.json`` and the spool are checked before
+    anything is written: the directory must be private to this user, the
+    plan must match its HMAC and pass the same validation as fresh options
+    (:func:`scanner.config.settings_from_plan`), and ``manager_factory``
+    (given the stored settings) must load only plugins the command line names.
+    """
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        raise UsageError(f"--resume {output_dir}: no such directory")
     spool = Spool(output_dir)
+    if not spool.directory.exists() and not spool.directory.is_symlink():
+        raise UsageError(f"--resume {output_dir}: no interrupted scan there (missing {spool.directory / PLAN_FILE})")
+    spool.check_existing()
     if not spool.has_plan():
-        raise UsageError(f"--resume {output_dir}: no interrupted scan there (missing {spool.directory / 'plan.json'})")
+        raise UsageError(f"--resume {output_dir}: no interrupted scan there (missing {spool.directory / PLAN_FILE})")
+    source = str(spool.directory / PLAN_FILE)
     plan = spool.read_plan()
-    settings = ScanSettings(**plan["settings"])
-    settings = replace(settings, output_dir=str(output_dir), **dict(overrides or {}))
-    scan = Scan(settings, manager_factory(settings), stderr=stderr)
-    missing = [c for c in plan["checks"] if c not in scan.checks]
-    if missing:
-        raise UsageError(f"--resume: check {missing[0]!r} of the interrupted scan is no longer available")
+    validate_plan(plan, source)
+    stored = dict(plan["settings"])
+    stored["output_dir"] = str(output_dir)
+    stored.update(overrides or {})
+    settings = settings_from_plan(stored, source)
+    try:
+        scan = Scan(settings, manager_factory(settings), stderr=stderr, only_checks=plan["checks"])
+    except UsageError as error:
+        planned_plugins = [p for p in plan["settings"].get("plugin") or [] if isinstance(p, str) and p not in settings.plugin]
+        if planned_plugins and "is not loaded" in str(error):
+            named = ", ".join(safe_text(p, 200) for p in planned_plugins)
+            raise UsageError(f"{error} (the interrupted scan loaded: {named})") from None
+        raise
     return scan.run(plan, resuming=True)
+
+
+def validate_plan(plan: Mapping[str, Any], source: str) -> None:
+    """Nothing, or a UsageError naming what in a stored plan is not what a scan writes."""
+    from scanner.config import ACCOUNT_ID_PATTERN
+
+    def fail(where: str, what: str) -> None:
+        raise UsageError(f"{source}: {where}: {what}")
+
+    for key, kind in (("scan_id", str), ("started_at", str), ("mode", str), ("partition", str), ("caller_account_id", str),
+                      ("regions", list), ("checks", list), ("accounts", list), ("settings", dict)):
+        if not isinstance(plan.get(key), kind):
+            fail(key, f"missing or not {'a string' if kind is str else 'an array' if kind is list else 'an object'}")
+    if plan["mode"] not in ("organization", "account"):
+        fail("mode", "must be organization or account")
+    for key in ("organization_id", "management_account_id"):
+        if plan.get(key) is not None and not isinstance(plan[key], str):
+            fail(key, "must be a string or null")
+    if not ACCOUNT_ID_PATTERN.fullmatch(plan["caller_account_id"]):
+        fail("caller_account_id", "not a 12-digit account id")
+    if not all(isinstance(c, str) for c in plan["checks"]) or not plan["checks"]:
+        fail("checks", "must be a non-empty array of check ids")
+    for index, account in enumerate(plan["accounts"]):
+        where = f"accounts[{index}]"
+        if not isinstance(account, dict):
+            fail(where, "not an object")
+        if not isinstance(account.get("id"), str) or not ACCOUNT_ID_PATTERN.fullmatch(account["id"]):
+            fail(f"{where}.id", "not a 12-digit account id")
+        if account.get("status") not in ("scanned", "error", "skipped"):
+            fail(f"{where}.status", "must be scanned, error or skipped")
+        if not isinstance(account.get("name"), str) or not (account.get("error") is None or isinstance(account["error"], str)):
+            fail(where, "name must be a string and error a string or null")
+        regions = account.get("regions")
+        if not isinstance(regions, list) or not all(isinstance(r, str) and r in plan["regions"] for r in regions):
+            fail(f"{where}.regions", "must be regions of the plan")
+    if not all(isinstance(r, str) and r for r in plan["regions"]):
+        fail("regions", "must be region names")

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from scanner.aws import AwsReader
+from scanner.config import validate_account_ids  # noqa: F401 - its home is config; kept importable from here
 from scanner.errors import AccessDenied, AwsError, UsageError
 from scanner.sessions import AccountSessions
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-OU_ID = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
+OU_ID = re.compile(r"(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})", re.ASCII)
 ENABLED_OPT_IN = {"opt-in-not-required", "opted-in"}
 
 
@@ -40,17 +39,6 @@ class AccountPlan:
     organization_id: str | None
     management_account_id: str | None
     accounts: list[PlannedAccount]
-
-
-def validate_account_ids(values: Iterable[str], option: str) -> list[str]:
-    """The ids, or a UsageError naming the malformed one."""
-    ids = []
-    for value in values:
-        value = value.strip()
-        if not ACCOUNT_ID.match(value):
-            raise UsageError(f"{option}: {value!r} is not a 12-digit AWS account id")
-        ids.append(value)
-    return ids
 
 
 def validate_regions(requested: list[str], known: set[str]) -> list[str]:
@@ -120,7 +108,7 @@ def plan_accounts(
 
 def _accounts_under(reader: AwsReader, parent_id: str) -> set[str]:
     """Account ids under an OU (or root), recursively."""
-    if not OU_ID.match(parent_id):
+    if not OU_ID.fullmatch(parent_id):
         raise UsageError(f"--ou: {parent_id!r} is not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)")
     ids = {a["Id"] for a in reader.collect("organizations", "list_accounts_for_parent", "Accounts", ParentId=parent_id)}
     for child in reader.collect("organizations", "list_organizational_units_for_parent", "OrganizationalUnits", ParentId=parent_id):

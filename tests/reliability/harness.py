@@ -186,7 +186,12 @@ def planned_triples(document: Mapping[str, Any]) -> set[tuple[str, str, str]]:
 
 
 def assert_accounts_for_everything(document: Mapping[str, Any]) -> None:
-    """The invariant: every planned (account, region, check) has at least one result, and nothing else is there."""
+    """The invariant: the document fits the shipped results schema, every planned (account, region, check) has
+    at least one result, and nothing else is there."""
+    from scanner.results_schema import schema_problem
+
+    problem = schema_problem(document)
+    assert problem is None, f"results.json breaks scanner/schemas/results.schema.json: {problem}"
     planned = planned_triples(document)
     assert planned, "the scan planned nothing"
     bridged = {c["id"]: c["bridged_by"] for c in document["scan"]["checks"] if c.get("bridged_by")}

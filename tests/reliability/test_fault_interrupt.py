@@ -20,17 +20,21 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.harness import (
+    FAKE_PLUGIN,
     REPO_ROOT,
     assert_accounts_for_everything,
     comparable,
     scan_arguments,
     scan_environment,
+    unloadable_plugins,
     _environment,
 )
 
 from scanner.simulator import Faults
 
 SPOOL = Path(".orgscan-spool") / "results.jsonl"
+#: --resume loads only the plugins named on its own command line, never those plan.json names.
+RESUME_PLUGINS = ("--plugin", FAKE_PLUGIN, *[arg for name in unloadable_plugins() for arg in ("--disable-plugin", name)])
 
 
 def _done_markers(output_dir: Path) -> list[tuple[str, str]]:
@@ -101,7 +105,7 @@ def test_interrupted_scan_keeps_what_it_collected_and_resumes(org, clean_scan, t
 
     resume_stderr = io.StringIO()
     with _environment(scan_environment(org, tmp_path)), contextlib.redirect_stderr(resume_stderr):
-        code = main(["scan", "--resume", str(output_dir), "--quiet"])
+        code = main(["scan", "--resume", str(output_dir), "--quiet", *RESUME_PLUGINS])
     assert code == clean_scan.exit_code, resume_stderr.getvalue()
     markers = Counter(_done_markers(output_dir))
     assert set(markers.values()) == {1}, f"targets scanned twice: {[t for t, n in markers.items() if n > 1]}"
@@ -136,7 +140,7 @@ def test_resume_after_a_kill_in_the_middle_of_a_spool_write(org, clean_scan, tmp
     with _environment(scan_environment(org, tmp_path)), contextlib.redirect_stderr(resume_stderr):
         from scanner.cli import main
 
-        code = main(["scan", "--resume", str(output_dir), "--quiet"])
+        code = main(["scan", "--resume", str(output_dir), "--quiet", *RESUME_PLUGINS])
 
     assert code == clean_scan.exit_code, resume_stderr.getvalue()
     markers = Counter(_done_markers(output_dir))

@@ -197,12 +197,12 @@ def test_dry_run_imports_nothing(org, tmp_path, capsys):
 
 def test_concurrency_must_be_positive(tmp_path, capsys):
     assert securityhub_upload.main([str(tmp_path / "results.json"), "--concurrency", "0"]) == 2
-    assert capsys.readouterr().err.strip() == "orgscan upload securityhub: --concurrency must be at least 1"
+    assert capsys.readouterr().err.strip() == "orgscan upload securityhub: --concurrency must be between 1 and 1024"
 
 
 @pytest.mark.parametrize("content, expected", [
-    (None, "cannot read"),
-    ("{not json", "not a JSON document"),
+    (None, "no such file"),
+    ("{not json", "not valid JSON"),
     (json.dumps({"schema_version": 2, "results": [], "scan": {}}), "schema_version 2 is not supported"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, content, expected):

@@ -24,6 +24,8 @@ def test_fingerprint_is_stable_and_distinguishes_every_part():
 
 def test_spool_keeps_only_completed_targets(tmp_path):
     spool = Spool(tmp_path)
+    spool.create()
+    spool.write_plan({"scan_id": "s1"})
     spool.open(truncate=True)
     spool.write_target("111111111111", "us-east-1", ["c1"], [record()])
     spool.close()
@@ -58,9 +60,9 @@ def test_summary_counts_and_pass_rate():
     "content, message",
     [
         ("{", "not valid JSON"),
-        ('{"schema_version": 7}', "not an orgscan result document"),
-        ('{"schema_version": 1}', "missing 'tool'"),
-        ('{"schema_version": 1, "tool": {}, "scan": {}, "results": [{"check_id": "c"}]}', r"results\[0\].status is missing"),
+        ('{"schema_version": 7}', "schema_version 7 is not supported"),
+        ('{"schema_version": 1}', "'tool' is a required property"),
+        ('{"schema_version": 1, "tool": {"name": "orgscan", "version": "1"}, "scan": {}, "results": []}', r"scan: 'id' is a required property"),
     ],
 )
 def test_load_document_rejects_bad_files_with_one_line(tmp_path, content, message):

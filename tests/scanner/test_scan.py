@@ -112,18 +112,20 @@ def test_exit_codes(org, run_orgscan, extra, expected):
         (("--config", "/nonexistent/orgscan.toml"), "no such file"),
         (("--format", "pdf"), "unknown report format 'pdf'"),
         (("--ou", "ou-abcd-12345678"), "--ou needs --org"),
-        (("--concurrency", "0"), "--concurrency must be at least 1"),
+        (("--concurrency", "0"), "--concurrency must be between 1 and 1024"),
         (("--disable-plugin", "nonexistent"), "no plugin named 'nonexistent'"),
         (("--plugin", "tests.plugins.no_such_module"), "cannot import"),
         (("--plugin", "tests.plugins.misspelt_hook"), "unknown hook 'orgscan_register_chekcs'"),
         (("--org", "--ou", "ou-zzzz-99999999"), "--ou"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(org, run_orgscan, capsys, args, message):
+def test_bad_input_is_one_line_and_exit_2(org, run_orgscan, capsys, tmp_path, args, message):
     code, document = run_orgscan(*args)
     err = capsys.readouterr().err
     assert code == 2
     assert document is None
+    # Validated before anything is created: no output directory, no spool left behind (issue 15, finding 8).
+    assert not (tmp_path / "orgscan-out-1").exists()
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("orgscan: error:"), err
     assert message in lines[0]
@@ -208,7 +210,7 @@ def test_resume_scans_only_what_is_missing(org, run_orgscan, tmp_path):
     spool.path.write_text("\n".join(line for line in lines if line not in dropped) + "\n")
     assert len(spool.completed_targets()) == len({(r["account_id"], r["target_region"]) for r in complete["results"]}) - 2
     calls_before = sum(org.call_counts().values())
-    assert main(["scan", "--resume", str(out), "--quiet"]) == 1
+    assert main(["scan", "--resume", str(out), "--quiet", "--plugin", "tests.plugins.fake_plugin"]) == 1
     resumed = json.loads((out / "results.json").read_text())
     assert resumed["results"] == complete["results"]
     assert resumed["scan"]["id"] == complete["scan"]["id"]
