@@ -217,6 +217,10 @@ DEFAULT_SCENARIO_ROWS = [
     ("devopsguru_cmk_key_usable", "888888888888", "us-east-1", "FAIL", "is in eu-west-1, not in us-east-1"),
     ("devopsguru_cmk_key_usable", "888888888888", "eu-west-1", "PASS", ""),  # a multi-Region replica here counts
     ("devopsguru_cmk_key_usable", "444444444444", "us-east-1", "ERROR", "in account 222222222222"),
+    # CloudTrail Lake: an account that logs only through an event data store (issue 18;
+    # CloudTrail User Guide, "Logging management events": event data stores log management events)
+    ("cloudtrail_multi_region_logging", "131313131313", "global", "PASS", "event data store portal-lake is multi-Region"),
+    ("cloudtrail_kms_events_logged", "131313131313", "eu-west-1", "PASS", "event data store portal-lake records KMS read and write events"),
     # devopsguru_cmk_rotation_enabled
     ("devopsguru_cmk_rotation_enabled", "333333333333", "eu-west-1", "FAIL", ""),
     # devopsguru_cmk_policy_grants_service: wrong region, wrong account, IfExists, no grant at all, explicit Deny
