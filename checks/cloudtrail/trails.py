@@ -232,6 +232,10 @@ def first_error(trails: Iterable[Trail]) -> Exception | None:
 
 #: IAM actions reading CloudTrail Lake event data stores (the two account-wide CloudTrail checks declare them).
 EVENT_DATA_STORE_ACTIONS = ("cloudtrail:ListEventDataStores", "cloudtrail:GetEventDataStore")
+#: botocore's EventDataStoreStatus; any other answer is reported as "unrecognised", never echoed.
+EVENT_DATA_STORE_STATES = frozenset(
+    {"CREATED", "ENABLED", "PENDING_DELETION", "STARTING_INGESTION", "STOPPING_INGESTION", "STOPPED_INGESTION"}
+)
 
 
 @dataclass
@@ -277,7 +281,7 @@ class EventDataStore:
             "home_region": self.home_region,
             "multi_region_enabled": self.multi_region,
             "organization_enabled": self.organization_trail,
-            "status": self.status,
+            "status": self.status if self.status is None or self.status in EVENT_DATA_STORE_STATES else "unrecognised",
         }
 
 

@@ -208,3 +208,28 @@ def test_management_account_denied_makes_members_without_their_own_coverage_an_e
         list(cloudtrail_multi_region_logging(check_context(sim, MEMBER, "us-east-1", cloudtrail_multi_region_logging)))
     # a member with its own qualifying store is judged on it
     assert [f.status for f in cloudtrail_multi_region_logging(check_context(sim, OWN_STORE, "us-east-1", cloudtrail_multi_region_logging))] == [Status.PASS]
+
+
+def test_hostile_store_answers_never_reach_the_output_unmasked():
+    from scanner.context import Account, CheckContext
+
+    secret = "AKIAIOSFODNN7EXAMPLE"
+
+    class Answers:
+        region = "us-east-1"
+
+        def call(self, service, operation, **params):
+            if operation == "describe_trails":
+                return {"trailList": []}
+            if operation == "list_event_data_stores":
+                return {"EventDataStores": [{"EventDataStoreArn": f"arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/{secret}",
+                                             "Name": f"lake-{secret}"}]}
+            return {"Status": f"ENABLED {secret}\u0000<script>", "MultiRegionEnabled": True,
+                    "AdvancedEventSelectors": [{"FieldSelectors": [MANAGEMENT_EVENTS]}]}
+
+    context = CheckContext(account=Account("123456789012"), region="us-east-1", api_region="us-east-1", aws=Answers())
+    findings = list(cloudtrail_multi_region_logging(context))
+    # an unknown Status is not ENABLED [GET-EDS]: the store does not count
+    assert [f.status for f in findings] == [Status.FAIL]
+    assert findings[0].evidence["event_data_stores"][0]["status"] == "unrecognised"
+    assert secret not in findings[0].message + repr(findings[0].evidence)
