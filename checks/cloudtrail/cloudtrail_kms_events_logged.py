@@ -1,7 +1,15 @@
 """A logging trail covering the region records KMS management events (how key use is monitored)."""
 from __future__ import annotations
 
-from checks.cloudtrail.trails import KMS_EVENT_SOURCE, TRAIL_ACTIONS, first_error, management_coverage, trails_covering_account
+from checks.cloudtrail.trails import (
+    EVENT_DATA_STORE_ACTIONS,
+    KMS_EVENT_SOURCE,
+    TRAIL_ACTIONS,
+    event_data_stores_covering_account,
+    first_error,
+    management_coverage,
+    trails_covering_account,
+)
 from checks.sensitive_data.detector import redact_identifier
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
@@ -17,13 +25,15 @@ METADATA = CheckMetadata(
         "visible in CloudTrail's management events from kms.amazonaws.com. A trail can exclude them "
         "(ExcludeManagementEventSources, or an advanced selector on eventSource) to save cost; then nobody can "
         "see who used the key. Key use events are read-only events and key policy changes are write events, so "
-        "both must be recorded."
+        "both must be recorded. A CloudTrail Lake event data store that is ingesting (ENABLED), covers the region "
+        "and records those events counts as a trail does; an organization event data store covers every member."
     ),
     remediation=Remediation(
         text=(
             "On a logging trail that covers the region, record all management events without excluding "
             "kms.amazonaws.com (remove it from ExcludeManagementEventSources, or from the advanced selector's "
-            "eventSource NotEquals list)."
+            "eventSource NotEquals list); or do the same on a CloudTrail Lake event data store "
+            "(aws cloudtrail update-event-data-store --advanced-event-selectors ...)."
         ),
         cli=(
             "aws cloudtrail put-event-selectors --trail-name <trail> "
@@ -32,10 +42,12 @@ METADATA = CheckMetadata(
         ),
         url="https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html",
     ),
-    iam_actions=TRAIL_ACTIONS,
+    iam_actions=TRAIL_ACTIONS + EVENT_DATA_STORE_ACTIONS,
     references=(
         "https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html",
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
+        "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html",
+        "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-lake-organizations.html",
     ),
 )
 
@@ -43,29 +55,41 @@ METADATA = CheckMetadata(
 @check(METADATA)
 def cloudtrail_kms_events_logged(ctx):
     trails = [t for t in trails_covering_account(ctx, ctx.region) if t.covers_region(ctx.region)]
-    coverage = {id(t): management_coverage(t, KMS_EVENT_SOURCE) for t in trails}
-    evidence_trails = []
-    for trail in trails:
-        entry = {**trail.summary(), "trail_arn": redact_identifier(trail.arn)}
-        if coverage[id(trail)] is not None:
-            entry["records_kms_read_events"], entry["records_kms_write_events"] = coverage[id(trail)]
-        evidence_trails.append(entry)
-    qualifying = [t for t in trails if t.error is None and t.is_logging and all(coverage[id(t)])]
+    stores = event_data_stores_covering_account(ctx, ctx.region)
+    coverage = {id(t): management_coverage(t, KMS_EVENT_SOURCE) for t in [*trails, *stores]}
+
+    def described(source, arn_field: str) -> dict:
+        entry = {**source.summary(), arn_field: redact_identifier(source.arn)}
+        if coverage[id(source)] is not None:
+            entry["records_kms_read_events"], entry["records_kms_write_events"] = coverage[id(source)]
+        return entry
+
+    evidence = {
+        "trails": [described(t, "trail_arn") for t in trails],
+        "event_data_stores": [described(s, "event_data_store_arn") for s in stores],
+    }
+    qualifying = [t for t in [*trails, *stores] if t.error is None and t.is_logging and all(coverage[id(t)])]
     if qualifying:
         yield Finding(
             Status.PASS,
             resource_id=ctx.account_id,
-            message=f"trail {redact_identifier(qualifying[0].name)} records KMS read and write events in {ctx.region}",
-            evidence={"qualifying_trails": [redact_identifier(t.arn) for t in qualifying], "trails": evidence_trails},
+            message=f"{qualifying[0].kind} {redact_identifier(qualifying[0].name)} records KMS read and write events in {ctx.region}",
+            evidence={"qualifying_trails": [redact_identifier(t.arn) for t in qualifying], **evidence},
         )
         return
-    error = first_error(trails)
+    error = first_error([*trails, *stores])
     if error is not None:
         raise error
-    if not trails:
-        message = f"no trail covers {ctx.region}, so KMS key use there is not logged"
-    elif not any(t.is_logging for t in trails):
-        message = f"no trail covering {ctx.region} is logging"
+    if not trails and not stores:
+        message = f"no trail or event data store covers {ctx.region}, so KMS key use there is not logged"
+    elif not any(t.is_logging for t in [*trails, *stores]):
+        message = f"no trail or event data store covering {ctx.region} is logging"
     else:
-        message = f"no logging trail covering {ctx.region} records both read and write management events from {KMS_EVENT_SOURCE}"
-    yield Finding(Status.FAIL, resource_id=ctx.account_id, message=message, evidence={"trails": evidence_trails})
+        message = (
+            f"no logging trail or event data store covering {ctx.region} records both read and write management "
+            f"events from {KMS_EVENT_SOURCE}"
+        )
+    if ctx.scan_mode != "organization":
+        # Members cannot see their organization's event data stores; only an organization scan reads them.
+        message += " (an organization event data store is not visible from a member account)"
+    yield Finding(Status.FAIL, resource_id=ctx.account_id, message=message, evidence=evidence)

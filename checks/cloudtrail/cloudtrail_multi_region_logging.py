@@ -1,13 +1,21 @@
 """At least one multi-Region trail is logging read and write management events for the account."""
 from __future__ import annotations
 
-from checks.cloudtrail.trails import ANY_MANAGEMENT_SOURCE, TRAIL_ACTIONS, first_error, management_coverage, trails_covering_account
+from checks.cloudtrail.trails import (
+    ANY_MANAGEMENT_SOURCE,
+    EVENT_DATA_STORE_ACTIONS,
+    TRAIL_ACTIONS,
+    event_data_stores_covering_account,
+    first_error,
+    management_coverage,
+    trails_covering_account,
+)
 from checks.sensitive_data.detector import redact_identifier
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
     id="cloudtrail_multi_region_logging",
-    title="A multi-Region CloudTrail trail logs read and write management events",
+    title="A multi-Region CloudTrail trail or event data store logs read and write management events",
     severity=Severity.HIGH,
     service="cloudtrail",
     resource_type="AWS::::Account",
@@ -16,7 +24,9 @@ METADATA = CheckMetadata(
         "CloudTrail is the record of API and user activity, and the only way to see how a customer managed key "
         "(such as DevOps Guru's) is used. Without a multi-Region trail that is logging and records both read and "
         "write management events, activity in some Regions or of some kinds leaves no trace. An organization trail "
-        "in the management account covers every member account."
+        "in the management account covers every member account. A CloudTrail Lake event data store that is "
+        "multi-Region, ingesting (ENABLED) and records the same events counts as well; an organization event data "
+        "store covers every member account."
     ),
     remediation=Remediation(
         text=(
@@ -32,10 +42,11 @@ METADATA = CheckMetadata(
         ),
         url="https://docs.aws.amazon.com/awscloudtrail/latest/userguide/creating-trail-organization.html",
     ),
-    iam_actions=TRAIL_ACTIONS,
+    iam_actions=TRAIL_ACTIONS + EVENT_DATA_STORE_ACTIONS,
     references=(
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudtrail-controls.html#cloudtrail-1",
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/logging-using-cloudtrail.html",
+        "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-lake-organizations.html",
     ),
     compliance=(
         ComplianceMapping("CIS AWS Foundations Benchmark v3.0.0", "3.1"),
@@ -47,8 +58,9 @@ METADATA = CheckMetadata(
 @check(METADATA)
 def cloudtrail_multi_region_logging(ctx):
     trails = trails_covering_account(ctx, ctx.api_region)
-    coverage = {id(t): management_coverage(t, ANY_MANAGEMENT_SOURCE) for t in trails}
-    qualifying = [t for t in trails if t.error is None and t.multi_region and t.is_logging and all(coverage[id(t)])]
+    stores = event_data_stores_covering_account(ctx, ctx.api_region)
+    coverage = {id(t): management_coverage(t, ANY_MANAGEMENT_SOURCE) for t in [*trails, *stores]}
+    qualifying = [t for t in [*trails, *stores] if t.error is None and t.multi_region and t.is_logging and all(coverage[id(t)])]
     evidence_trails = [
         {
             **t.summary(),
@@ -58,27 +70,40 @@ def cloudtrail_multi_region_logging(ctx):
         }
         for t in trails
     ]
+    evidence_stores = [
+        {
+            **s.summary(),
+            "event_data_store_arn": redact_identifier(s.arn),
+            "records_read_management_events": None if coverage[id(s)] is None else coverage[id(s)][0],
+            "records_write_management_events": None if coverage[id(s)] is None else coverage[id(s)][1],
+        }
+        for s in stores
+    ]
+    evidence = {"trails": evidence_trails, "event_data_stores": evidence_stores}
     if qualifying:
         chosen = qualifying[0]
         yield Finding(
             Status.PASS,
             resource_id=ctx.account_id,
             message=(
-                f"{'organization ' if chosen.organization_trail else ''}trail {redact_identifier(chosen.name)} is "
+                f"{'organization ' if chosen.organization_trail else ''}{chosen.kind} {redact_identifier(chosen.name)} is "
                 "multi-Region, logging, and records read and write management events"
             ),
-            evidence={"qualifying_trails": [redact_identifier(t.arn) for t in qualifying], "trails": evidence_trails},
+            evidence={"qualifying_trails": [redact_identifier(t.arn) for t in qualifying], **evidence},
         )
         return
-    error = first_error(trails)
+    error = first_error([*trails, *stores])
     if error is not None:
-        # A trail we could not read might be the one that qualifies: not a FAIL.
+        # A trail or event data store we could not read might be the one that qualifies: not a FAIL.
         raise error
-    if not trails:
-        message = "no CloudTrail trail logs this account"
+    if not trails and not stores:
+        message = "no CloudTrail trail or event data store logs this account"
     else:
         message = (
-            f"none of the {len(trails)} trail(s) is multi-Region, logging, and recording both read and write "
-            "management events"
+            f"none of the {len(trails)} trail(s) and {len(stores)} event data store(s) is multi-Region, logging, "
+            "and recording both read and write management events"
         )
-    yield Finding(Status.FAIL, resource_id=ctx.account_id, message=message, evidence={"trails": evidence_trails})
+    if ctx.scan_mode != "organization":
+        # Members cannot see their organization's event data stores; only an organization scan reads them.
+        message += " (an organization event data store is not visible from a member account)"
+    yield Finding(Status.FAIL, resource_id=ctx.account_id, message=message, evidence=evidence)

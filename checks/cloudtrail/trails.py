@@ -46,6 +46,8 @@ class Trail:
     advanced_selectors: list[Mapping[str, Any]] = field(default_factory=list)
     error: Exception | None = None
 
+    kind = "trail"
+
     def covers_region(self, region: str) -> bool:
         return self.multi_region or self.home_region == region
 
@@ -254,3 +256,140 @@ def management_coverage(trail: Trail, event_source: str) -> tuple[bool, bool] | 
 
 def first_error(trails: Iterable[Trail]) -> Exception | None:
     return next((t.error for t in trails if t.error is not None), None)
+
+
+# -- CloudTrail Lake event data stores ---------------------------------------------------------------
+
+#: IAM actions reading CloudTrail Lake event data stores (the two account-wide CloudTrail checks declare them).
+EVENT_DATA_STORE_ACTIONS = ("cloudtrail:ListEventDataStores", "cloudtrail:GetEventDataStore")
+#: botocore's EventDataStoreStatus; any other answer is reported as "unrecognised", never echoed.
+EVENT_DATA_STORE_STATES = frozenset(
+    {"CREATED", "ENABLED", "PENDING_DELETION", "STARTING_INGESTION", "STOPPING_INGESTION", "STOPPED_INGESTION"}
+)
+
+
+@dataclass
+class EventDataStore:
+    """A CloudTrail Lake event data store as the checks need it; ``error`` is set when it could not be read.
+
+    It offers the same questions as :class:`Trail` (``covers_region``,
+    ``records_management``, ``is_logging``, ``summary``) so a check can judge
+    trails and stores alike. A store only has advanced event selectors.
+    """
+
+    arn: str
+    name: str
+    home_region: str
+    multi_region: bool = False
+    organization_trail: bool = False  # OrganizationEnabled; named as on Trail so checks read both alike
+    status: str | None = None
+    advanced_selectors: list[Mapping[str, Any]] = field(default_factory=list)
+    error: Exception | None = None
+
+    kind = "event data store"
+
+    @property
+    def is_logging(self) -> bool | None:
+        """True only while the store ingests events: every other status (CREATED, STOPPED_INGESTION, ...) records nothing new."""
+        return None if self.status is None else self.status == "ENABLED"
+
+    def covers_region(self, region: str) -> bool:
+        return self.multi_region or self.home_region == region
+
+    def records_management(self, event_source: str, read_only: bool) -> bool:
+        """True when an advanced selector of the store takes management events from ``event_source`` of this kind."""
+        event = {"eventCategory": "Management", "eventSource": event_source, "readOnly": "true" if read_only else "false"}
+        return any(advanced_selector_matches(selector, event) for selector in self.advanced_selectors)
+
+    def records_all_management(self, event_source: str = ANY_MANAGEMENT_SOURCE) -> bool:
+        return self.records_management(event_source, True) and self.records_management(event_source, False)
+
+    def summary(self) -> dict[str, Any]:
+        """Evidence about the store (no sensitive values: ARN, status and flags)."""
+        return {
+            "event_data_store_arn": self.arn,
+            "home_region": self.home_region,
+            "multi_region_enabled": self.multi_region,
+            "organization_enabled": self.organization_trail,
+            "status": self.status if self.status is None or self.status in EVENT_DATA_STORE_STATES else "unrecognised",
+        }
+
+
+def _read_event_data_store(reader: AwsReader, region: str, entry: Any, position: int) -> EventDataStore:
+    """One listed store with its GetEventDataStore answer; a read that fails is kept on it as ``error``."""
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("EventDataStoreArn"), str):
+        return EventDataStore(arn=f"EventDataStores[{position}] in {region}", name="", home_region=region,
+                              error=MalformedResponse("ListEventDataStores returned a store without EventDataStoreArn"))
+    arn = entry["EventDataStoreArn"]
+    store = EventDataStore(arn=arn, name=str(entry.get("Name") or arn.rsplit("/", 1)[-1]), home_region=region)
+    try:
+        # ListEventDataStores no longer returns selectors, status or flags (deprecated members): read each store.
+        answer = reader.call("cloudtrail", "get_event_data_store", region=region, EventDataStore=arn)
+        selectors = answer.get("AdvancedEventSelectors") or []
+        status = answer.get("Status")
+        if not isinstance(selectors, list) or not all(isinstance(s, Mapping) for s in selectors) or not isinstance(status, str):
+            raise MalformedResponse(f"GetEventDataStore of {arn} has no Status or no list of AdvancedEventSelectors")
+        store.status = status
+        store.advanced_selectors = selectors
+        store.multi_region = answer.get("MultiRegionEnabled") is True
+        store.organization_trail = answer.get("OrganizationEnabled") is True
+        # A malformed selector is an unreadable store, found here rather than while judging.
+        store.records_management(KMS_EVENT_SOURCE, True)
+    except (AwsError, MalformedResponse) as error:
+        store.error = error
+    return store
+
+
+def event_data_stores_in_region(reader: AwsReader, region: str) -> list[EventDataStore]:
+    """The event data stores whose home is ``region`` in the reader's account (raises AwsError for the list).
+
+    ListEventDataStores answers "all event data stores in the account, in the
+    current Region": a multi-Region store is listed in its home region only.
+    """
+    stores: list[EventDataStore] = []
+    token: str | None = None
+    while True:
+        params = {"NextToken": token} if token else {}
+        answer = reader.call("cloudtrail", "list_event_data_stores", region=region, **params)
+        entries = answer.get("EventDataStores") or []
+        if not isinstance(entries, list):
+            raise MalformedResponse("ListEventDataStores answer has no EventDataStores list")
+        stores.extend(_read_event_data_store(reader, region, entry, len(stores)) for entry in entries)
+        token = answer.get("NextToken")
+        if not token:
+            return stores
+
+
+def event_data_stores_covering_account(ctx: Any, region: str) -> list[EventDataStore]:
+    """Every CloudTrail Lake event data store that may record this account's events in ``region``.
+
+    The account's own stores, looked for in every scanned region (a store is
+    listed only in its home region, and a multi-Region one covers the others).
+    Member accounts cannot see their organization's event data stores (CloudTrail
+    User Guide, "Understanding organization event data stores"), so in
+    organization mode the management account's organization stores are added,
+    read from there; a store a delegated administrator creates lives in the
+    management account too. An unreadable list is kept as a store with ``error``.
+    """
+    regions = tuple(dict.fromkeys((region, *(getattr(ctx, "scan_regions", ()) or ()))))
+    readers: list[tuple[Any, str, bool]] = [(ctx.aws, ctx.account_id, False)]
+    organization = getattr(ctx, "organization", None)
+    if (ctx.scan_mode == "organization" and organization is not None and organization.management is not None
+            and organization.management_account_id != ctx.account_id):
+        readers.append((organization.management, organization.management_account_id or "the management account", True))
+    stores: dict[str, EventDataStore] = {}
+    for reader, owner, organization_only in readers:
+        for home in regions:
+            try:
+                found = event_data_stores_in_region(reader, home)
+            except (AwsError, MalformedResponse) as error:
+                unreadable = EventDataStore(arn=f"event data stores of {owner} in {home}", name="event data stores",
+                                            home_region=home, error=error)
+                stores[unreadable.arn] = unreadable
+                continue
+            for store in found:
+                if organization_only and store.error is None and not store.organization_trail:
+                    continue
+                if store.error is not None or store.covers_region(region):
+                    stores.setdefault(store.arn, store)
+    return list(stores.values())

@@ -202,6 +202,7 @@ def _apply_account(scenario: Scenario, account: Account) -> None:
     _apply_devops_guru(account)
     _apply_vpcs(scenario, account)
     _apply_trails(account)
+    _apply_event_data_stores(account)
     _apply_events(account)
 
 
@@ -384,6 +385,16 @@ def _delete_default_vpc(ec2: Any) -> None:
         if gateway.vpc is not None and gateway.vpc.id == vpc.id:
             ec2.internet_gateways.pop(gateway.id, None)
     ec2.vpcs.pop(vpc.id, None)
+
+
+def _apply_event_data_stores(account: Account) -> None:
+    from scanner.simulator.cloudtrail_lake import create_event_data_store
+
+    for spec in account.event_data_stores:
+        create_event_data_store(
+            account.id, spec.region, spec.name, organization=spec.organization, multi_region=spec.multi_region,
+            status=spec.status, advanced_event_selectors=spec.advanced_event_selectors,
+        )
 
 
 def _apply_trails(account: Account) -> None:

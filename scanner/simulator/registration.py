@@ -531,6 +531,10 @@ def _patch_cloudtrail() -> None:
     CloudTrailBackend.get_trail_status = get_trail_status  # type: ignore[method-assign]
     CloudTrailBackend.get_event_selectors = get_event_selectors  # type: ignore[method-assign]
 
+    from scanner.simulator import cloudtrail_lake
+
+    cloudtrail_lake.install()
+
 
 # -- EC2: regions and their opt-in status -----------------------------------------------------------
 

@@ -137,6 +137,22 @@ class Trail:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+#: CloudTrail Lake's event data store states (botocore's EventDataStoreStatus).
+EVENT_DATA_STORE_STATES = ("CREATED", "ENABLED", "PENDING_DELETION", "STARTING_INGESTION", "STOPPING_INGESTION", "STOPPED_INGESTION")
+
+
+@dataclass
+class EventDataStore:
+    """A CloudTrail Lake event data store; no selectors means AWS's default (all management events)."""
+
+    name: str
+    region: str
+    organization: bool = False
+    multi_region: bool = True
+    status: str = "ENABLED"
+    advanced_event_selectors: list[dict[str, Any]] = field(default_factory=list)
+
+
 @dataclass
 class IamPrincipal:
     name: str
@@ -193,6 +209,7 @@ class Account:
     devops_guru: list[DevOpsGuruSetup] = field(default_factory=list)
     vpcs: list[Vpc] = field(default_factory=list)
     trails: list[Trail] = field(default_factory=list)
+    event_data_stores: list[EventDataStore] = field(default_factory=list)
     iam_roles: list[IamPrincipal] = field(default_factory=list)
     iam_users: list[IamPrincipal] = field(default_factory=list)
     sns_topics: list[SnsTopic] = field(default_factory=list)
@@ -416,6 +433,13 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> S
         seen[account.id] = index
     if management_id not in seen:
         raise organization.place.child("management_account").fail(f"{management_id} is not one of the declared accounts")
+    for index, account in enumerate(accounts):
+        for store_index, store in enumerate(account.event_data_stores):
+            # An organization event data store lives in the management account, even when a
+            # delegated administrator creates it (CloudTrail User Guide, "Organization event data stores").
+            if store.organization and account.id != management_id:
+                raise root.place.child("accounts").child(index).child("event_data_stores").child(store_index).child(
+                    "organization").fail("an organization event data store belongs to the management account")
     _check_key_ids_unique(accounts, root.place)
     return Scenario(
         name=name,
@@ -517,6 +541,8 @@ def _read_account(table: _Table, regions: tuple[str, ...], units: tuple[str, ...
         account.vpcs.append(_read_vpc(vpc_table, regions))
     for trail_table in table.tables("trails"):
         account.trails.append(_read_trail(trail_table, regions))
+    for store_table in table.tables("event_data_stores"):
+        account.event_data_stores.append(_read_event_data_store(store_table, regions))
     for role_table in table.tables("iam_roles"):
         account.iam_roles.append(_read_principal(role_table))
     for user_table in table.tables("iam_users"):
@@ -714,6 +740,25 @@ def _read_trail(table: _Table, regions: tuple[str, ...]) -> Trail:
         raise table.place.child("advanced_event_selectors").fail("a trail has basic or advanced event selectors, not both")
     table.finish()
     return trail
+
+
+def _read_event_data_store(table: _Table, regions: tuple[str, ...]) -> EventDataStore:
+    name = table.get("name", str, required=True)
+    if not re.fullmatch(r"[a-zA-Z0-9._\-]{3,128}", name):
+        raise table.place.child("name").fail(f"{name!r} is not an event data store name (3-128 letters, digits, . _ -)")
+    store = EventDataStore(
+        name=name,
+        region=_region(table, regions),
+        organization=table.get("organization", bool, False),
+        multi_region=table.get("multi_region", bool, True),
+        status=table.get("status", str, "ENABLED"),
+    )
+    if store.status not in EVENT_DATA_STORE_STATES:
+        raise table.place.child("status").fail(f"{store.status!r} is not one of {', '.join(EVENT_DATA_STORE_STATES)}")
+    for index, selector in enumerate(table.get("advanced_event_selectors", list, [])):
+        store.advanced_event_selectors.append(_read_selector(selector, table.place.child("advanced_event_selectors").child(index), basic=False))
+    table.finish()
+    return store
 
 
 _BASIC_SELECTOR_KEYS = {"ReadWriteType", "IncludeManagementEvents", "DataResources", "ExcludeManagementEventSources"}

@@ -307,3 +307,37 @@ def test_a_declared_default_vpc_survives_default_vpc_false(make_org):
     assert east.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
     assert east.describe_vpc_endpoints()["VpcEndpoints"][0]["VpcId"] == vpcs[0]["VpcId"]
     assert sim.client("ec2", "eu-west-1", account_id="222222222222").describe_vpcs()["Vpcs"] == []
+
+
+def test_cloudtrail_lake_event_data_stores_answer_as_aws_does(make_org):
+    # CloudTrail API Reference (ListEventDataStores, GetEventDataStore) and User Guide,
+    # "Understanding organization event data stores": members can't see the organization's store.
+    stores = [{"name": f"lake-{n}", "multi_region": n != 2} for n in range(3)]
+    sim = make_org({
+        "organization": {"management_account": "111111111111", "regions": ["us-east-1", "eu-west-1"]},
+        "accounts": [
+            {"id": "111111111111", "name": "management", "email": "m@example.com",
+             "event_data_stores": [{"name": "org-lake", "organization": True, "status": "STOPPED_INGESTION"}, *stores]},
+            {"id": "222222222222", "name": "member", "email": "a@example.com"},
+        ],
+    })
+    management = sim.client("cloudtrail", "us-east-1")
+    first = management.list_event_data_stores(MaxResults=3)
+    assert [set(s) for s in first["EventDataStores"]] == [{"EventDataStoreArn", "Name"}] * 3  # no deprecated members
+    rest = management.list_event_data_stores(MaxResults=3, NextToken=first["NextToken"])
+    assert "NextToken" not in rest
+    names = [s["Name"] for s in first["EventDataStores"] + rest["EventDataStores"]]
+    assert names == ["org-lake", "lake-0", "lake-1", "lake-2"]
+    org_arn = first["EventDataStores"][0]["EventDataStoreArn"]
+    assert org_arn.startswith("arn:aws:cloudtrail:us-east-1:111111111111:eventdatastore/")
+    by_id = management.get_event_data_store(EventDataStore=org_arn.rsplit("/", 1)[-1])
+    assert by_id["Status"] == "STOPPED_INGESTION" and by_id["OrganizationEnabled"] is True and by_id["MultiRegionEnabled"] is True
+    assert by_id["AdvancedEventSelectors"] == [
+        {"Name": "Default management events", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]
+    # a store is listed only in its home region, even a multi-Region one
+    assert sim.client("cloudtrail", "eu-west-1").list_event_data_stores()["EventDataStores"] == []
+    member = sim.client("cloudtrail", "us-east-1", account_id="222222222222")
+    assert member.list_event_data_stores()["EventDataStores"] == []
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        member.get_event_data_store(EventDataStore=org_arn)
+    assert caught.value.response["Error"]["Code"] == "EventDataStoreNotFoundException"

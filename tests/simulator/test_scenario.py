@@ -55,6 +55,10 @@ def test_minimal_scenario_loads(tmp_path):
         ('\n[[accounts.trails]]\nname = "x"\n', "accounts[0].trails[0].name", "is not a trail name"),
         ('\n[[accounts.trails]]\nname = "trail"\nevent_selectors = [{ ReadWriteType = "Sometimes" }]\n', "accounts[0].trails[0].event_selectors[0].ReadWriteType", "is not one of ReadOnly"),
         ('\n[[accounts.trails]]\nname = "trail"\nadvanced_event_selectors = [{ Name = "x" }]\n', "accounts[0].trails[0].advanced_event_selectors[0].FieldSelectors", "needs FieldSelectors"),
+        ('\n[[accounts.event_data_stores]]\nname = "x"\n', "accounts[0].event_data_stores[0].name", "is not an event data store name"),
+        ('\n[[accounts.event_data_stores]]\nname = "lake"\nstatus = "RUNNING"\n', "accounts[0].event_data_stores[0].status", "is not one of CREATED, ENABLED"),
+        ('\n[[accounts.event_data_stores]]\nname = "lake"\nadvanced_event_selectors = [{ Name = "x" }]\n', "accounts[0].event_data_stores[0].advanced_event_selectors[0].FieldSelectors", "needs FieldSelectors"),
+        ('\n[[accounts]]\nid = "222222222222"\nname = "x"\nemail = "x@example.com"\n[[accounts.event_data_stores]]\nname = "lake"\norganization = true\n', "accounts[1].event_data_stores[0].organization", "belongs to the management account"),
         ('\n[[accounts.sns_topics]]\nname = "t"\nsubscriptions = [{ protocol = "carrier-pigeon", endpoint = "x" }]\n', "accounts[0].sns_topics[0].subscriptions[0].protocol", "is not one of http"),
         ('\n[[accounts.iam_users]]\nname = "has space"\n', "accounts[0].iam_users[0].name", "is not an IAM name"),
         ("\ncolour = \"blue\"\n", "accounts[0].colour", "unknown key"),
@@ -213,6 +217,10 @@ DEFAULT_SCENARIO_ROWS = [
     ("devopsguru_cmk_key_usable", "888888888888", "us-east-1", "FAIL", "is in eu-west-1, not in us-east-1"),
     ("devopsguru_cmk_key_usable", "888888888888", "eu-west-1", "PASS", ""),  # a multi-Region replica here counts
     ("devopsguru_cmk_key_usable", "444444444444", "us-east-1", "ERROR", "in account 222222222222"),
+    # CloudTrail Lake: an account that logs only through an event data store (issue 18;
+    # CloudTrail User Guide, "Logging management events": event data stores log management events)
+    ("cloudtrail_multi_region_logging", "131313131313", "global", "PASS", "event data store portal-lake is multi-Region"),
+    ("cloudtrail_kms_events_logged", "131313131313", "eu-west-1", "PASS", "event data store portal-lake records KMS read and write events"),
     # devopsguru_cmk_rotation_enabled
     ("devopsguru_cmk_rotation_enabled", "333333333333", "eu-west-1", "FAIL", ""),
     # devopsguru_cmk_policy_grants_service: wrong region, wrong account, IfExists, no grant at all, explicit Deny

@@ -155,7 +155,7 @@ def test_kms_events_with_no_trail_covering_the_region(make_org):
     })
     findings = run(sim, MANAGEMENT, "us-east-1", cloudtrail_kms_events_logged)
     assert statuses(findings) == [Status.FAIL]
-    assert findings[0].message == "no trail covers us-east-1, so KMS key use there is not logged"
+    assert findings[0].message == "no trail or event data store covers us-east-1, so KMS key use there is not logged"
 
 
 def test_kms_events_access_denied(make_org):
@@ -270,7 +270,7 @@ def test_malformed_status_or_selectors_make_the_account_check_raise_not_crash_si
                               ({"IsLogging": True}, {"EventSelectors": "all"}),
                               ({"IsLogging": True}, {"AdvancedEventSelectors": [{"FieldSelectors": [{"Field": 1}]}]})):
         context = _context_with({"describe_trails": {"trailList": [trail]}, "get_trail_status": status,
-                                 "get_event_selectors": selectors})
+                                 "get_event_selectors": selectors, "list_event_data_stores": {"EventDataStores": []}})
         with pytest.raises(MalformedResponse):
             list(cloudtrail_multi_region_logging(context))
     with pytest.raises(MalformedResponse, match="no trailList"):
