@@ -4,6 +4,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import botocore.exceptions
 import pytest
@@ -258,3 +262,16 @@ def test_the_plain_policy_says_plainly_that_the_bridge_needs_managed_policies(fa
     json.loads(out)  # stdout stays a policy document
     assert err.count("\n") == 1
     assert "prowler_bridge also need the AWS managed policies SecurityAudit, job-function/ViewOnlyAccess" in err
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`orgscan iam-policy | head -1`: the pipe's reader closes early; orgscan exits 0 with nothing on stderr."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # gone before orgscan writes a byte: its first write meets a broken pipe
+    try:
+        finished = subprocess.run([sys.executable, "-m", "scanner.cli", "iam-policy"], stdout=write_end,
+                                  stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[2], timeout=120)
+    finally:
+        os.close(write_end)
+    assert finished.returncode == 0
+    assert finished.stderr == b""
