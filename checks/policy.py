@@ -728,7 +728,8 @@ def _legacy_caller(principal_arn: str | None, principal_service: str | None) -> 
     if principal_service is not None:
         return Caller(CallerKind.SERVICE, service=principal_service)
     if principal_arn is None:
-        return Caller(CallerKind.ANONYMOUS)
+        # The earlier form had no way to say "anonymous": no ARN meant "not known".
+        return Caller(CallerKind.ROLE_SESSION)
     account = account_of_principal(principal_arn)
     if principal_arn.endswith(":root"):
         return Caller(CallerKind.ROOT, account=account, arn=principal_arn)
@@ -862,6 +863,8 @@ def _principal_matches(principal: Principal, caller: Caller) -> bool | None:
         return any(glob_match(v, caller.service or "", ignore_case=True) for v in principal.values("Service"))
     if caller.kind is CallerKind.ANONYMOUS:
         return any(v == "*" for v in principal.values("AWS"))
+    if caller.account is None:
+        return True if "*" in principal.values("AWS") else (None if principal.values("AWS") else False)
     outcome: bool | None = False
     for value in principal.values("AWS"):
         if value == "*":
@@ -909,6 +912,8 @@ def _not_principal_excepts(principal: Principal, caller: Caller) -> bool | None:
         return "*" in values
     if "*" in values:
         return True
+    if caller.account is None:
+        return None if values else False
     root = caller.root_arn()
     account_listed = any(v == caller.account or (v == root) for v in values)
     if caller.kind is CallerKind.ROOT:
