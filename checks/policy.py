@@ -55,6 +55,7 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 from checks.sensitive_data.detector import redact_identifier
@@ -251,7 +252,7 @@ class Statement:
     not_resources: tuple[str, ...] | None
     conditions: tuple[Condition, ...]
 
-    @property
+    @cached_property
     def label(self) -> str:
         """How a finding names the statement: its Sid (sensitive data masked), else its position."""
         return f"Sid {shown(self.sid, 120)}" if self.sid else f"statement #{self.index}"
@@ -259,6 +260,11 @@ class Statement:
     @property
     def is_allow(self) -> bool:
         return self.effect == "Allow"
+
+    @cached_property
+    def _covered_actions(self) -> dict[str, bool]:
+        """Memo of :func:`statement_allows_action` answers (a statement is asked about the same actions often)."""
+        return {}
 
     def evidence(self) -> dict[str, Any]:
         """The statement as evidence: where it is and what it says, normalised, free-form text redacted."""
@@ -311,7 +317,22 @@ class Policy:
 
 
 def parse_policy(document: str | bytes | Mapping[str, Any]) -> Policy:
-    """The normalised policy; raises :class:`PolicyError` for anything that cannot be judged, never another error."""
+    """The normalised policy; raises :class:`PolicyError` for anything that cannot be judged, never another error.
+
+    Text is parsed once per process and kept (the same key policy is judged by
+    three checks); a :class:`Policy` is immutable, so sharing it is safe.
+    """
+    if isinstance(document, str) and len(document) <= LIMITS.document_characters:
+        return _parse_text(document)
+    return _parse_any(document)
+
+
+@lru_cache(maxsize=1024)
+def _parse_text(document: str) -> Policy:
+    return _parse_any(document)
+
+
+def _parse_any(document: Any) -> Policy:
     try:
         return _parse_policy(document)
     except PolicyError:
@@ -576,11 +597,17 @@ def glob_steps(pattern: str, text: str, ignore_case: bool = False) -> tuple[bool
 
 def glob_match(pattern: str, text: str, ignore_case: bool = False) -> bool:
     """Whether an IAM wildcard pattern matches the whole text (see :func:`glob_steps`)."""
-    if "*" not in pattern and "?" not in pattern:
-        return pattern.lower() == text.lower() if ignore_case else pattern == text
+    if "?" not in pattern:
+        star = pattern.find("*")
+        if star < 0:
+            return pattern.lower() == text.lower() if ignore_case else pattern == text
+        if star == len(pattern) - 1:  # "prefix*", the common case: no matcher needed
+            prefix = pattern[:-1]
+            return text.lower().startswith(prefix.lower()) if ignore_case else text.startswith(prefix)
     return glob_steps(pattern, text, ignore_case)[0]
 
 
+@lru_cache(maxsize=65536)
 def action_matches(pattern: str, action: str) -> bool:
     """Whether an ``Action`` pattern (``kms:Create*``, ``*``) covers ``action``; case-insensitive."""
     return glob_match(pattern, action, ignore_case=True)
@@ -588,9 +615,15 @@ def action_matches(pattern: str, action: str) -> bool:
 
 def statement_allows_action(statement: Statement, action: str) -> bool:
     """Whether the statement's ``Action``/``NotAction`` covers ``action`` (ignoring principal and conditions)."""
-    if statement.actions is not None:
-        return any(action_matches(p, action) for p in statement.actions)
-    return not any(action_matches(p, action) for p in statement.not_actions or ())
+    memo = statement._covered_actions
+    answer = memo.get(action)
+    if answer is None:
+        if statement.actions is not None:
+            answer = any(action_matches(p, action) for p in statement.actions)
+        else:
+            answer = not any(action_matches(p, action) for p in statement.not_actions or ())
+        memo[action] = answer
+    return answer
 
 
 def account_of_principal(value: str) -> str | None:
@@ -691,7 +724,10 @@ class Request:
         object.__setattr__(self, "resource", resource)
         object.__setattr__(self, "context", lowered)
         object.__setattr__(self, "unknown_keys", frozenset(k.lower() for k in unknown_keys))
-        object.__setattr__(self, "caller_chosen_keys", tuple(k.lower() for k in caller_chosen_keys))
+        chosen, exact, patterns = _split_chosen(tuple(caller_chosen_keys))
+        object.__setattr__(self, "caller_chosen_keys", chosen)
+        object.__setattr__(self, "_chosen_exact", exact)
+        object.__setattr__(self, "_chosen_patterns", patterns)
         object.__setattr__(self, "unknown_by_default", legacy)
         object.__setattr__(self, "absent_keys", frozenset(k.lower() for k in absent_keys))
 
@@ -706,7 +742,7 @@ class Request:
     def with_action(self, action: str) -> "Request":
         """The same request for another action."""
         clone = object.__new__(Request)
-        for name in ("caller", "resource", "context", "unknown_keys", "caller_chosen_keys", "unknown_by_default", "absent_keys"):
+        for name in ("caller", "resource", "context", "unknown_keys", "caller_chosen_keys", "unknown_by_default", "absent_keys", "_chosen_exact", "_chosen_patterns"):
             object.__setattr__(clone, name, getattr(self, name))
         object.__setattr__(clone, "action", action)
         return clone
@@ -717,11 +753,23 @@ class Request:
             return self.context[key]
         if key in self.unknown_keys:
             return UNKNOWN
-        if any(glob_match(pattern, key) for pattern in self.caller_chosen_keys):
+        if key in self._chosen_exact or (self._chosen_patterns and _matches_any_pattern(key, self._chosen_patterns)):
             return CHOSEN
         if self.unknown_by_default and key not in self.absent_keys:
             return UNKNOWN
         return ABSENT
+
+
+@lru_cache(maxsize=256)
+def _split_chosen(keys: tuple[str, ...]) -> tuple[tuple[str, ...], frozenset[str], tuple[str, ...]]:
+    """Caller-chosen key patterns, lower case: all, the exact names, the wildcard patterns (built once per set)."""
+    chosen = tuple(k.lower() for k in keys)
+    return chosen, frozenset(k for k in chosen if "*" not in k and "?" not in k), tuple(k for k in chosen if "*" in k or "?" in k)
+
+
+@lru_cache(maxsize=4096)
+def _matches_any_pattern(key: str, patterns: tuple[str, ...]) -> bool:
+    return any(glob_match(pattern, key) for pattern in patterns)
 
 
 def _legacy_caller(principal_arn: str | None, principal_service: str | None) -> Caller:

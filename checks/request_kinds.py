@@ -196,6 +196,9 @@ def _identity_callers(account: str, partition: str, description: str, public: bo
     ]
 
 
+_ORGANIZATION_KEYS = ("aws:principalorgid", "aws:principalorgpaths")
+
+
 def _mentioned(policy: Policy, keys: Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
     wanted = set(keys)
     return [(c.key, c.values) for s in policy.statements for c in s.conditions if c.key in wanted]
@@ -242,10 +245,12 @@ def outside_callers(
     callers: list[OutsideCaller] = []
     stranger = STRANGER_ACCOUNT if account_id != STRANGER_ACCOUNT else "999988887776"
     callers += _identity_callers(stranger, partition, f"any principal of an unrelated account ({stranger})", True, None, ())
-    callers += _identity_callers(
-        stranger, partition, f"any principal of an unrelated account in its own organization ({stranger})", True,
-        STRANGER_ORG, (f"{STRANGER_ORG}/r-0000/ou-0000-00000000/",),
-    )
+    if _mentioned(policy, _ORGANIZATION_KEYS):
+        # Being in an organization of its own changes only what organization keys say about the caller.
+        callers += _identity_callers(
+            stranger, partition, f"any principal of an unrelated account in its own organization ({stranger})", True,
+            STRANGER_ORG, (f"{STRANGER_ORG}/r-0000/ou-0000-00000000/",),
+        )
     # A caller names its own roles: an unrelated account can have a role of any name the policy mentions.
     for name in _role_names(policy):
         role = f"arn:{partition}:iam::{stranger}:role/{name}"
@@ -298,12 +303,22 @@ def outside_callers(
     return callers
 
 
+_DIRECT_CHOSEN = CALLER_CHOSEN_KEYS + RESOURCE_PROPERTY_KEYS
+_VIA_SERVICE_CHOSEN = _DIRECT_CHOSEN + ("kms:viaservice", "aws:calledvia", "aws:calledviafirst", "aws:calledvialast")
+_ENDPOINT_CHOSEN = tuple(k for k in CALLER_CHOSEN_KEYS if k != "aws:sourceip") + (
+    "aws:vpcsourceip",
+    "aws:resourceaccount",
+    "aws:resourceorgid",
+    "aws:resourceorgpaths",
+) + RESOURCE_PROPERTY_KEYS
+
+
 def outside_kms_requests(action: str, key_arn: str, outside: OutsideCaller, *, via_service: bool) -> Request:
     """``outside`` calling KMS for ``action`` on the key: directly, or through an integrated service (FAS)."""
     caller = outside.caller
     context: dict[str, object] = dict(_kms_resource_keys(key_arn))
     unknown: set[str] = set()
-    chosen = list(CALLER_CHOSEN_KEYS) + list(RESOURCE_PROPERTY_KEYS)
+    chosen = _DIRECT_CHOSEN
     if caller.kind is CallerKind.SERVICE:
         context.update(
             {
@@ -331,7 +346,7 @@ def outside_kms_requests(action: str, key_arn: str, outside: OutsideCaller, *, v
             context["aws:PrincipalOrgID"] = caller.org_id
             context["aws:PrincipalOrgPaths"] = list(caller.org_paths)
         if via_service:
-            chosen += ["kms:viaservice", "aws:calledvia", "aws:calledviafirst", "aws:calledvialast"]
+            chosen = _VIA_SERVICE_CHOSEN
             if action.lower() in _GRANT_KEY_ACTIONS:
                 context["kms:GrantIsForAWSResource"] = "true"
         elif action.lower() in _GRANT_KEY_ACTIONS:
@@ -345,8 +360,7 @@ def outside_endpoint_request(action: str, outside: OutsideCaller, endpoint_id: s
     context: dict[str, object] = {"aws:SourceVpce": endpoint_id, "aws:RequestedRegion": region}
     if vpc_id:
         context["aws:SourceVpc"] = vpc_id
-    chosen = [k for k in CALLER_CHOSEN_KEYS if k != "aws:sourceip"] + ["aws:vpcsourceip", "aws:resourceaccount", "aws:resourceorgid", "aws:resourceorgpaths"]
-    chosen += list(RESOURCE_PROPERTY_KEYS)
+    chosen = _ENDPOINT_CHOSEN
     if caller.kind is CallerKind.SERVICE:
         context.update({"aws:PrincipalIsAWSService": "true", "aws:SourceAccount": STRANGER_ACCOUNT})
     elif caller.kind is not CallerKind.ANONYMOUS:
@@ -450,12 +464,18 @@ def allowed_accesses(
     """
     found: list[Access] = []
     all_actions = tuple(dict.fromkeys(list(actions) + (list(policy.exact_actions()) if named_actions else [])))
+    allows = policy.allows
+    covered: dict[int, frozenset[str]] = {}
     for outside in callers:
-        candidates = [s for s in policy.allows if principal_covers(s, outside.caller) is not False]
+        candidates = [s for s in allows if principal_covers(s, outside.caller) is not False]
         if not candidates:
             continue
+        for statement in candidates:
+            if statement.index not in covered:
+                covered[statement.index] = frozenset(a for a in all_actions if statement_allows_action(statement, a))
+        wanted = frozenset().union(*(covered[s.index] for s in candidates))
         for action in all_actions:
-            if not any(statement_allows_action(s, action) for s in candidates):
+            if action not in wanted:
                 continue
             for mode, request in requests(action, outside):
                 decision = evaluate(policy, request)
