@@ -50,9 +50,12 @@ METADATA = CheckMetadata(
     resource_type="AWS::KMS::Key",
     scope=Scope.REGIONAL,
     rationale=(
-        "DevOps Guru validates the key with kms:DescribeKey and uses it through a grant it creates with kms:CreateGrant. "
-        "AWS's guidance scopes both to DevOps Guru in this region and this account with kms:ViaService and kms:CallerAccount "
-        "(exact-match operators). Without that Allow, or with a Deny that blocks it, DevOps Guru cannot use or read its data."
+        "DevOps Guru validates the key with kms:DescribeKey and uses it through a grant it creates with kms:CreateGrant, "
+        "calling KMS on behalf of the principal that configures it (a forward access session). The key policy must allow "
+        "that request: with the guidance's statement (kms:ViaService and kms:CallerAccount) or by delegating to IAM (the "
+        "account root's kms:*, then the principal's IAM policy must allow it too). Without an Allow, or with a Deny that "
+        "blocks the request (a network guard without an aws:ViaAWSService exception, a NotPrincipal Deny naming only the "
+        "root user), DevOps Guru cannot use or read its data. Option require_explicit_statement asks for the guidance's statement."
     ),
     remediation=Remediation(
         text=(
@@ -74,6 +77,8 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
         "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service",
         "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource",
+        "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_forward_access_sessions.html",
     ),
     compliance=(
         ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data encryption in DevOps Guru"),

@@ -12,12 +12,9 @@ from checks.devopsguru.gather import (
 from checks.kms.gather import MalformedResponse
 from checks.policy import Policy, PolicyError, parse_policy
 from checks.request_kinds import Access, OutsideCaller, allowed_accesses, outside_callers, outside_endpoint_request
-from checks.sensitive_data.detector import redact_identifier
 from scanner.errors import AwsError
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
-#: What limits an endpoint policy's "*" principal to your own people.
-ENDPOINT_CALLER_KEYS = ("aws:PrincipalOrgID", "aws:PrincipalAccount", "aws:PrincipalArn")
 _GONE_STATES = ("deleted", "deleting")
 
 METADATA = CheckMetadata(

@@ -38,7 +38,8 @@ METADATA = CheckMetadata(
     rationale=(
         "Whoever can change a key policy, disable a key or schedule its deletion controls every piece of data under the key: "
         "DevOps Guru loses access to its data when the key or its grant is revoked. Administrative actions (kms:*, *, "
-        "PutKeyPolicy, ScheduleKeyDeletion, DisableKey, CancelKeyDeletion, UpdateKeyDescription, unconditioned CreateGrant...) "
+        "PutKeyPolicy, ScheduleKeyDeletion, DisableKey, CancelKeyDeletion, UpdateKeyDescription, and CreateGrant, RevokeGrant "
+        "or RetireGrant called directly: whoever can revoke DevOps Guru's grant can make its data unreadable) "
         "belong to administrators of the key's own account, never to other accounts, to every principal or to a service principal."
     ),
     remediation=Remediation(

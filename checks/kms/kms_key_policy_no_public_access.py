@@ -23,9 +23,10 @@ METADATA = CheckMetadata(
     resource_type=RESOURCE_TYPE,
     scope=Scope.REGIONAL,
     rationale=(
-        "A key policy statement that allows Principal \"*\" (or {\"AWS\": \"*\"}, or NotPrincipal) without a condition on "
-        "who the caller is lets principals of any AWS account use or manage the key, and so read the data it protects. "
-        "kms:ViaService alone does not limit the caller: anyone can call through the named service."
+        "A key policy that lets a principal of an unrelated AWS account call KMS on the key -- Principal \"*\" or "
+        "{\"AWS\": \"*\"} with no condition that limits the caller, and no Deny that keeps it out -- lets anyone use or "
+        "manage the key, and so read the data it protects. kms:ViaService, aws:SecureTransport or aws:SourceIp alone do "
+        "not limit the caller: anyone can call through the named service, over TLS, from an address of their choosing."
     ),
     remediation=Remediation(
         text=(
