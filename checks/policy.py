@@ -881,6 +881,8 @@ def principal_covers(statement: Statement, caller: Caller) -> bool | None:
 def _resource_covered(statement: Statement, request: Request) -> bool:
     if statement.resources is None and statement.not_resources is None:
         return True  # endpoint policies may leave Resource out: every resource
+    if request.resource is None and request.unknown_by_default:
+        return True  # the earlier Request form named no resource: every statement's Resource was taken to match
     if request.resource is None:
         # The caller picks the resource: an Allow names some resource it can pick; a Deny binds only
         # when it covers every resource (Resource "*") -- a NotResource Deny can be stepped around.
