@@ -54,7 +54,7 @@ import enum
 import ipaddress
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -739,14 +739,6 @@ class Request:
     def principal_account(self) -> str | None:
         return self.caller.account
 
-    def with_action(self, action: str) -> "Request":
-        """The same request for another action."""
-        clone = object.__new__(Request)
-        for name in ("caller", "resource", "context", "unknown_keys", "caller_chosen_keys", "unknown_by_default", "absent_keys", "_chosen_exact", "_chosen_patterns"):
-            object.__setattr__(clone, name, getattr(self, name))
-        object.__setattr__(clone, "action", action)
-        return clone
-
     def key_state(self, key: str) -> Any:
         """The value of a (lower-case) key, or :data:`ABSENT`, :data:`UNKNOWN` or :data:`CHOSEN`."""
         if key in self.context:
@@ -1220,8 +1212,3 @@ def _any3(values: Sequence[bool | None]) -> bool | None:
     if True in values:
         return True
     return None if None in values else False
-
-
-def with_statement(policy: Policy, statement: Statement) -> Policy:
-    """The policy with one more statement (for "what if" questions and tests)."""
-    return replace(policy, statements=policy.statements + (replace(statement, index=len(policy.statements)),))
