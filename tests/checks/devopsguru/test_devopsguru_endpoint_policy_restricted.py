@@ -91,6 +91,27 @@ def test_deny_with_not_principal_closes_an_open_allow(judge):
     assert only(judge(devopsguru_endpoint_policy_restricted, member(policy))).status is Status.PASS
 
 
+def test_unreadable_policy_of_one_endpoint_never_hides_another_endpoints_fail(judge):
+    # Issue 15, finding 3: a 4,301-digit integer (beyond Python's int-conversion limit) in one endpoint's policy is
+    # an ERROR for that endpoint only; the full-access endpoint next to it still FAILs.
+    huge = '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Condition": {"NumericLessThan": {"k": ' + "9" * 4301 + "}}}]}"
+    spec = {"devops_guru": [devops_guru(None)], "vpcs": [{"region": REGION, "endpoints": [{"service": "devops-guru"}, {"service": "devops-guru"}]}]}
+    corrupted = []
+
+    def prepare(sim):
+        from moto.ec2.models import ec2_backends
+
+        endpoint = sorted(ec2_backends[MEMBER][REGION].vpc_end_points.values(), key=lambda e: e.id)[0]
+        endpoint.policy_document = huge
+        corrupted.append(endpoint.id)
+
+    findings = {f.resource_id: f for f in judge(devopsguru_endpoint_policy_restricted, spec, prepare=prepare)}
+    assert len(findings) == 2
+    assert findings[corrupted[0]].status is Status.ERROR and "number too long" in findings[corrupted[0]].message
+    (other,) = [f for endpoint_id, f in findings.items() if endpoint_id != corrupted[0]]
+    assert other.status is Status.FAIL and "default full access" in other.message
+
+
 def test_malformed_policy_is_error(judge):
     finding = only(judge(devopsguru_endpoint_policy_restricted, member({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": 7}]})))
     assert finding.status is Status.ERROR
