@@ -216,6 +216,22 @@ def _org_paths_from(values: Iterable[str]) -> list[str]:
     return paths
 
 
+def _unmentioned_account(policy: Policy, account_id: str) -> str:
+    """An account id for "an unrelated account": the usual one, unless the policy happens to name it."""
+    mentioned = {account_id}
+    for statement in policy.statements:
+        for principal in (statement.principal, statement.not_principal):
+            if principal is not None:
+                mentioned.update(v for values in principal.by_type.values() for v in values)
+        for condition in statement.conditions:
+            mentioned.update(condition.values)
+    text = " ".join(mentioned)
+    for candidate in (STRANGER_ACCOUNT, "999988887776", "999988887775", "999911112222"):
+        if candidate not in text:
+            return candidate
+    return STRANGER_ACCOUNT
+
+
 def _role_names(policy: Policy) -> list[str]:
     """Role names (with path) the policy mentions in principals or aws:PrincipalArn, wildcards made concrete."""
     values = [v for _, vs in _mentioned(policy, ("aws:principalarn",)) for v in vs]
@@ -243,7 +259,7 @@ def outside_callers(
     policy names acting for an unrelated account, and optionally anonymous callers.
     """
     callers: list[OutsideCaller] = []
-    stranger = STRANGER_ACCOUNT if account_id != STRANGER_ACCOUNT else "999988887776"
+    stranger = _unmentioned_account(policy, account_id)
     callers += _identity_callers(stranger, partition, f"any principal of an unrelated account ({stranger})", True, None, ())
     if _mentioned(policy, _ORGANIZATION_KEYS):
         # Being in an organization of its own changes only what organization keys say about the caller.
@@ -298,7 +314,9 @@ def outside_callers(
                     continue
                 seen.add(service)
                 callers.append(
-                    OutsideCaller(f"service principal {service} acting for account {stranger}", Caller(CallerKind.SERVICE, service=service), False)
+                    OutsideCaller(
+                        f"service principal {service} acting for account {stranger}", Caller(CallerKind.SERVICE, account=stranger, service=service), False
+                    )
                 )
     return callers
 
@@ -325,8 +343,11 @@ def outside_kms_requests(action: str, key_arn: str, outside: OutsideCaller, *, v
                 "aws:PrincipalIsAWSService": "true",
                 "aws:ViaAWSService": "false",
                 "aws:PrincipalServiceName": caller.service or "",
-                "aws:SourceAccount": STRANGER_ACCOUNT,
-                "aws:SourceArn": f"arn:aws:{(caller.service or 'service').split('.')[0]}:{context['aws:RequestedRegion']}:{STRANGER_ACCOUNT}:resource/outside",
+                "aws:SourceAccount": caller.account or STRANGER_ACCOUNT,
+                "aws:SourceArn": (
+                    f"arn:aws:{(caller.service or 'service').split('.')[0]}:{context['aws:RequestedRegion']}:"
+                    f"{caller.account or STRANGER_ACCOUNT}:resource/outside"
+                ),
             }
         )
         if action.lower() in _GRANT_KEY_ACTIONS:
@@ -362,7 +383,7 @@ def outside_endpoint_request(action: str, outside: OutsideCaller, endpoint_id: s
         context["aws:SourceVpc"] = vpc_id
     chosen = _ENDPOINT_CHOSEN
     if caller.kind is CallerKind.SERVICE:
-        context.update({"aws:PrincipalIsAWSService": "true", "aws:SourceAccount": STRANGER_ACCOUNT})
+        context.update({"aws:PrincipalIsAWSService": "true", "aws:SourceAccount": caller.account or STRANGER_ACCOUNT})
     elif caller.kind is not CallerKind.ANONYMOUS:
         context.update(
             {

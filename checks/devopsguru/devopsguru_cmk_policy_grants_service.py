@@ -161,10 +161,12 @@ def _names_account(statement: Statement, account_id: str) -> bool:
     return any(account_of_principal(v) == account_id and (v == account_id or v.endswith(":root")) for v in values)
 
 
-def devops_guru_request(action: str, account_id: str, region: str, partition: str, key_arn: str | None = None) -> Request:
+def devops_guru_request(
+    action: str, account_id: str, region: str, partition: str, key_arn: str | None = None, org_id: str | None = None
+) -> Request:
     """DevOps Guru's forward-access-session request (see :func:`checks.request_kinds.devops_guru_request`)."""
     key_arn = key_arn or f"arn:{partition}:kms:{region}:{account_id}:key/00000000-0000-0000-0000-000000000000"
-    return _fas_request(action, account_id, region, partition, key_arn)
+    return _fas_request(action, account_id, region, partition, key_arn, org_id)
 
 
 def _exact_condition_with(conditions: tuple[Condition, ...], key: str, value: str) -> bool:
@@ -205,12 +207,17 @@ def _why_not_counted(statement: Statement, key: str, value: str) -> str | None:
     return "; ".join(reasons)
 
 
-def service_access(policy: Policy, account_id: str, region: str, partition: str = "aws", key_arn: str | None = None) -> list[ActionAccess]:
-    """How the key policy answers DevOps Guru's CreateGrant and DescribeKey requests in this account and region."""
+def service_access(
+    policy: Policy, account_id: str, region: str, partition: str = "aws", key_arn: str | None = None, org_id: str | None = None
+) -> list[ActionAccess]:
+    """How the key policy answers DevOps Guru's CreateGrant and DescribeKey requests in this account and region.
+
+    ``org_id`` is the account's organization when the scan knows it (aws:PrincipalOrgID of the request).
+    """
     via = f"devops-guru.{region}.amazonaws.com"
     results = []
     for action in REQUIRED_ACTIONS:
-        request = devops_guru_request(action, account_id, region, partition, key_arn)
+        request = devops_guru_request(action, account_id, region, partition, key_arn, org_id)
         access = ActionAccess(action, account_id=account_id)
         access.denied_by, access.maybe_denied_by = explicit_denies(policy, request)
         definite, maybe, guidance = [], [], []
@@ -349,7 +356,8 @@ def devopsguru_cmk_policy_grants_service(ctx):
     except PolicyError as error:
         yield Finding(Status.ERROR, resource_id=arn, resource_arn=arn, message=f"key policy cannot be judged: {error}", evidence=evidence)
         return
-    accesses = service_access(policy, ctx.account_id, ctx.region, ctx.partition, key.facts.arn)
+    org_id = ctx.organization.id if ctx.organization is not None else None
+    accesses = service_access(policy, ctx.account_id, ctx.region, ctx.partition, key.facts.arn, org_id)
     evidence["policy"] = {a.action: a.evidence() for a in accesses}
     evidence["require_explicit_statement"] = strict
     status, message = judge(accesses, ctx.account_id, ctx.region, strict)

@@ -251,6 +251,24 @@ def test_explicit_denies_splits_certain_from_possible():
     assert [s.sid for s in certain] == ["A"] and [s.sid for s in possible] == ["B"]
 
 
+def test_an_account_the_policy_names_is_never_taken_for_an_unrelated_one():
+    from checks.request_kinds import STRANGER_ACCOUNT
+
+    named = policy_of({"Sid": "Partner", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+                       "Condition": {"StringEquals": {"aws:PrincipalAccount": STRANGER_ACCOUNT}}})
+    assert not _public(named)
+    assert _public(policy_of({"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}))
+
+
+def test_deny_unless_in_my_organization_leaves_devops_guru_when_the_organization_is_known():
+    guard = {"Sid": "OnlyMyOrg", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}
+    policy = parse_policy(policy_of(DEVOPS_GURU_GUIDANCE, guard))
+    known = service_access(policy, ACCOUNT, REGION, "aws", KEY_ARN, "o-a1b2c3d4e5")
+    assert all(a.allowed and not a.maybe_denied_by for a in known)
+    unknown = service_access(policy, ACCOUNT, REGION, "aws", KEY_ARN)
+    assert all(a.allowed and [s.sid for s in a.maybe_denied_by] == ["OnlyMyOrg"] for a in unknown)
+
+
 def test_endpoint_default_full_access_is_recognised():
     default = policy_of({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"})
     assert is_default_full_access(parse_policy(default))
