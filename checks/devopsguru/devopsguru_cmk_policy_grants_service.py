@@ -112,6 +112,7 @@ class ActionAccess:
     maybe_allowed_by: tuple[Statement, ...] = ()
     guidance_form: tuple[Statement, ...] = ()
     near_misses: list[tuple[Statement, str]] = field(default_factory=list)
+    not_guidance_form: list[tuple[Statement, str]] = field(default_factory=list)
     denied_by: tuple[Statement, ...] = ()
     maybe_denied_by: tuple[Statement, ...] = ()
     account_id: str = ""
@@ -144,6 +145,8 @@ class ActionAccess:
             data["guidance_statements"] = [s.label for s in self.guidance_form]
         if self.near_misses:
             data["not_counted"] = [{"statement": s.label, "why": why} for s, why in self.near_misses]
+        if self.not_guidance_form:
+            data["not_in_guidance_form"] = [{"statement": s.label, "why": why} for s, why in self.not_guidance_form]
         if self.denied_by:
             data["denied_by"] = [s.label for s in self.denied_by]
         if self.maybe_denied_by:
@@ -229,7 +232,7 @@ def service_access(
                 if _in_guidance_form(statement, account_id, via):
                     guidance.append(statement)
                 elif mentions:
-                    access.near_misses.append((statement, _why_not_guidance(statement, account_id, via)))
+                    access.not_guidance_form.append((statement, _why_not_guidance(statement, account_id, via)))
             elif applies is None:
                 maybe.append(statement)
             elif mentions:
@@ -259,7 +262,7 @@ def _why_not_guidance(statement: Statement, account_id: str, via: str) -> str:
         )
         if reason
     ]
-    return "allows the request but is not the guidance's statement: " + "; ".join(reasons or ["its principal is not \"*\" or the account"])
+    return "; ".join(reasons or ["its principal is not \"*\" or the account"])
 
 
 def _why_not_allowed(statement: Statement, account_id: str, via: str) -> str:
