@@ -440,7 +440,7 @@ _callers = st.sampled_from(
 _contexts = st.dictionaries(_condition_keys, _condition_values, max_size=4)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(_policies, _statement("Deny"), _callers, st.sampled_from(KMS_ACTIONS), _contexts)
 def test_adding_a_deny_never_turns_a_denied_request_into_an_allowed_one(statements, deny, caller, action, context):
     # Reference: IAM policy evaluation logic -- an explicit Deny overrides any Allow.
@@ -467,7 +467,7 @@ _LIMITING = [
 ]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(_policies, st.data())
 def test_adding_a_caller_limiting_condition_never_makes_a_policy_more_public(statements, data):
     # Reference: the caller-limiting global condition keys (reference_policies_condition-keys.html): a
