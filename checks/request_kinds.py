@@ -21,13 +21,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from checks.policy import Caller, CallerKind, Policy, Request, account_of_principal, evaluate, principal_covers, statement_allows_action
+from checks.policy import (
+    Caller,
+    CallerKind,
+    Policy,
+    PolicyError,
+    Request,
+    account_of_principal,
+    evaluate,
+    principal_covers,
+    statement_allows_action,
+)
 
 #: The two KMS operations DevOps Guru calls on the configured key.
 DEVOPS_GURU_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey")
 
 #: Operations whose context carries the grant condition keys (conditions-kms.html).
 _GRANT_KEY_ACTIONS = frozenset({"kms:creategrant", "kms:listgrants", "kms:revokegrant"})
+
+#: At most this many principals named by one policy are asked about; a KMS key policy (32 KB) holds far
+#: fewer. A policy naming more is an ERROR for its resource, never a partial answer.
+MAX_NAMED_PRINCIPALS = 1000
+#: At most this many organizations, OU paths and role names taken from one policy's conditions.
+MAX_POLICY_VARIANTS = 20
 
 #: An account id that stands for "an account unrelated to the one scanned".
 STRANGER_ACCOUNT = "999988887777"
@@ -246,7 +262,7 @@ def _role_names(policy: Policy) -> list[str]:
         name = value.split(":role/", 1)[1].replace("*", "x").replace("?", "x")
         if name and "$" not in name and name not in names:
             names.append(name)
-    return names[:20]
+    return names[:MAX_POLICY_VARIANTS]
 
 
 def outside_callers(
@@ -283,7 +299,8 @@ def outside_callers(
     org_ids = [org_id] if org_id else []
     for _, values in _mentioned(policy, ("aws:principalorgid",)):
         org_ids += [v for v in values if v.startswith("o-") and "*" not in v and "$" not in v and v not in org_ids]
-    paths = _org_paths_from(v for _, values in _mentioned(policy, ("aws:principalorgpaths",)) for v in values)
+    org_ids = org_ids[:MAX_POLICY_VARIANTS]
+    paths = _org_paths_from(v for _, values in _mentioned(policy, ("aws:principalorgpaths",)) for v in values)[:MAX_POLICY_VARIANTS]
     member = "000011112222" if account_id != "000011112222" else "000011112223"
     for org in org_ids:
         org_paths = tuple(p for p in paths if p.startswith(org + "/")) or (f"{org}/r-0000/",)
@@ -300,6 +317,8 @@ def outside_callers(
                 if account is None or account == account_id or value in seen:
                     continue
                 seen.add(value)
+                if len(seen) > MAX_NAMED_PRINCIPALS:
+                    raise PolicyError(f"policy names more than {MAX_NAMED_PRINCIPALS} principals of other accounts: too many to judge")
                 if value == account or value.endswith(":root"):
                     callers += _identity_callers(account, partition, f"account {account}", False, None, ())
                 elif ":assumed-role/" in value:

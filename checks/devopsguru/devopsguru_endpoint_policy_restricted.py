@@ -143,7 +143,11 @@ def devopsguru_endpoint_policy_restricted(ctx):
             )
             continue
         vpc_id = endpoint.get("VpcId") if isinstance(endpoint.get("VpcId"), str) else None
-        accesses = endpoint_public_accesses(policy, endpoint_id, vpc_id, ctx.account_id, ctx.region, ctx.partition)
+        try:
+            accesses = endpoint_public_accesses(policy, endpoint_id, vpc_id, ctx.account_id, ctx.region, ctx.partition)
+        except PolicyError as error:
+            yield Finding(Status.ERROR, resource_id=endpoint_id, resource_arn=arn, message=f"endpoint policy cannot be judged: {error}", evidence=evidence)
+            continue
         if accesses:
             statements = {s.index: s for a in accesses for s in a.statements}
             callers = sorted({a.who.description for a in accesses})

@@ -8,7 +8,7 @@ from checks.kms.gather import (
     LIST_KEYS,
     customer_managed_key_policies,
 )
-from checks.policy import Policy
+from checks.policy import Policy, PolicyError
 from checks.request_kinds import (
     KMS_ADMIN_ACTIONS,
     KMS_GRANT_ACTIONS,
@@ -88,7 +88,11 @@ def kms_key_policy_admin_restricted(ctx):
         key, policy = item
         key_account = key.facts.account_id if key.facts else ctx.account_id
         org_id = ctx.organization.id if ctx.organization is not None else None
-        grants = admin_accesses(policy, key.arn, key_account, ctx.partition, org_id)
+        try:
+            grants = admin_accesses(policy, key.arn, key_account, ctx.partition, org_id)
+        except PolicyError as error:
+            yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"key policy cannot be judged: {error}")
+            continue
         evidence = {"key_id": key.key_id, "aliases": [redact_identifier(a) for a in key.aliases], "key_account": key_account}
         if grants:
             summary = summarise(grants)

@@ -8,7 +8,7 @@ from checks.kms.gather import (
     LIST_KEYS,
     customer_managed_key_policies,
 )
-from checks.policy import CallerKind, Policy
+from checks.policy import CallerKind, Policy, PolicyError
 from checks.request_kinds import KMS_ACTIONS, Access, OutsideCaller, allowed_accesses, outside_callers, outside_kms_requests
 from checks.sensitive_data.detector import redact_identifier
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
@@ -85,7 +85,11 @@ def kms_key_policy_no_public_access(ctx):
             continue
         key, policy = item
         key_account = key.facts.account_id if key.facts else ctx.account_id
-        accesses = public_accesses(policy, key.arn, key_account, ctx.partition)
+        try:
+            accesses = public_accesses(policy, key.arn, key_account, ctx.partition)
+        except PolicyError as error:
+            yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"key policy cannot be judged: {error}")
+            continue
         evidence = {"key_id": key.key_id, "aliases": [redact_identifier(a) for a in key.aliases], "statements_read": len(policy.statements)}
         if accesses:
             statements = {s.index: s for a in accesses for s in a.statements}

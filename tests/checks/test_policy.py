@@ -634,3 +634,17 @@ def test_judging_generated_policies_never_raises(document):
     admin_accesses(policy, KEY_ARN, ACCOUNT, "aws")
     service_access(policy, ACCOUNT, REGION, "aws", KEY_ARN)
     evaluate(policy, Request("kms:Decrypt", principal_arn=f"arn:aws:iam::{OTHER}:root"))
+
+
+def test_a_policy_naming_too_many_principals_is_an_error_not_a_partial_answer():
+    from checks.request_kinds import MAX_NAMED_PRINCIPALS
+
+    principals = [f"arn:aws:iam::{100000000000 + i:012d}:root" for i in range(MAX_NAMED_PRINCIPALS + 1)]
+    half = len(principals) // 2
+    policy = parse_policy(policy_of(
+        ROOT_STATEMENT,
+        {"Sid": "Many", "Effect": "Allow", "Principal": {"AWS": principals[:half]}, "Action": "kms:PutKeyPolicy", "Resource": "*"},
+        {"Sid": "More", "Effect": "Allow", "Principal": {"AWS": principals[half:]}, "Action": "kms:PutKeyPolicy", "Resource": "*"},
+    ))
+    with pytest.raises(PolicyError, match="too many to judge"):
+        admin_accesses(policy, KEY_ARN, ACCOUNT, "aws")
