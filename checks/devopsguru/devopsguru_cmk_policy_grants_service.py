@@ -94,6 +94,7 @@ class OptionError(ValueError):
 def read_options(options: Mapping[str, Any]) -> bool:
     """``require_explicit_statement`` (default false); raises :class:`OptionError` naming a wrong setting."""
     where = f"[checks.{METADATA.id}]"
+    options = {str(key).replace("-", "_"): value for key, value in options.items()}
     unknown = sorted(set(options) - set(OPTION_NAMES))
     if unknown:
         raise OptionError(f"{where}: unknown option {unknown[0]!r} (known: {', '.join(OPTION_NAMES)})")
