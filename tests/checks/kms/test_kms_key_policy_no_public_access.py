@@ -131,3 +131,14 @@ def test_unreadable_policy_of_one_key_never_hides_another_keys_fail(judge):
     assert results[key_arn(2)].status is Status.ERROR and "number too long" in results[key_arn(2)].message
     assert results[key_arn(3)].status is Status.ERROR and "nest" in results[key_arn(3)].message
     assert results[key_arn(4)].status is Status.ERROR and "a value must be a string" in results[key_arn(4)].message
+
+
+def test_wildcard_storm_in_a_key_policy_does_not_stall_the_scan(judge):
+    # Issue 15, finding 1: `kms:` + 40 `*` + a character that cannot match made the old regex matcher backtrack
+    # for minutes (holding the GIL, so no timeout could fire). Matched without backtracking, the key is judged.
+    storm = "kms:" + "*" * 40 + "!"
+    statement = {"Sid": "Storm", "Effect": "Allow", "Principal": "*", "Action": [storm] * 20, "Resource": "*",
+                 "Condition": {"StringLike": {"aws:PrincipalArn": ["arn:aws:iam::*:" + "*" * 40 + "!"] * 20}}}
+    results = judge(kms_key_policy_no_public_access, [key(1, policy(statement)), key(2, policy(public("Everyone")))])
+    assert results[key_arn(1)].status is Status.PASS
+    assert results[key_arn(2)].status is Status.FAIL
