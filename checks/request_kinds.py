@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from checks.sensitive_data.detector import redact_identifier
 from checks.policy import (
     Caller,
     CallerKind,
@@ -188,6 +189,11 @@ class OutsideCaller:
     caller: Caller
     public: bool  # an unrelated caller: allowing it makes the resource public
     anonymous: bool = False
+
+    def __post_init__(self) -> None:
+        # Descriptions carry names taken from the policy (roles, OU paths, principals): they reach messages
+        # and evidence, so they are masked like resource names.
+        object.__setattr__(self, "description", redact_identifier(self.description) or "")
 
     @property
     def account_description(self) -> str:

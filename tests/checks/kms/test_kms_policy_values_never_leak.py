@@ -26,6 +26,15 @@ LEAKY_STATEMENT = {
     "Resource": "*",
     "Condition": {"StringEquals": {"aws:PrincipalTag/owner": [EMAIL, f"password={PASSWORD}"]}, "Bool": {"aws:SecureTransport": "true"}},
 }
+# A role name in a condition becomes a caller the checks ask about ("role <name> of an unrelated account").
+ROLE_NAMED_AFTER_A_SECRET = {
+    "Sid": "AnyAccountsDeployRole",
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "kms:PutKeyPolicy",
+    "Resource": "*",
+    "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::*:role/token={GITHUB_TOKEN}"}},
+}
 # The same values in a policy that cannot be parsed: the ERROR message names the statement, masked.
 BROKEN_STATEMENT = {"Sid": f"token={GITHUB_TOKEN}", "Effect": f"password={PASSWORD}", "Principal": "*", "Action": "kms:*"}
 
@@ -33,7 +42,7 @@ BROKEN_STATEMENT = {"Sid": f"token={GITHUB_TOKEN}", "Effect": f"password={PASSWO
 def test_policy_values_are_masked_in_every_output(make_org, run_orgscan, tmp_path, capfd):
     broken = key(2)
     broken["policy"] = {"Version": "2012-10-17", "Statement": [BROKEN_STATEMENT]}
-    make_org(organization([key(1, policy(LEAKY_STATEMENT)), broken]))
+    make_org(organization([key(1, policy(LEAKY_STATEMENT)), broken, key(3, policy(ROLE_NAMED_AFTER_A_SECRET))]))
     code, document = run_orgscan(
         "--org", "--regions", REGION, "--accounts", MEMBER, "--checks",
         "kms_key_policy_no_public_access,kms_key_policy_admin_restricted", "--format", FORMATS, "--quiet",
@@ -42,6 +51,9 @@ def test_policy_values_are_masked_in_every_output(make_org, run_orgscan, tmp_pat
     public = [r for r in document["results"] if r["check_id"] == "kms_key_policy_no_public_access" and r["resource_arn"] == key_arn(1)]
     assert [r["status"] for r in public] == ["FAIL"], public
     assert "Sid 'token=" in public[0]["message"]
+    role_key = [r for r in document["results"] if r["resource_arn"] == key_arn(3)]
+    assert sorted(r["status"] for r in role_key) == ["FAIL", "FAIL"]  # public, and administered from outside
+    assert any("role token=" in r["message"] for r in role_key)
     errors = [r for r in document["results"] if r["resource_arn"] == key_arn(2)]
     assert errors and all(r["status"] == "ERROR" and "statement #0 (Sid 'token=" in r["message"] for r in errors)
 
