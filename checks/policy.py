@@ -1,33 +1,64 @@
-"""A small evaluator for resource policies: KMS key policies and VPC endpoint policies.
-
-It answers the questions orgscan's checks ask, exactly and nothing more:
+"""An evaluator for resource policies (KMS key policies, VPC endpoint policies): would AWS allow this request?
 
 * :func:`parse_policy` normalises a policy document (JSON text or parsed) into
   :class:`Policy`: every ``Principal``/``Action``/``Resource``/``Condition`` that
-  AWS accepts as a string or a list becomes a tuple; a document AWS would not
-  accept raises :class:`PolicyError` naming the statement and the element.
-* :func:`evaluate` decides one concrete request (action, principal, request
-  context) the way IAM does for a resource policy on its own: an explicit Deny
-  wins over any Allow, no Allow means an implicit deny. Conditions are
-  three-valued: a context key the caller does not know makes the answer
-  ``None`` ("cannot tell") instead of a guess.
-* :func:`caller_limiting_conditions` and :func:`public_allow_statements` say
-  whether an Allow open to every principal is narrowed by a condition on who
-  the caller is (account, organization, ARN, source VPC...).
+  AWS accepts as a string or a list becomes a tuple. Anything that cannot be
+  judged (not JSON, wrong types, a 5,000-digit number, deep nesting, more
+  statements or values than :data:`LIMITS` allow) raises :class:`PolicyError`
+  naming the statement and the element, so a caller reports ERROR for that one
+  resource and judges the others.
+* :func:`evaluate` decides one concrete :class:`Request` -- a :class:`Caller`
+  (type, ARN, account, organization and OU paths), an action, a resource ARN and
+  the request context (which condition keys are present, with which values) --
+  the way IAM's policy evaluation logic does for a resource policy on its own:
+  an explicit Deny wins, then an Allow, else the request is implicitly denied.
+  ``Principal``/``NotPrincipal``, ``Action``/``NotAction``,
+  ``Resource``/``NotResource``, every condition operator with AWS's rules for a
+  missing key, ``ForAnyValue``/``ForAllValues``, ``...IfExists``, ``Null`` and
+  policy variables (``${aws:PrincipalAccount}``, ``${*}``...) are honoured.
 
-Matching follows IAM: actions and condition keys are case-insensitive; action
-patterns take ``*`` and ``?``; condition values are compared per operator
-(``StringEquals`` case-sensitive, ``StringEqualsIgnoreCase`` not, ``*Like`` with
-wildcards, ``Arn*`` per ARN component, ``Bool``, ``Null``, ``Numeric*``).
+A condition key absent from the request context is *absent*, as AWS treats it.
+Two other states exist for keys a check cannot pin down:
+
+* ``unknown_keys``: the check genuinely does not know the value (the role that
+  configured DevOps Guru, say). Conditions on them make the answer
+  ``UNKNOWN`` instead of a guess.
+* ``caller_chosen_keys``: the caller picks the value (source IP, TLS, user
+  agent, tags on its own principal, the service it calls through). An Allow's
+  condition on such a key is taken as met, a Deny's as not met: the question
+  becomes "can this caller arrange to be let in?", which is what "is this key
+  public?" means.
+
+Wildcards (``*``, ``?``) are matched by an iterative matcher without
+backtracking regular expressions: runs of ``*`` collapse, and the work for one
+match is bounded by ``len(pattern) * len(text)`` steps (issue 15, finding 1).
+
+Every free-form string taken from a policy that reaches a message or evidence
+(Sids, condition values, principals that are not ARNs) goes through
+:func:`checks.sensitive_data.detector.redact_identifier` (issue 15, finding 5).
+
+AWS documentation this follows:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as _dt
 import enum
+import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Iterable, Mapping, Sequence
+
+from checks.sensitive_data.detector import redact_identifier
 
 __all__ = [
     "PolicyError",
@@ -35,26 +66,52 @@ __all__ = [
     "Statement",
     "Policy",
     "Principal",
+    "Caller",
     "Request",
     "Decision",
     "Verdict",
+    "LIMITS",
     "parse_policy",
     "action_matches",
+    "glob_match",
     "evaluate",
     "explicit_denies",
-    "opens_to_everyone",
     "statement_allows_action",
+    "statement_applies",
+    "principal_covers",
     "evaluate_conditions",
-    "caller_limiting_conditions",
-    "public_allow_statements",
+    "evaluate_condition",
     "account_of_principal",
+    "shown",
     "CALLER_LIMITING_KEYS",
-    "KMS_ALWAYS_PRESENT_KEYS",
 ]
 
 
 class PolicyError(ValueError):
-    """The document is not a policy AWS would accept; the message names where."""
+    """The document is not a policy that can be judged; the message names where (free-form text redacted)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of one policy is judged at most: a hostile policy must not freeze the scan.
+
+    A KMS key policy is at most 32 KB and an endpoint policy 20 KB, so real
+    policies stay far below these numbers.
+    """
+
+    statements: int = 500
+    values_per_element: int = 1000
+    string_length: int = 4096
+    document_characters: int = 200_000
+    nesting_depth: int = 32
+
+
+LIMITS = Limits()
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A free-form value from a policy as it may appear in a message: quoted, shortened, sensitive data masked."""
+    return redact_identifier(repr(value)[:limit]) or ""
 
 
 # --------------------------------------------------------------------------
@@ -88,34 +145,43 @@ _DATE_OPERATORS = {
 }
 _OTHER_OPERATORS = {"bool", "binaryequals", "ipaddress", "notipaddress", "null"}
 KNOWN_OPERATORS = frozenset(_STRING_OPERATORS | _ARN_OPERATORS | _NUMERIC_OPERATORS | _DATE_OPERATORS | _OTHER_OPERATORS)
+#: Operators that AWS documents as true when the key is missing from the request context.
 _NEGATED_OPERATORS = frozenset(
     {"stringnotequals", "stringnotequalsignorecase", "stringnotlike", "arnnotequals", "arnnotlike", "numericnotequals", "datenotequals", "notipaddress"}
 )
+_POSITIVE_OF = {
+    "stringnotequals": "stringequals",
+    "stringnotequalsignorecase": "stringequalsignorecase",
+    "stringnotlike": "stringlike",
+    "arnnotequals": "arnequals",
+    "arnnotlike": "arnlike",
+    "numericnotequals": "numericequals",
+    "datenotequals": "dateequals",
+    "notipaddress": "ipaddress",
+}
 #: Operators that compare for equality with no wildcard: what "conditioned on X = Y" means.
 EXACT_MATCH_OPERATORS = frozenset({"stringequals", "stringequalsignorecase", "arnequals"})
 
-#: Condition keys that say who the caller is (or where the call comes from). An
-#: Allow open to every principal that carries one of these with fixed values is
-#: not public. ``kms:ViaService`` is not among them: any principal anywhere can
-#: call through the named service.
+#: Condition keys that say who the caller is or where the call comes from: an Allow open to
+#: every principal is limited only by conditions on these (issue 13). ``kms:ViaService`` is not
+#: among them: any principal anywhere can call through the named service.
 CALLER_LIMITING_KEYS = frozenset(
     {
-        "kms:calleraccount",
-        "aws:principalaccount",
         "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalaccount",
+        "kms:calleraccount",
         "aws:principalarn",
         "aws:sourceaccount",
         "aws:sourcearn",
+        "aws:sourceorgid",
+        "aws:sourceorgpaths",
         "aws:sourcevpce",
         "aws:sourcevpc",
     }
 )
 
-#: Keys every authenticated KMS request carries: ``...IfExists`` on them tests like the plain operator.
-#: (aws:PrincipalOrgID is absent for principals outside any organization, aws:Source* for direct calls.)
-KMS_ALWAYS_PRESENT_KEYS = frozenset({"kms:calleraccount", "aws:principalaccount", "aws:principalarn"})
-
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 
 
 @dataclass(frozen=True)
@@ -139,7 +205,8 @@ class Condition:
         return self.base_operator in EXACT_MATCH_OPERATORS and not self.if_exists and self.set_qualifier is None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"operator": self.operator, "key": self.key, "values": list(self.values)}
+        """The condition as evidence; its values are free-form text, so they are redacted."""
+        return {"operator": self.operator, "key": self.key, "values": [redact_identifier(v) for v in self.values]}
 
 
 @dataclass(frozen=True)
@@ -158,9 +225,16 @@ class Principal:
         return self.everyone or any("*" in value for value in self.values("AWS"))
 
     def to_json(self) -> Any:
+        """The principal as evidence: ARNs and account ids as written, anything else redacted."""
         if self.everyone:
             return "*"
-        return {kind: list(values) for kind, values in self.by_type.items()}
+        return {kind: [_principal_shown(v) for v in values] for kind, values in self.by_type.items()}
+
+
+def _principal_shown(value: str) -> str:
+    if value == "*" or _ACCOUNT_ID.match(value) or (value.startswith("arn:") and len(value.split(":")) >= 6):
+        return redact_identifier(value) or ""
+    return redact_identifier(value[: LIMITS.string_length]) or ""
 
 
 @dataclass(frozen=True)
@@ -178,28 +252,37 @@ class Statement:
     not_resources: tuple[str, ...] | None
     conditions: tuple[Condition, ...]
 
-    @property
+    @cached_property
     def label(self) -> str:
-        """How a finding names the statement: its Sid, else its position."""
-        return f"Sid {self.sid!r}" if self.sid else f"statement #{self.index}"
+        """How a finding names the statement: its Sid (sensitive data masked), else its position."""
+        return f"Sid {shown(self.sid, 120)}" if self.sid else f"statement #{self.index}"
 
     @property
     def is_allow(self) -> bool:
         return self.effect == "Allow"
 
+    @cached_property
+    def _covered_actions(self) -> dict[str, bool]:
+        """Memo of :func:`statement_allows_action` answers (a statement is asked about the same actions often)."""
+        return {}
+
     def evidence(self) -> dict[str, Any]:
-        """The statement as evidence: where it is and what it says, normalised."""
+        """The statement as evidence: where it is and what it says, normalised, free-form text redacted."""
         data: dict[str, Any] = {"index": self.index, "effect": self.effect}
         if self.sid:
-            data["sid"] = self.sid
+            data["sid"] = redact_identifier(self.sid[: LIMITS.string_length])
         if self.principal is not None:
             data["principal"] = self.principal.to_json()
         if self.not_principal is not None:
             data["not_principal"] = self.not_principal.to_json()
         if self.actions is not None:
-            data["action"] = list(self.actions)
+            data["action"] = [redact_identifier(a) for a in self.actions]
         if self.not_actions is not None:
-            data["not_action"] = list(self.not_actions)
+            data["not_action"] = [redact_identifier(a) for a in self.not_actions]
+        if self.resources is not None:
+            data["resource"] = [redact_identifier(r) for r in self.resources]
+        if self.not_resources is not None:
+            data["not_resource"] = [redact_identifier(r) for r in self.not_resources]
         if self.conditions:
             data["condition"] = [c.to_dict() for c in self.conditions]
         return data
@@ -218,6 +301,15 @@ class Policy:
     def denies(self) -> tuple[Statement, ...]:
         return tuple(s for s in self.statements if not s.is_allow)
 
+    def exact_actions(self) -> tuple[str, ...]:
+        """Every action the policy names without a wildcard (so a check can ask about it too)."""
+        names = []
+        for statement in self.statements:
+            for action in (statement.actions or ()) + (statement.not_actions or ()):
+                if "*" not in action and "?" not in action and action not in names:
+                    names.append(action)
+        return tuple(names)
+
 
 # --------------------------------------------------------------------------
 # parsing
@@ -225,18 +317,52 @@ class Policy:
 
 
 def parse_policy(document: str | bytes | Mapping[str, Any]) -> Policy:
-    """The normalised policy; raises :class:`PolicyError` for anything AWS would reject."""
+    """The normalised policy; raises :class:`PolicyError` for anything that cannot be judged, never another error.
+
+    Text is parsed once per process and kept (the same key policy is judged by
+    three checks); a :class:`Policy` is immutable, so sharing it is safe.
+    """
+    if isinstance(document, str) and len(document) <= LIMITS.document_characters:
+        return _parse_text(document)
+    return _parse_any(document)
+
+
+@lru_cache(maxsize=1024)
+def _parse_text(document: str) -> Policy:
+    return _parse_any(document)
+
+
+def _parse_any(document: Any) -> Policy:
+    try:
+        return _parse_policy(document)
+    except PolicyError:
+        raise
+    except RecursionError:
+        raise PolicyError("policy is nested too deeply to judge") from None
+    except MemoryError:
+        raise PolicyError("policy is too large to judge") from None
+    except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as error:
+        # json's int-conversion limit (4,300 digits) raises ValueError; anything else unexpected in a
+        # hostile document ends here too: one resource's ERROR, never the account's.
+        raise PolicyError(f"policy cannot be read ({type(error).__name__})") from None
+
+
+def _parse_policy(document: Any) -> Policy:
     if isinstance(document, (bytes, bytearray)):
         try:
             document = document.decode("utf-8")
         except UnicodeDecodeError as error:
             raise PolicyError(f"policy is not UTF-8 text ({error.reason} at byte {error.start})") from None
     if isinstance(document, str):
+        if len(document) > LIMITS.document_characters:
+            raise PolicyError(f"policy has {len(document)} characters, more than the {LIMITS.document_characters} judged")
         try:
             document = json.loads(document)
-        except (json.JSONDecodeError, RecursionError) as error:
-            where = f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
-            raise PolicyError(f"policy is not JSON{where}") from None
+        except json.JSONDecodeError as error:
+            raise PolicyError(f"policy is not JSON at line {error.lineno} column {error.colno}") from None
+        except ValueError:
+            raise PolicyError("policy holds a number too long to read (more than 4,300 digits)") from None
+    _check_depth(document, 0)
     if not isinstance(document, Mapping):
         raise PolicyError(f"policy must be a JSON object, got {_type_name(document)}")
     version = document.get("Version")
@@ -249,7 +375,21 @@ def parse_policy(document: str | bytes | Mapping[str, Any]) -> Policy:
         raw_statements = [raw_statements]
     if not isinstance(raw_statements, list):
         raise PolicyError(f"policy Statement must be an object or a list, got {_type_name(raw_statements)}")
+    if len(raw_statements) > LIMITS.statements:
+        raise PolicyError(f"policy has {len(raw_statements)} statements, more than the {LIMITS.statements} judged")
     return Policy(tuple(_parse_statement(i, raw) for i, raw in enumerate(raw_statements)), version)
+
+
+def _check_depth(value: Any, depth: int) -> None:
+    """Raises :class:`PolicyError` when the document nests deeper than any policy AWS accepts."""
+    if depth > LIMITS.nesting_depth:
+        raise PolicyError(f"policy nests more than {LIMITS.nesting_depth} levels deep")
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _check_depth(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_depth(item, depth + 1)
 
 
 def _parse_statement(index: int, raw: Any) -> Statement:
@@ -260,10 +400,10 @@ def _parse_statement(index: int, raw: Any) -> Statement:
     if sid is not None and not isinstance(sid, str):
         raise PolicyError(f"{where}: Sid must be a string, got {_type_name(sid)}")
     if sid:
-        where = f"statement #{index} (Sid {sid!r})"
+        where = f"statement #{index} (Sid {shown(sid)})"
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
-        raise PolicyError(f"{where}: Effect must be \"Allow\" or \"Deny\", got {effect!r:.60}")
+        raise PolicyError(f"{where}: Effect must be \"Allow\" or \"Deny\", got {shown(effect)}")
     principal = _pair(raw, "Principal", "NotPrincipal", where, required=True, parse=_parse_principal)
     actions = _pair(raw, "Action", "NotAction", where, required=True, parse=_string_list)
     resources = _pair(raw, "Resource", "NotResource", where, required=False, parse=_string_list)
@@ -297,15 +437,24 @@ def _pair(raw: Mapping[str, Any], name: str, not_name: str, where: str, *, requi
 
 def _string_list(value: Any, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
+        _check_string(value, where)
         return (value,)
     if isinstance(value, list):
         if not value:
             raise PolicyError(f"{where} is an empty list")
+        if len(value) > LIMITS.values_per_element:
+            raise PolicyError(f"{where} has {len(value)} values, more than the {LIMITS.values_per_element} judged")
         for item in value:
             if not isinstance(item, str):
                 raise PolicyError(f"{where} must hold strings, found {_type_name(item)}")
+            _check_string(item, where)
         return tuple(value)
     raise PolicyError(f"{where} must be a string or a list of strings, got {_type_name(value)}")
+
+
+def _check_string(value: str, where: str) -> None:
+    if len(value) > LIMITS.string_length:
+        raise PolicyError(f"{where} has a value of {len(value)} characters, more than the {LIMITS.string_length} judged")
 
 
 _PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
@@ -315,7 +464,7 @@ def _parse_principal(value: Any, where: str) -> Principal:
     if value == "*":
         return Principal(everyone=True)
     if isinstance(value, str):
-        raise PolicyError(f"{where} as a string must be \"*\", got {value!r:.60}")
+        raise PolicyError(f"{where} as a string must be \"*\", got {shown(value)}")
     if not isinstance(value, Mapping):
         raise PolicyError(f"{where} must be \"*\" or an object, got {_type_name(value)}")
     if not value:
@@ -323,7 +472,7 @@ def _parse_principal(value: Any, where: str) -> Principal:
     by_type: dict[str, tuple[str, ...]] = {}
     for kind, values in value.items():
         if kind not in _PRINCIPAL_TYPES:
-            raise PolicyError(f"{where}: unknown principal type {kind!r:.40} (expected one of {', '.join(_PRINCIPAL_TYPES)})")
+            raise PolicyError(f"{where}: unknown principal type {shown(kind, 40)} (expected one of {', '.join(_PRINCIPAL_TYPES)})")
         by_type[kind] = _string_list(values, f"{where}.{kind}")
     return Principal(everyone=False, by_type=by_type)
 
@@ -337,18 +486,20 @@ def _parse_conditions(value: Any, where: str) -> tuple[Condition, ...]:
             raise PolicyError(f"{where}: Condition operator must be a string")
         base, if_exists, qualifier = _split_operator(operator, where)
         if not isinstance(tests, Mapping):
-            raise PolicyError(f"{where}: Condition {operator} must map keys to values, got {_type_name(tests)}")
+            raise PolicyError(f"{where}: Condition {shown(operator)} must map keys to values, got {_type_name(tests)}")
         for key, values in tests.items():
             conditions.append(
                 Condition(
                     operator=operator,
                     key=str(key).lower(),
-                    values=_condition_values(values, f"{where}: Condition {operator} {key}"),
+                    values=_condition_values(values, f"{where}: Condition {shown(operator)} {shown(key)}"),
                     base_operator=base,
                     if_exists=if_exists,
                     set_qualifier=qualifier,
                 )
             )
+            if len(conditions) > LIMITS.values_per_element:
+                raise PolicyError(f"{where}: more than {LIMITS.values_per_element} condition tests")
     return tuple(conditions)
 
 
@@ -359,14 +510,14 @@ def _split_operator(operator: str, where: str) -> tuple[str, bool, str | None]:
         prefix, _, name = name.partition(":")
         qualifier = prefix.lower()
         if qualifier not in ("forallvalues", "foranyvalue"):
-            raise PolicyError(f"{where}: unknown condition set operator {prefix!r:.40} in {operator!r:.60}")
+            raise PolicyError(f"{where}: unknown condition set operator {shown(prefix, 40)} in {shown(operator)}")
     lowered = name.lower()
     if_exists = lowered.endswith("ifexists") and lowered != "null"
     base = lowered[: -len("ifexists")] if if_exists else lowered
     if base not in KNOWN_OPERATORS:
-        raise PolicyError(f"{where}: unknown condition operator {operator!r:.60}")
+        raise PolicyError(f"{where}: unknown condition operator {shown(operator)}")
     if base == "null" and (if_exists or qualifier):
-        raise PolicyError(f"{where}: condition operator {operator!r:.60} is not valid")
+        raise PolicyError(f"{where}: condition operator {shown(operator)} is not valid")
     return base, if_exists, qualifier
 
 
@@ -374,12 +525,21 @@ def _condition_values(value: Any, where: str) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     if not items:
         raise PolicyError(f"{where} has an empty list of values")
+    if len(items) > LIMITS.values_per_element:
+        raise PolicyError(f"{where} has {len(items)} values, more than the {LIMITS.values_per_element} judged")
     normalised = []
     for item in items:
         if isinstance(item, bool):  # before int: bool is an int in Python
             normalised.append("true" if item else "false")
-        elif isinstance(item, (str, int, float)):
-            normalised.append(str(item))
+        elif isinstance(item, int):
+            text = str(item)
+            _check_string(text, where)
+            normalised.append(text)
+        elif isinstance(item, float):
+            normalised.append(repr(item))
+        elif isinstance(item, str):
+            _check_string(item, where)
+            normalised.append(item)
         else:
             raise PolicyError(f"{where}: a value must be a string, number or boolean, got {_type_name(item)}")
     return tuple(normalised)
@@ -394,26 +554,76 @@ def _type_name(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------
-# matching
+# wildcard matching: linear in the pattern, no backtracking regex
 # --------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.compile(f"^{regex}$", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+def _collapse_stars(pattern: str) -> str:
+    return re.sub(r"\*+", "*", pattern) if "**" in pattern else pattern
 
 
+def glob_steps(pattern: str, text: str, ignore_case: bool = False) -> tuple[bool, int]:
+    """Whether ``pattern`` (``*`` any run, ``?`` one character) matches all of ``text``, and the steps taken.
+
+    The classic iterative matcher: on a mismatch it resumes right after the last
+    ``*`` with one more character consumed by it, so it never revisits earlier
+    stars. With runs of ``*`` collapsed, the steps are at most
+    ``(len(pattern) + 1) * (len(text) + 1)``, whatever the input.
+    """
+    if ignore_case:
+        pattern, text = pattern.lower(), text.lower()
+    pattern = _collapse_stars(pattern)
+    p = t = steps = 0
+    star = -1
+    star_text = 0
+    while t < len(text):
+        steps += 1
+        if p < len(pattern) and (pattern[p] == "?" or pattern[p] == text[t]):
+            p += 1
+            t += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, star_text = p, t
+            p += 1
+        elif star >= 0:
+            star_text += 1
+            p, t = star + 1, star_text
+        else:
+            return False, steps
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+        steps += 1
+    return p == len(pattern), steps
+
+
+def glob_match(pattern: str, text: str, ignore_case: bool = False) -> bool:
+    """Whether an IAM wildcard pattern matches the whole text (see :func:`glob_steps`)."""
+    if "?" not in pattern:
+        star = pattern.find("*")
+        if star < 0:
+            return pattern.lower() == text.lower() if ignore_case else pattern == text
+        if star == len(pattern) - 1:  # "prefix*", the common case: no matcher needed
+            prefix = pattern[:-1]
+            return text.lower().startswith(prefix.lower()) if ignore_case else text.startswith(prefix)
+    return glob_steps(pattern, text, ignore_case)[0]
+
+
+@lru_cache(maxsize=65536)
 def action_matches(pattern: str, action: str) -> bool:
     """Whether an ``Action`` pattern (``kms:Create*``, ``*``) covers ``action``; case-insensitive."""
-    return bool(_glob(pattern, True).match(action))
+    return glob_match(pattern, action, ignore_case=True)
 
 
 def statement_allows_action(statement: Statement, action: str) -> bool:
     """Whether the statement's ``Action``/``NotAction`` covers ``action`` (ignoring principal and conditions)."""
-    if statement.actions is not None:
-        return any(action_matches(p, action) for p in statement.actions)
-    return not any(action_matches(p, action) for p in statement.not_actions or ())
+    memo = statement._covered_actions
+    answer = memo.get(action)
+    if answer is None:
+        if statement.actions is not None:
+            answer = any(action_matches(p, action) for p in statement.actions)
+        else:
+            answer = not any(action_matches(p, action) for p in statement.not_actions or ())
+        memo[action] = answer
+    return answer
 
 
 def account_of_principal(value: str) -> str | None:
@@ -426,63 +636,164 @@ def account_of_principal(value: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Request:
-    """One request to judge: who asks for what, and the request context keys known about it.
+# --------------------------------------------------------------------------
+# requests
+# --------------------------------------------------------------------------
 
-    ``principal_arn`` is the caller's ARN (a role, a user, an account root) or,
-    for a service principal, ``principal_service`` names it. ``context`` maps
-    condition keys (any case) to a value or a list of values; a key that is
-    absent from ``context`` and not in ``absent_keys`` is *unknown*.
+
+class CallerKind(str, enum.Enum):
+    ROOT = "root"  # the account's root user
+    ROLE_SESSION = "role-session"  # an assumed-role session (arn: the role, session_arn: the session)
+    USER = "user"  # an IAM user
+    SERVICE = "service"  # an AWS service principal
+    ANONYMOUS = "anonymous"  # an unauthenticated caller
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a request. ``arn`` is what ``aws:PrincipalArn`` holds (for a role session: the role's ARN).
+
+    ``arn=None`` with a kind that has one means "some principal of this kind in
+    ``account`` whose name the check does not know": a ``Principal`` naming one
+    role or user then gives UNKNOWN, one naming the account gives a match.
+    """
+
+    kind: CallerKind
+    account: str | None = None
+    arn: str | None = None
+    session_arn: str | None = None
+    service: str | None = None
+    org_id: str | None = None
+    org_paths: tuple[str, ...] = ()
+
+    @property
+    def partition(self) -> str:
+        for arn in (self.arn, self.session_arn):
+            if arn and arn.startswith("arn:"):
+                return arn.split(":")[1]
+        return "aws"
+
+    def root_arn(self) -> str | None:
+        return f"arn:{self.partition}:iam::{self.account}:root" if self.account else None
+
+
+@dataclass(frozen=True, init=False)
+class Request:
+    """One request to judge: a caller, an action, a resource and the request context.
+
+    ``context`` maps condition keys (any case) to a value or a list of values;
+    a key not in it is absent, unless listed in ``unknown_keys`` (the check does
+    not know it) or matched by a pattern in ``caller_chosen_keys`` (the caller
+    picks it). ``resource=None`` means "a resource of the caller's choosing".
+
+    The keyword arguments ``principal_arn``, ``principal_service`` and
+    ``absent_keys`` are the earlier form of this class (used by the simulator's
+    KMS enforcement until it gets an evaluator of its own): a request built that
+    way treats every key that is neither in ``context`` nor in ``absent_keys``
+    as unknown.
     """
 
     action: str
-    principal_arn: str | None = None
-    principal_service: str | None = None
-    context: Mapping[str, Any] = field(default_factory=dict)
-    absent_keys: frozenset[str] = frozenset()
+    caller: Caller
+    resource: str | None
+    context: Mapping[str, Any]
+    unknown_keys: frozenset[str]
+    caller_chosen_keys: tuple[str, ...]
+    unknown_by_default: bool
+    absent_keys: frozenset[str]
+
+    def __init__(
+        self,
+        action: str,
+        principal_arn: str | None = None,
+        principal_service: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        absent_keys: Iterable[str] = frozenset(),
+        *,
+        caller: Caller | None = None,
+        resource: str | None = None,
+        unknown_keys: Iterable[str] = frozenset(),
+        caller_chosen_keys: Iterable[str] = (),
+    ) -> None:
+        legacy = caller is None
+        if caller is None:
+            caller = _legacy_caller(principal_arn, principal_service)
+        lowered = {str(k).lower(): v for k, v in (context or {}).items()}
+        object.__setattr__(self, "action", action)
+        object.__setattr__(self, "caller", caller)
+        object.__setattr__(self, "resource", resource)
+        object.__setattr__(self, "context", lowered)
+        object.__setattr__(self, "unknown_keys", frozenset(k.lower() for k in unknown_keys))
+        chosen, exact, patterns = _split_chosen(tuple(caller_chosen_keys))
+        object.__setattr__(self, "caller_chosen_keys", chosen)
+        object.__setattr__(self, "_chosen_exact", exact)
+        object.__setattr__(self, "_chosen_patterns", patterns)
+        object.__setattr__(self, "unknown_by_default", legacy)
+        object.__setattr__(self, "absent_keys", frozenset(k.lower() for k in absent_keys))
+
+    @property
+    def principal_arn(self) -> str | None:
+        return self.caller.arn
 
     @property
     def principal_account(self) -> str | None:
-        return account_of_principal(self.principal_arn) if self.principal_arn else None
+        return self.caller.account
+
+    def key_state(self, key: str) -> Any:
+        """The value of a (lower-case) key, or :data:`ABSENT`, :data:`UNKNOWN` or :data:`CHOSEN`."""
+        if key in self.context:
+            return self.context[key]
+        if key in self.unknown_keys:
+            return UNKNOWN
+        if key in self._chosen_exact or (self._chosen_patterns and _matches_any_pattern(key, self._chosen_patterns)):
+            return CHOSEN
+        if self.unknown_by_default and key not in self.absent_keys:
+            return UNKNOWN
+        return ABSENT
 
 
-def _principal_covers(principal: Principal, request: Request) -> bool | None:
-    if principal.everyone:
-        return True
-    if request.principal_service is not None:
-        return request.principal_service.lower() in (v.lower() for v in principal.values("Service"))
-    if request.principal_arn is None:
-        return None
-    account = request.principal_account
-    for value in principal.values("AWS"):
-        if value == "*":
-            return True
-        if "*" in value:
-            return None  # AWS rejects these; do not guess
-        if account_of_principal(value) == account and (_ACCOUNT_ID.match(value) or value.endswith(":root")):
-            return True
-        if value == request.principal_arn:
-            return True
-    return False
+@lru_cache(maxsize=256)
+def _split_chosen(keys: tuple[str, ...]) -> tuple[tuple[str, ...], frozenset[str], tuple[str, ...]]:
+    """Caller-chosen key patterns, lower case: all, the exact names, the wildcard patterns (built once per set)."""
+    chosen = tuple(k.lower() for k in keys)
+    return chosen, frozenset(k for k in chosen if "*" not in k and "?" not in k), tuple(k for k in chosen if "*" in k or "?" in k)
 
 
-def _statement_applies(statement: Statement, request: Request) -> bool | None:
-    if not statement_allows_action(statement, request.action):
-        return False
-    if statement.principal is not None:
-        covered = _principal_covers(statement.principal, request)
-    else:
-        excluded = _principal_covers(statement.not_principal, request)  # type: ignore[arg-type]
-        covered = None if excluded is None else not excluded
-    if covered is False:
-        return False
-    conditions = evaluate_conditions(statement.conditions, request)
-    if conditions is False:
-        return False
-    if covered is None or conditions is None:
-        return None
-    return True
+@lru_cache(maxsize=4096)
+def _matches_any_pattern(key: str, patterns: tuple[str, ...]) -> bool:
+    return any(glob_match(pattern, key) for pattern in patterns)
+
+
+def _legacy_caller(principal_arn: str | None, principal_service: str | None) -> Caller:
+    if principal_service is not None:
+        return Caller(CallerKind.SERVICE, service=principal_service)
+    if principal_arn is None:
+        # The earlier form had no way to say "anonymous": no ARN meant "not known".
+        return Caller(CallerKind.ROLE_SESSION)
+    account = account_of_principal(principal_arn)
+    if principal_arn.endswith(":root"):
+        return Caller(CallerKind.ROOT, account=account, arn=principal_arn)
+    if ":role/" in principal_arn:
+        return Caller(CallerKind.ROLE_SESSION, account=account, arn=principal_arn)
+    return Caller(CallerKind.USER, account=account, arn=principal_arn)
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+ABSENT = _Marker("ABSENT")
+UNKNOWN = _Marker("UNKNOWN")
+CHOSEN = _Marker("CHOSEN")
+
+
+# --------------------------------------------------------------------------
+# evaluation
+# --------------------------------------------------------------------------
 
 
 class Verdict(str, enum.Enum):
@@ -498,20 +809,23 @@ class Decision:
 
     verdict: Verdict
     statements: tuple[Statement, ...] = ()
+    possible_denies: tuple[Statement, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict is Verdict.ALLOWED
 
 
 def evaluate(policy: Policy, request: Request) -> Decision:
-    """How this policy alone decides the request: Deny before Allow; ``UNKNOWN`` when a condition cannot be told."""
-    denies = [(s, _statement_applies(s, request)) for s in policy.denies]
-    definite_denies = tuple(s for s, applies in denies if applies is True)
-    if definite_denies:
-        return Decision(Verdict.EXPLICIT_DENY, definite_denies)
-    maybe_denies = tuple(s for s, applies in denies if applies is None)
-    allows = [(s, _statement_applies(s, request)) for s in policy.allows]
+    """How this policy alone decides the request: Deny before Allow, else implicit deny; UNKNOWN only on unknown keys."""
+    certain, possible = explicit_denies(policy, request)
+    if certain:
+        return Decision(Verdict.EXPLICIT_DENY, certain)
+    allows = [(s, statement_applies(s, request)) for s in policy.allows]
     definite_allows = tuple(s for s, applies in allows if applies is True)
     maybe_allows = tuple(s for s, applies in allows if applies is None)
-    if maybe_denies and (definite_allows or maybe_allows):
-        return Decision(Verdict.UNKNOWN, maybe_denies)
+    if possible and (definite_allows or maybe_allows):
+        return Decision(Verdict.UNKNOWN, possible, possible)
     if definite_allows:
         return Decision(Verdict.ALLOWED, definite_allows)
     if maybe_allows:
@@ -520,10 +834,10 @@ def evaluate(policy: Policy, request: Request) -> Decision:
 
 
 def explicit_denies(policy: Policy, request: Request) -> tuple[tuple[Statement, ...], tuple[Statement, ...]]:
-    """Deny statements that certainly apply to the request, and those that might (a condition cannot be told)."""
+    """Deny statements that certainly apply to the request, and those that might (a key the check does not know)."""
     certain, possible = [], []
     for statement in policy.denies:
-        applies = _statement_applies(statement, request)
+        applies = statement_applies(statement, request)
         if applies is True:
             certain.append(statement)
         elif applies is None:
@@ -531,27 +845,137 @@ def explicit_denies(policy: Policy, request: Request) -> tuple[tuple[Statement, 
     return tuple(certain), tuple(possible)
 
 
-# --------------------------------------------------------------------------
-# conditions
-# --------------------------------------------------------------------------
-
-_UNKNOWN = object()
-
-
-def _context_value(request: Request, key: str) -> Any:
-    for name, value in request.context.items():
-        if name.lower() == key:
-            return value
-    if key in {k.lower() for k in request.absent_keys}:
+def statement_applies(statement: Statement, request: Request) -> bool | None:
+    """Whether the statement covers the request (principal, action, resource, conditions); ``None``: cannot tell."""
+    if not statement_allows_action(statement, request.action):
+        return False
+    if not _resource_covered(statement, request):
+        return False
+    covered = principal_covers(statement, request.caller)
+    if covered is False:
+        return False
+    conditions = evaluate_conditions(statement.conditions, request, deny=not statement.is_allow)
+    if conditions is False:
+        return False
+    if covered is None or conditions is None:
         return None
-    return _UNKNOWN
+    return True
 
 
-def evaluate_conditions(conditions: Iterable[Condition], request: Request) -> bool | None:
+def principal_covers(statement: Statement, caller: Caller) -> bool | None:
+    """Whether the statement's ``Principal`` (or ``NotPrincipal``) takes in the caller; ``None``: cannot tell."""
+    if statement.principal is not None:
+        return _principal_matches(statement.principal, caller)
+    excepted = _not_principal_excepts(statement.not_principal, caller)  # type: ignore[arg-type]
+    return None if excepted is None else not excepted
+
+
+def _resource_covered(statement: Statement, request: Request) -> bool:
+    if statement.resources is None and statement.not_resources is None:
+        return True  # endpoint policies may leave Resource out: every resource
+    if request.resource is None and request.unknown_by_default:
+        return True  # the earlier Request form named no resource: every statement's Resource was taken to match
+    if request.resource is None:
+        # The caller picks the resource: an Allow names some resource it can pick; a Deny binds only
+        # when it covers every resource (Resource "*") -- a NotResource Deny can be stepped around.
+        if statement.is_allow:
+            return statement.resources is not None or not any(r == "*" for r in statement.not_resources or ())
+        return statement.resources is not None and any(_collapse_stars(r) == "*" for r in statement.resources)
+    patterns = statement.resources if statement.resources is not None else statement.not_resources or ()
+    matched = any(_resource_matches(_substitute(p, request), request.resource) for p in patterns)
+    return matched if statement.resources is not None else not matched
+
+
+def _resource_matches(pattern: Any, arn: str) -> bool:
+    if not isinstance(pattern, str):
+        return False  # a variable naming an absent or unknown key: AWS matches nothing with it
+    if pattern == "*":
+        return True
+    return _arn_like(pattern, arn)
+
+
+# -- principals ------------------------------------------------------------------------------
+
+
+def _principal_matches(principal: Principal, caller: Caller) -> bool | None:
+    """Whether ``Principal`` covers the caller: ``*`` everyone (anonymous too), an account all its principals."""
+    if principal.everyone:
+        return True
+    if caller.kind is CallerKind.SERVICE:
+        return any(glob_match(v, caller.service or "", ignore_case=True) for v in principal.values("Service"))
+    if caller.kind is CallerKind.ANONYMOUS:
+        return any(v == "*" for v in principal.values("AWS"))
+    if caller.account is None:
+        return True if "*" in principal.values("AWS") else (None if principal.values("AWS") else False)
+    outcome: bool | None = False
+    for value in principal.values("AWS"):
+        if value == "*":
+            return True
+        if (_ACCOUNT_ID.match(value) or value.endswith(":root")) and "*" not in value:
+            if account_of_principal(value) == caller.account:
+                return True
+            continue
+        matched = _identity_matches(value, caller)
+        if matched is True:
+            return True
+        if matched is None:
+            outcome = None
+    return outcome
+
+
+def _identity_matches(value: str, caller: Caller) -> bool | None:
+    """A role, user or session ARN value against the caller (a role ARN covers the role's sessions)."""
+    if caller.kind is CallerKind.ROOT:
+        return glob_match(value, caller.root_arn() or "") if "*" in value else False
+    if caller.arn is None:
+        # Some principal of the account whose name is not known: a value of that account might be it.
+        account = account_of_principal(value)
+        if account is not None and account != caller.account:
+            return False
+        return None
+    candidates = [a for a in (caller.arn, caller.session_arn) if a]
+    return any(glob_match(value, a) for a in candidates)
+
+
+def _not_principal_excepts(principal: Principal, caller: Caller) -> bool | None:
+    """Whether ``NotPrincipal`` lists the caller, so a Deny with it does not apply.
+
+    AWS checks the account, then the role, then the session: every level of the
+    caller must be listed. Naming only the account root excepts only the root
+    user; a role's sessions need the role's (or session's) ARN *and* the account.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+    """
+    if principal.everyone:
+        return True
+    if caller.kind is CallerKind.SERVICE:
+        return any(glob_match(v, caller.service or "", ignore_case=True) for v in principal.values("Service"))
+    values = principal.values("AWS")
+    if caller.kind is CallerKind.ANONYMOUS:
+        return "*" in values
+    if "*" in values:
+        return True
+    if caller.account is None:
+        return None if values else False
+    root = caller.root_arn()
+    account_listed = any(v == caller.account or (v == root) for v in values)
+    if caller.kind is CallerKind.ROOT:
+        return account_listed
+    if not account_listed:
+        return False
+    if caller.arn is None:
+        own = [v for v in values if account_of_principal(v) == caller.account and not (v == caller.account or v == root)]
+        return None if own else False
+    return any(v in (caller.arn, caller.session_arn) for v in values)
+
+
+# -- conditions -------------------------------------------------------------------------------
+
+
+def evaluate_conditions(conditions: Iterable[Condition], request: Request, deny: bool = False) -> bool | None:
     """All conditions together (AND): ``True``, ``False``, or ``None`` when a needed key is unknown."""
     result: bool | None = True
     for condition in conditions:
-        outcome = evaluate_condition(condition, request)
+        outcome = evaluate_condition(condition, request, deny=deny)
         if outcome is False:
             return False
         if outcome is None:
@@ -559,92 +983,215 @@ def evaluate_conditions(conditions: Iterable[Condition], request: Request) -> bo
     return result
 
 
-def evaluate_condition(condition: Condition, request: Request) -> bool | None:
-    """One condition under IAM's rules for missing keys, IfExists, negation and set qualifiers."""
-    value = _context_value(request, condition.key)
-    if value is _UNKNOWN:
+def evaluate_condition(condition: Condition, request: Request, deny: bool = False) -> bool | None:
+    """One condition under AWS's rules for missing keys, IfExists, negation, set operators and policy variables.
+
+    A key the caller chooses is taken as met in an Allow and not met in a Deny
+    (``deny``): the caller picks the value that lets it in.
+    """
+    value = request.key_state(condition.key)
+    if value is UNKNOWN:
         return None
+    if value is CHOSEN:
+        return not deny
     if condition.base_operator == "null":
-        expected_absent = condition.values[0].lower() == "true"
-        return (value is None) == expected_absent
-    if value is None:
-        # A missing key: IfExists and ForAllValues are vacuously true, negated operators match.
-        if condition.if_exists or condition.set_qualifier == "forallvalues":
+        # Null: "true" means the key must be absent, "false" present (an empty list counts as absent).
+        absent = value is ABSENT or (isinstance(value, (list, tuple)) and not value)
+        wanted_absent = condition.values[0].lower() == "true"
+        return absent == wanted_absent
+    if value is ABSENT:
+        if condition.if_exists:
             return True
-        return condition.negated and condition.set_qualifier is None
+        if condition.set_qualifier == "forallvalues":
+            return True
+        if condition.set_qualifier == "foranyvalue":
+            return False
+        return condition.negated
     request_values = [_as_text(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
     if any(v is None for v in request_values):
         return None
-    positive = _positive_operator(condition.base_operator)
-    if any("${" in v for v in condition.values):
-        return None  # policy variables: not resolved here
+    policy_values: list[str | None] = []
+    for raw in condition.values:
+        substituted = _substitute(raw, request)
+        if substituted is UNKNOWN_VALUE:
+            return None
+        policy_values.append(substituted)  # None: a variable whose key is absent matches nothing
+    positive = _POSITIVE_OF.get(condition.base_operator, condition.base_operator)
 
     def matches(request_value: str) -> bool | None:
-        outcomes = [_compare(positive, policy_value, request_value) for policy_value in condition.values]
+        outcomes = [_compare(positive, p, request_value) if p is not None else False for p in policy_values]
         if True in outcomes:
             return True
         return None if None in outcomes else False
 
-    def apply_negation(outcome: bool | None) -> bool | None:
-        if outcome is None or not condition.negated:
-            return outcome
-        return not outcome
-
-    per_value = [apply_negation(matches(v)) for v in request_values]
+    per_value = [matches(v) for v in request_values]
+    if condition.negated:
+        per_value = [None if m is None else not m for m in per_value]
     if condition.set_qualifier == "forallvalues":
         return _all3(per_value)
     if condition.set_qualifier == "foranyvalue":
         return _any3(per_value)
-    if len(request_values) != 1:
-        return None  # a single-valued operator on a multivalued key: AWS's answer depends on the key
-    return per_value[0]
+    if not request_values:
+        return condition.negated
+    # A single-valued operator on a multivalued key: true when any value matches (a negated one: none does).
+    return _all3(per_value) if condition.negated else _any3(per_value)
 
 
-def _positive_operator(base: str) -> str:
-    return {
-        "stringnotequals": "stringequals",
-        "stringnotequalsignorecase": "stringequalsignorecase",
-        "stringnotlike": "stringlike",
-        "arnnotequals": "arnequals",
-        "arnnotlike": "arnlike",
-        "numericnotequals": "numericequals",
-        "datenotequals": "dateequals",
-        "notipaddress": "ipaddress",
-    }.get(base, base)
+class _UnknownValue:
+    pass
+
+
+UNKNOWN_VALUE = _UnknownValue()
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_SPECIAL_VARIABLES = {"*": "*", "?": "?", "$": "$"}
+
+
+def _substitute(raw: str, request: Request) -> Any:
+    """``raw`` with policy variables replaced from the request; ``None`` when one names an absent key.
+
+    ``${*}``, ``${?}`` and ``${$}`` stand for the literal characters; ``${key, 'default'}``
+    takes the default when the key is absent. A key the check does not know (or the caller
+    chooses) gives :data:`UNKNOWN_VALUE` -- except that the caller's choice in a Resource is
+    never needed, as resources are matched against a concrete ARN.
+    """
+    if "${" not in raw:
+        return raw
+    parts: list[str] = []
+    position = 0
+    for match in _VARIABLE.finditer(raw):
+        parts.append(raw[position : match.start()])
+        position = match.end()
+        body = match.group(1).strip()
+        if body in _SPECIAL_VARIABLES:
+            # The literal character: keep it out of wildcard matching by escaping it as itself.
+            parts.append(_LITERAL_PREFIX + body)
+            continue
+        key, _, default = body.partition(",")
+        key = key.strip().lower()
+        default = default.strip()
+        if default.startswith("'") and default.endswith("'") and len(default) >= 2:
+            default_value: str | None = default[1:-1]
+        else:
+            default_value = None
+        state = request.key_state(key)
+        if state is ABSENT:
+            if default_value is None:
+                return None
+            parts.append(default_value)
+        elif state is UNKNOWN or state is CHOSEN:
+            return UNKNOWN_VALUE
+        elif isinstance(state, (list, tuple)):
+            if len(state) != 1:
+                return UNKNOWN_VALUE  # a multivalued key has no single value to put in its place
+            parts.append(str(_as_text(state[0])))
+        else:
+            parts.append(str(_as_text(state)))
+    parts.append(raw[position:])
+    return "".join(parts)
+
+
+# ``${*}`` in a policy means the character ``*`` itself. The matcher sees this private-use
+# character pair instead and compares it literally (see _literalise).
+_LITERAL_PREFIX = "\ue000"
+
+
+def _wildcard(pattern: str, text: str, ignore_case: bool = False) -> bool:
+    if _LITERAL_PREFIX not in pattern:
+        return glob_match(pattern, text, ignore_case)
+    # Replace each literal with a placeholder that matches only the same placeholder in the text.
+    placeholders = {"*": "\ue001", "?": "\ue002", "$": "$"}
+    converted = re.sub(_LITERAL_PREFIX + r"(.)", lambda m: placeholders[m.group(1)], pattern)
+    translated_text = text.replace("*", "\ue001").replace("?", "\ue002")
+    return glob_match(converted, translated_text, ignore_case)
+
+
+def _plain(value: str) -> str:
+    """A substituted value with its literal markers dropped (for equality operators)."""
+    return value.replace(_LITERAL_PREFIX, "")
 
 
 def _compare(operator: str, policy_value: str, request_value: str) -> bool | None:
     if operator == "stringequals":
-        return policy_value == request_value
+        return _plain(policy_value) == request_value
     if operator == "stringequalsignorecase":
-        return policy_value.lower() == request_value.lower()
+        return _plain(policy_value).lower() == request_value.lower()
     if operator == "stringlike":
-        return bool(_glob(policy_value, False).match(request_value))
-    if operator in ("arnequals", "arnlike"):
+        return _wildcard(policy_value, request_value)
+    if operator == "arnequals" or operator == "arnlike":
         return _arn_like(policy_value, request_value)
     if operator == "bool":
-        return policy_value.lower() == request_value.lower()
+        return _plain(policy_value).lower() == request_value.lower()
     if operator.startswith("numeric"):
+        return _numeric(operator, policy_value, request_value)
+    if operator.startswith("date"):
+        return _date(operator, policy_value, request_value)
+    if operator == "ipaddress":
+        return _ip_in(policy_value, request_value)
+    if operator == "binaryequals":
         try:
-            left, right = float(request_value), float(policy_value)
-        except ValueError:
+            return base64.b64decode(_plain(policy_value), validate=True) == base64.b64decode(request_value, validate=True)
+        except (binascii.Error, ValueError):
             return False
-        return {
-            "numericequals": left == right,
-            "numericlessthan": left < right,
-            "numericlessthanequals": left <= right,
-            "numericgreaterthan": left > right,
-            "numericgreaterthanequals": left >= right,
-        }[operator]
-    return None  # dates, IP ranges, binary: not needed by orgscan's checks; never guessed
+    return False
+
+
+def _numeric(operator: str, policy_value: str, request_value: str) -> bool:
+    try:
+        left, right = float(request_value), float(_plain(policy_value))
+    except (ValueError, OverflowError):
+        return False
+    return {
+        "numericequals": left == right,
+        "numericlessthan": left < right,
+        "numericlessthanequals": left <= right,
+        "numericgreaterthan": left > right,
+        "numericgreaterthanequals": left >= right,
+    }[operator]
+
+
+def _as_instant(text: str) -> float | None:
+    try:
+        return float(text)  # epoch seconds
+    except ValueError:
+        pass
+    try:
+        moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return moment.timestamp()
+
+
+def _date(operator: str, policy_value: str, request_value: str) -> bool:
+    left, right = _as_instant(request_value), _as_instant(_plain(policy_value))
+    if left is None or right is None:
+        return False
+    return {
+        "dateequals": left == right,
+        "datelessthan": left < right,
+        "datelessthanequals": left <= right,
+        "dategreaterthan": left > right,
+        "dategreaterthanequals": left >= right,
+    }[operator]
+
+
+def _ip_in(policy_value: str, request_value: str) -> bool:
+    try:
+        network = ipaddress.ip_network(_plain(policy_value), strict=False)
+        address = ipaddress.ip_address(request_value)
+    except ValueError:
+        return False
+    return address.version == network.version and address in network
 
 
 def _arn_like(pattern: str, arn: str) -> bool:
+    """ArnLike/ArnEquals: the six colon-separated components matched one by one, wildcards within each."""
     pattern_parts = pattern.split(":", 5)
     arn_parts = arn.split(":", 5)
     if len(pattern_parts) != 6 or len(arn_parts) != 6:
-        return bool(_glob(pattern, False).match(arn))
-    return all(_glob(p, False).match(a) for p, a in zip(pattern_parts, arn_parts))
+        return _wildcard(pattern, arn)
+    return all(_wildcard(p, a) for p, a in zip(pattern_parts, arn_parts))
 
 
 def _as_text(value: Any) -> str | None:
@@ -665,93 +1212,3 @@ def _any3(values: Sequence[bool | None]) -> bool | None:
     if True in values:
         return True
     return None if None in values else False
-
-
-# --------------------------------------------------------------------------
-# "who can call": public statements
-# --------------------------------------------------------------------------
-
-
-def _fixed_value(value: str) -> bool:
-    return bool(value) and "*" not in value and "?" not in value and "${" not in value
-
-
-def _limits_caller(condition: Condition, always_present: frozenset[str] = frozenset()) -> bool:
-    """A positive test with only fixed values (ARN values with a fixed account): it names who may call.
-
-    ``IfExists`` lets a request without the key through, so it limits nothing,
-    unless the key is in ``always_present`` (every request carries it).
-    """
-    if condition.negated or condition.set_qualifier == "forallvalues":
-        return False
-    if condition.if_exists and condition.key not in always_present:
-        return False
-    if condition.base_operator not in _STRING_OPERATORS | _ARN_OPERATORS:
-        return False
-    if condition.key in ("aws:principalarn", "aws:sourcearn"):
-        return all(_fixed_arn(condition.key, value) for value in condition.values)
-    if condition.base_operator in ("stringequals", "stringequalsignorecase"):
-        # No wildcards under StringEquals: '*' is a literal character, so only a variable is open-ended.
-        return all(v and "${" not in v for v in condition.values)
-    return all(_fixed_value(v) for v in condition.values)
-
-
-def _fixed_arn(key: str, value: str) -> bool:
-    # arn:aws:iam::111122223333:role/* names one account; arn:aws:iam::*:role/x names none.
-    parts = value.split(":", 5)
-    if "${" in value or len(parts) != 6 or parts[0] != "arn":
-        return False
-    if _ACCOUNT_ID.match(parts[4]):
-        return True
-    # Source ARNs of some resources (S3 buckets) carry no account: a fixed resource name still limits.
-    return key == "aws:sourcearn" and parts[4] == "" and bool(parts[5]) and not parts[5].startswith(("*", "?"))
-
-
-def caller_limiting_conditions(
-    statement: Statement, keys: Iterable[str] = CALLER_LIMITING_KEYS, always_present: Iterable[str] = ()
-) -> tuple[Condition, ...]:
-    """The statement's conditions that restrict who the caller is to fixed accounts, organizations, ARNs or networks."""
-    wanted = {k.lower() for k in keys}
-    present = frozenset(k.lower() for k in always_present)
-    return tuple(c for c in statement.conditions if c.key in wanted and _limits_caller(c, present))
-
-
-def opens_to_everyone(statement: Statement) -> bool:
-    """``Principal "*"``, ``{"AWS": "*"}`` (or a wildcard AWS value) or any ``NotPrincipal``."""
-    if statement.not_principal is not None:
-        return True
-    return statement.principal is not None and statement.principal.has_wildcard
-
-
-def _deny_guards(deny: Statement, allow: Statement, keys: frozenset[str]) -> bool:
-    """A Deny for every principal and every action of ``allow``, conditioned only on "the caller is not one of these fixed ones"."""
-    if deny.principal is None or not deny.principal.has_wildcard or deny.actions is None:
-        return False
-    if allow.actions is None:  # NotAction: only a Deny of everything covers it
-        if "*" not in deny.actions:
-            return False
-    elif not all(any(action_matches(d, a) for d in deny.actions) for a in allow.actions):
-        return False
-    return all(
-        c.key in keys and c.negated and c.set_qualifier is None and all(_fixed_value(v) for v in c.values)
-        for c in deny.conditions
-    )
-
-
-def public_allow_statements(
-    policy: Policy, keys: Iterable[str] = CALLER_LIMITING_KEYS, always_present: Iterable[str] = ()
-) -> tuple[Statement, ...]:
-    """Allow statements open to every principal with no condition on who the caller is (``keys``).
-
-    A Deny for every principal covering the statement's actions, conditioned
-    only on the caller *not* being a fixed account/organization/ARN (the "deny
-    unless in my organization" guard) or not conditioned at all, closes it.
-    """
-    key_set = frozenset(k.lower() for k in keys)
-    return tuple(
-        s
-        for s in policy.allows
-        if opens_to_everyone(s)
-        and not caller_limiting_conditions(s, key_set, always_present)
-        and not any(_deny_guards(d, s, key_set) for d in policy.denies)
-    )

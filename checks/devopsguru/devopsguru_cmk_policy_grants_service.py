@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Mapping
 
-from checks.devopsguru.gather import DESCRIBE_SERVICE_INTEGRATION, GET_RESOURCE_COLLECTION, customer_managed_key_or_finding
+from checks.devopsguru.gather import (
+    DESCRIBE_SERVICE_INTEGRATION,
+    GET_RESOURCE_COLLECTION,
+    customer_managed_key_or_finding,
+    integration_error,
+)
 from checks.kms.gather import DESCRIBE_KEY, GET_KEY_POLICY, LIST_ALIASES, MalformedResponse, key_policy_text
 from checks.policy import (
     Condition,
@@ -12,26 +18,17 @@ from checks.policy import (
     Request,
     Statement,
     account_of_principal,
-    evaluate_conditions,
     explicit_denies,
     parse_policy,
-    statement_allows_action,
+    statement_applies,
 )
+from checks.request_kinds import DEVOPS_GURU_ACTIONS
+from checks.request_kinds import devops_guru_request as _fas_request
 from scanner.errors import AwsError
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
-REQUIRED_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey")
-_GRANT_ONLY_KEYS = frozenset(
-    {
-        "kms:GrantIsForAWSResource",
-        "kms:GrantOperations",
-        "kms:GranteePrincipal",
-        "kms:RetiringPrincipal",
-        "kms:GrantConstraintType",
-        "kms:GranteeServicePrincipal",
-        "kms:GrantConstraintSourceArn",
-    }
-)
+REQUIRED_ACTIONS = DEVOPS_GURU_ACTIONS
+OPTION_NAMES = ("require_explicit_statement",)
 
 # Two statements, because kms:GrantIsForAWSResource exists only in grant requests: in a statement that
 # also allows kms:DescribeKey, a Bool test on it is false for DescribeKey and would deny DevOps Guru.
@@ -53,9 +50,12 @@ METADATA = CheckMetadata(
     resource_type="AWS::KMS::Key",
     scope=Scope.REGIONAL,
     rationale=(
-        "DevOps Guru validates the key with kms:DescribeKey and uses it through a grant it creates with kms:CreateGrant. "
-        "AWS's guidance scopes both to DevOps Guru in this region and this account with kms:ViaService and kms:CallerAccount "
-        "(exact-match operators). Without that Allow, or with a Deny that blocks it, DevOps Guru cannot use or read its data."
+        "DevOps Guru validates the key with kms:DescribeKey and uses it through a grant it creates with kms:CreateGrant, "
+        "calling KMS on behalf of the principal that configures it (a forward access session). The key policy must allow "
+        "that request: with the guidance's statement (kms:ViaService and kms:CallerAccount) or by delegating to IAM (the "
+        "account root's kms:*, then the principal's IAM policy must allow it too). Without an Allow, or with a Deny that "
+        "blocks the request (a network guard without an aws:ViaAWSService exception, a NotPrincipal Deny naming only the "
+        "root user), DevOps Guru cannot use or read its data. Option require_explicit_statement asks for the guidance's statement."
     ),
     remediation=Remediation(
         text=(
@@ -77,6 +77,8 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
         "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service",
         "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource",
+        "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_forward_access_sessions.html",
     ),
     compliance=(
         ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data encryption in DevOps Guru"),
@@ -85,24 +87,67 @@ METADATA = CheckMetadata(
 )
 
 
+class OptionError(ValueError):
+    """A ``[checks.devopsguru_cmk_policy_grants_service]`` setting is wrong; the message names it."""
+
+
+def read_options(options: Mapping[str, Any]) -> bool:
+    """``require_explicit_statement`` (default false); raises :class:`OptionError` naming a wrong setting."""
+    where = f"[checks.{METADATA.id}]"
+    options = {str(key).replace("-", "_"): value for key, value in options.items()}
+    unknown = sorted(set(options) - set(OPTION_NAMES))
+    if unknown:
+        raise OptionError(f"{where}: unknown option {unknown[0]!r} (known: {', '.join(OPTION_NAMES)})")
+    strict = options.get("require_explicit_statement", False)
+    if not isinstance(strict, bool):
+        raise OptionError(f"{where} require_explicit_statement: expected true or false")
+    return strict
+
+
 @dataclass
 class ActionAccess:
-    """For one required action: the statements that grant it to DevOps Guru, near misses, and Denies."""
+    """How the key policy answers DevOps Guru's request for one action."""
 
     action: str
-    granting: list[Statement] = field(default_factory=list)
+    allowed_by: tuple[Statement, ...] = ()
+    maybe_allowed_by: tuple[Statement, ...] = ()
+    guidance_form: tuple[Statement, ...] = ()
     near_misses: list[tuple[Statement, str]] = field(default_factory=list)
+    not_guidance_form: list[tuple[Statement, str]] = field(default_factory=list)
     denied_by: tuple[Statement, ...] = ()
     maybe_denied_by: tuple[Statement, ...] = ()
+    account_id: str = ""
 
     @property
-    def ok(self) -> bool:
-        return bool(self.granting) and not self.denied_by
+    def granting(self) -> list[Statement]:
+        """The statements that allow the request (kept under the earlier name)."""
+        return list(self.allowed_by)
+
+    @property
+    def allowed(self) -> bool:
+        return bool(self.allowed_by) and not self.denied_by
+
+    @property
+    def delegated(self) -> tuple[Statement, ...]:
+        """Allowing statements that name the account (root or id), not "*": the key policy delegates to IAM."""
+        return tuple(s for s in self.allowed_by if _names_account(s, self.account_id))
+
+    @property
+    def only_delegated(self) -> bool:
+        return bool(self.allowed_by) and len(self.delegated) == len(self.allowed_by)
 
     def evidence(self) -> dict:
-        data: dict = {"granted_by": [s.label for s in self.granting]}
+        data: dict = {"allowed_by": [s.label for s in self.allowed_by], "granted_by": [s.label for s in self.allowed_by]}
+        if self.delegated:
+            data["delegates_to_iam"] = [s.label for s in self.delegated]
+        if self.maybe_allowed_by:
+            data["allowed_only_for_some_principals_by"] = [s.label for s in self.maybe_allowed_by]
+        if self.guidance_form:
+            data["guidance_statements"] = [s.label for s in self.guidance_form]
         if self.near_misses:
             data["not_counted"] = [{"statement": s.label, "why": why} for s, why in self.near_misses]
+        if self.not_guidance_form:
+            data["not_in_guidance_form"] = [{"statement": s.label, "why": why} for s, why in self.not_guidance_form]
         if self.denied_by:
             data["denied_by"] = [s.label for s in self.denied_by]
         if self.maybe_denied_by:
@@ -110,21 +155,22 @@ class ActionAccess:
         return data
 
 
-def devops_guru_request(action: str, account_id: str, region: str, partition: str) -> Request:
-    """The request DevOps Guru makes on a caller's behalf, with the context keys KMS gives it."""
-    context = {
-        "kms:ViaService": f"devops-guru.{region}.amazonaws.com",
-        "kms:CallerAccount": account_id,
-        "aws:PrincipalAccount": account_id,
-        "aws:ViaAWSService": "true",
-    }
-    absent: frozenset[str] = frozenset()
-    if action == "kms:CreateGrant":
-        context["kms:GrantIsForAWSResource"] = "true"
-    else:
-        # Grant condition keys exist only in grant requests.
-        absent = _GRANT_ONLY_KEYS
-    return Request(action=action, principal_arn=f"arn:{partition}:iam::{account_id}:root", context=context, absent_keys=absent)
+def _names_account(statement: Statement, account_id: str) -> bool:
+    principal = statement.principal
+    if principal is None or principal.everyone:
+        return False
+    values = principal.values("AWS")
+    if "*" in values:
+        return False
+    return any(account_of_principal(v) == account_id and (v == account_id or v.endswith(":root")) for v in values)
+
+
+def devops_guru_request(
+    action: str, account_id: str, region: str, partition: str, key_arn: str | None = None, org_id: str | None = None
+) -> Request:
+    """DevOps Guru's forward-access-session request (see :func:`checks.request_kinds.devops_guru_request`)."""
+    key_arn = key_arn or f"arn:{partition}:kms:{region}:{account_id}:key/00000000-0000-0000-0000-000000000000"
+    return _fas_request(action, account_id, region, partition, key_arn, org_id)
 
 
 def _exact_condition_with(conditions: tuple[Condition, ...], key: str, value: str) -> bool:
@@ -165,45 +211,123 @@ def _why_not_counted(statement: Statement, key: str, value: str) -> str | None:
     return "; ".join(reasons)
 
 
-def service_access(policy: Policy, account_id: str, region: str, partition: str = "aws") -> list[ActionAccess]:
-    """How the policy treats DevOps Guru's CreateGrant and DescribeKey in this account and region."""
+def service_access(
+    policy: Policy, account_id: str, region: str, partition: str = "aws", key_arn: str | None = None, org_id: str | None = None
+) -> list[ActionAccess]:
+    """How the key policy answers DevOps Guru's CreateGrant and DescribeKey requests in this account and region.
+
+    ``org_id`` is the account's organization when the scan knows it (aws:PrincipalOrgID of the request).
+    """
     via = f"devops-guru.{region}.amazonaws.com"
     results = []
     for action in REQUIRED_ACTIONS:
-        access = ActionAccess(action)
-        request = devops_guru_request(action, account_id, region, partition)
-        for statement in policy.allows:
-            if not statement_allows_action(statement, action):
-                continue
-            mentions = any(c.key in ("kms:viaservice", "kms:calleraccount") for c in statement.conditions)
-            if not _covers_account_callers(statement, account_id):
-                if mentions:
-                    access.near_misses.append((statement, f"its principal does not cover callers of account {account_id}"))
-                continue
-            why = [
-                reason
-                for reason in (
-                    None if _exact_condition_with(statement.conditions, "kms:viaservice", via) else _why_not_counted(statement, "kms:viaservice", via),
-                    None
-                    if _exact_condition_with(statement.conditions, "kms:calleraccount", account_id)
-                    else _why_not_counted(statement, "kms:calleraccount", account_id),
-                )
-                if reason
-            ]
-            if not why and evaluate_conditions(statement.conditions, request) is False:
-                why = ["its other conditions exclude DevOps Guru's request"]
-            if why:
-                if mentions:
-                    access.near_misses.append((statement, "; ".join(why)))
-                continue
-            access.granting.append(statement)
+        request = devops_guru_request(action, account_id, region, partition, key_arn, org_id)
+        access = ActionAccess(action, account_id=account_id)
         access.denied_by, access.maybe_denied_by = explicit_denies(policy, request)
+        definite, maybe, guidance = [], [], []
+        for statement in policy.allows:
+            applies = statement_applies(statement, request)
+            mentions = any(c.key in ("kms:viaservice", "kms:calleraccount") for c in statement.conditions)
+            if applies is True:
+                definite.append(statement)
+                if _in_guidance_form(statement, account_id, via):
+                    guidance.append(statement)
+                elif mentions:
+                    access.not_guidance_form.append((statement, _why_not_guidance(statement, account_id, via)))
+            elif applies is None:
+                maybe.append(statement)
+            elif mentions:
+                access.near_misses.append((statement, _why_not_allowed(statement, account_id, via)))
+        access.allowed_by, access.maybe_allowed_by, access.guidance_form = tuple(definite), tuple(maybe), tuple(guidance)
         results.append(access)
     return results
 
 
+def _in_guidance_form(statement: Statement, account_id: str, via: str) -> bool:
+    """The guidance's own statement: exact-match kms:ViaService and kms:CallerAccount conditions."""
+    return (
+        _covers_account_callers(statement, account_id)
+        and _exact_condition_with(statement.conditions, "kms:viaservice", via)
+        and _exact_condition_with(statement.conditions, "kms:calleraccount", account_id)
+    )
+
+
+def _why_not_guidance(statement: Statement, account_id: str, via: str) -> str:
+    reasons = [
+        reason
+        for reason in (
+            None if _exact_condition_with(statement.conditions, "kms:viaservice", via) else _why_not_counted(statement, "kms:viaservice", via),
+            None
+            if _exact_condition_with(statement.conditions, "kms:calleraccount", account_id)
+            else _why_not_counted(statement, "kms:calleraccount", account_id),
+        )
+        if reason
+    ]
+    return "; ".join(reasons or ["its principal is not \"*\" or the account"])
+
+
+def _why_not_allowed(statement: Statement, account_id: str, via: str) -> str:
+    if not _covers_account_callers(statement, account_id):
+        return f"its principal does not cover callers of account {account_id}"
+    reasons = [
+        reason
+        for reason in (
+            None if _exact_condition_with(statement.conditions, "kms:viaservice", via) else _why_not_counted(statement, "kms:viaservice", via),
+            None
+            if _exact_condition_with(statement.conditions, "kms:calleraccount", account_id)
+            else _why_not_counted(statement, "kms:calleraccount", account_id),
+        )
+        if reason
+    ]
+    return "; ".join(reasons) if reasons else "its other conditions exclude DevOps Guru's request"
+
+
+def judge(accesses: list[ActionAccess], account_id: str, region: str, strict: bool) -> tuple[Status, str]:
+    """The verdict on DevOps Guru's requests and the message that explains it."""
+    problems = []
+    for access in accesses:
+        if access.denied_by:
+            problems.append(f"{access.action} is denied by {', '.join(s.label for s in access.denied_by)}")
+        elif not access.allowed_by:
+            if access.maybe_allowed_by:
+                problems.append(
+                    f"{access.action} is allowed only to some principals of the account "
+                    f"({', '.join(s.label for s in access.maybe_allowed_by)}): it works only if one of them configures DevOps Guru"
+                )
+            else:
+                problems.append(
+                    f"no statement allows DevOps Guru's {access.action} request (kms:ViaService = devops-guru.{region}.amazonaws.com, "
+                    f"kms:CallerAccount = {account_id}, from a role of the account)"
+                )
+        elif strict and not access.guidance_form:
+            problems.append(
+                f"no Allow of {access.action} conditioned on StringEquals kms:ViaService = devops-guru.{region}.amazonaws.com "
+                f"and kms:CallerAccount = {account_id} (require_explicit_statement is set; allowed by "
+                f"{', '.join(s.label for s in access.allowed_by)})"
+            )
+    if problems:
+        return Status.FAIL, "; ".join(problems)
+    allowed = sorted({s.label for a in accesses for s in (a.guidance_form if strict else a.allowed_by)})
+    message = f"DevOps Guru may create its grant and describe the key ({', '.join(allowed)}); no Deny blocks it"
+    delegated = sorted({s.label for a in accesses if a.only_delegated for s in a.delegated})
+    if delegated and not strict:
+        message += (
+            f"; the key policy delegates to IAM ({', '.join(delegated)}): the IAM policy of the principal that configures "
+            "DevOps Guru must also allow kms:CreateGrant and kms:DescribeKey"
+        )
+    maybe_denied = sorted({s.label for a in accesses for s in a.maybe_denied_by})
+    if maybe_denied:
+        message += f"; {', '.join(maybe_denied)} may deny it, depending on which principal configures DevOps Guru"
+    return Status.PASS, message
+
+
 @check(METADATA)
 def devopsguru_cmk_policy_grants_service(ctx):
+    try:
+        strict = read_options(ctx.options or {})
+    except OptionError as error:
+        yield integration_error(str(error))
+        return
     key = customer_managed_key_or_finding(
         ctx,
         when_missing="no key policy grants DevOps Guru access",
@@ -236,25 +360,9 @@ def devopsguru_cmk_policy_grants_service(ctx):
     except PolicyError as error:
         yield Finding(Status.ERROR, resource_id=arn, resource_arn=arn, message=f"key policy cannot be judged: {error}", evidence=evidence)
         return
-    accesses = service_access(policy, ctx.account_id, ctx.region, ctx.partition)
+    org_id = ctx.organization.id if ctx.organization is not None else None
+    accesses = service_access(policy, ctx.account_id, ctx.region, ctx.partition, key.facts.arn, org_id)
     evidence["policy"] = {a.action: a.evidence() for a in accesses}
-    problems = []
-    for access in accesses:
-        if access.denied_by:
-            problems.append(f"{access.action} is denied by {', '.join(s.label for s in access.denied_by)}")
-        if not access.granting:
-            problems.append(
-                f"no Allow of {access.action} conditioned on StringEquals kms:ViaService = devops-guru.{ctx.region}.amazonaws.com "
-                f"and kms:CallerAccount = {ctx.account_id}"
-            )
-    if problems:
-        yield Finding(Status.FAIL, resource_id=arn, resource_arn=arn, message="; ".join(problems), evidence=evidence)
-        return
-    granted = sorted({s.label for a in accesses for s in a.granting})
-    yield Finding(
-        Status.PASS,
-        resource_id=arn,
-        resource_arn=arn,
-        message=f"DevOps Guru may create its grant and describe the key ({', '.join(granted)}); no Deny blocks it",
-        evidence=evidence,
-    )
+    evidence["require_explicit_statement"] = strict
+    status, message = judge(accesses, ctx.account_id, ctx.region, strict)
+    yield Finding(status, resource_id=arn, resource_arn=arn, message=message, evidence=evidence)

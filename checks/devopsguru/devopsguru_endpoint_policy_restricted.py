@@ -12,13 +12,12 @@ from checks.devopsguru.gather import (
     not_in_use_finding,
 )
 from checks.kms.gather import MalformedResponse
-from checks.policy import Policy, PolicyError, parse_policy, public_allow_statements
+from checks.policy import Policy, PolicyError, parse_policy
+from checks.request_kinds import Access, OutsideCaller, allowed_accesses, outside_callers, outside_endpoint_request
 from scanner.errors import AwsError
 from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
-#: What limits an endpoint policy's "*" principal to your own people.
-ENDPOINT_CALLER_KEYS = ("aws:PrincipalOrgID", "aws:PrincipalAccount", "aws:PrincipalArn")
 _GONE_STATES = ("deleted", "deleting")
 
 METADATA = CheckMetadata(
@@ -52,6 +51,41 @@ METADATA = CheckMetadata(
     ),
     compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Traffic privacy"),),
 )
+
+
+#: DevOps Guru operations an outside caller is asked about (plus every action the policy names).
+DEVOPS_GURU_ACTIONS = (
+    "devops-guru:DescribeServiceIntegration",
+    "devops-guru:UpdateServiceIntegration",
+    "devops-guru:ListInsights",
+    "devops-guru:DescribeInsight",
+    "devops-guru:ListAnomaliesForInsight",
+    "devops-guru:DescribeAnomaly",
+    "devops-guru:GetResourceCollection",
+    "devops-guru:UpdateResourceCollection",
+    "devops-guru:SearchInsights",
+    "devops-guru:ListRecommendations",
+    "devops-guru:ListNotificationChannels",
+    "devops-guru:AddNotificationChannel",
+    "devops-guru:RemoveNotificationChannel",
+    "devops-guru:DescribeAccountHealth",
+    "devops-guru:GetCostEstimation",
+    "devops-guru:ListEvents",
+)
+
+
+def endpoint_public_accesses(policy: Policy, endpoint_id: str, vpc_id: str | None, account_id: str, region: str, partition: str) -> list[Access]:
+    """What an unrelated or anonymous caller may do through the endpoint (empty: the policy limits the caller).
+
+    Every request through the endpoint carries aws:SourceVpce (and aws:SourceVpc),
+    so those keys limit nothing here; the caller picks the resource it calls.
+    """
+    strangers = [c for c in outside_callers(policy, account_id, partition, None, include_anonymous=True) if c.public]
+
+    def requests(action: str, outside: OutsideCaller):
+        yield "through the endpoint", outside_endpoint_request(action, outside, endpoint_id, vpc_id, region)
+
+    return allowed_accesses(policy, strangers, DEVOPS_GURU_ACTIONS, requests)
 
 
 def is_default_full_access(policy: Policy) -> bool:
@@ -120,17 +154,29 @@ def _judge_endpoints(ctx, endpoints):
                 evidence={**evidence, "statements": [s.evidence() for s in policy.statements]},
             )
             continue
-        public = public_allow_statements(policy, ENDPOINT_CALLER_KEYS)
-        if public:
+        vpc_id = endpoint.get("VpcId") if isinstance(endpoint.get("VpcId"), str) else None
+        try:
+            accesses = endpoint_public_accesses(policy, endpoint_id, vpc_id, ctx.account_id, ctx.region, ctx.partition)
+        except PolicyError as error:
+            yield Finding(Status.ERROR, resource_id=endpoint_id, resource_arn=arn, message=f"endpoint policy cannot be judged: {error}", evidence=evidence)
+            continue
+        if accesses:
+            statements = {s.index: s for a in accesses for s in a.statements}
+            callers = sorted({a.who.description for a in accesses})
             yield Finding(
                 Status.FAIL,
                 resource_id=endpoint_id,
                 resource_arn=arn,
                 message=(
-                    "endpoint policy allows every principal without aws:PrincipalOrgID, aws:PrincipalAccount or aws:PrincipalArn: "
-                    + ", ".join(s.label for s in public)
+                    "endpoint policy lets callers outside your organization and account use DevOps Guru through it "
+                    f"({'; '.join(callers[:3])}): " + ", ".join(s.label for s in statements.values())
                 ),
-                evidence={**evidence, "public_statements": [s.evidence() for s in public]},
+                evidence={
+                    **evidence,
+                    "public_statements": [s.evidence() for s in statements.values()],
+                    "public_requests": [a.evidence() for a in accesses[:20]],
+                    "public_request_count": len(accesses),
+                },
             )
             continue
         yield Finding(

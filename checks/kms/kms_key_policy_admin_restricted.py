@@ -1,8 +1,6 @@
 """Administrative KMS actions are allowed only to principals of the key's own account."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from checks.kms.gather import (
     DESCRIBE_KEY,
     GET_KEY_POLICY,
@@ -10,46 +8,26 @@ from checks.kms.gather import (
     LIST_KEYS,
     customer_managed_key_policies,
 )
-from checks.policy import (
-    KMS_ALWAYS_PRESENT_KEYS,
-    Policy,
-    Request,
-    Statement,
-    account_of_principal,
-    explicit_denies,
-    statement_allows_action,
+from checks.policy import Policy, PolicyError
+from checks.request_kinds import (
+    KMS_ADMIN_ACTIONS,
+    KMS_GRANT_ACTIONS,
+    Access,
+    OutsideCaller,
+    allowed_accesses,
+    outside_callers,
+    outside_kms_requests,
+    summarise,
 )
+from checks.sensitive_data.detector import redact_identifier
 from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 #: Actions that change who controls the key or whether it exists (AWS's "key administrators" set).
-ADMIN_ACTIONS = (
-    "kms:PutKeyPolicy",
-    "kms:ScheduleKeyDeletion",
-    "kms:CancelKeyDeletion",
-    "kms:DisableKey",
-    "kms:EnableKey",
-    "kms:UpdateKeyDescription",
-    "kms:DisableKeyRotation",
-    "kms:EnableKeyRotation",
-    "kms:RotateKeyOnDemand",
-    "kms:ImportKeyMaterial",
-    "kms:DeleteImportedKeyMaterial",
-    "kms:CreateAlias",
-    "kms:UpdateAlias",
-    "kms:DeleteAlias",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:ReplicateKey",
-    "kms:UpdatePrimaryRegion",
-)
-#: Grant actions are administrative only without conditions: AWS's own key-user statement allows them
-#: under kms:GrantIsForAWSResource, which limits grants to AWS services acting for the user.
-GRANT_ACTIONS = ("kms:CreateGrant", "kms:RevokeGrant")
-_OWN_ACCOUNT_KEYS = ("kms:calleraccount", "aws:principalaccount")
-#: Stands for "some other account" when a wildcard principal is tested against Deny statements: a Deny
-#: that blocks every caller outside the key's account blocks this one too.
-_SOME_OTHER_ACCOUNT = "000000000000"
+ADMIN_ACTIONS = KMS_ADMIN_ACTIONS
+#: Grant operations count as administrative when another account can call them directly; AWS's own
+#: key-user statement allows them only under kms:GrantIsForAWSResource (an integrated service asks).
+GRANT_ACTIONS = KMS_GRANT_ACTIONS
 
 METADATA = CheckMetadata(
     id="kms_key_policy_admin_restricted",
@@ -61,7 +39,8 @@ METADATA = CheckMetadata(
     rationale=(
         "Whoever can change a key policy, disable a key or schedule its deletion controls every piece of data under the key: "
         "DevOps Guru loses access to its data when the key or its grant is revoked. Administrative actions (kms:*, *, "
-        "PutKeyPolicy, ScheduleKeyDeletion, DisableKey, CancelKeyDeletion, UpdateKeyDescription, unconditioned CreateGrant...) "
+        "PutKeyPolicy, ScheduleKeyDeletion, DisableKey, CancelKeyDeletion, UpdateKeyDescription, and CreateGrant, RevokeGrant "
+        "or RetireGrant called directly: whoever can revoke DevOps Guru's grant can make its data unreadable) "
         "belong to administrators of the key's own account, never to other accounts, to every principal or to a service principal."
     ),
     remediation=Remediation(
@@ -86,88 +65,19 @@ METADATA = CheckMetadata(
 )
 
 
-@dataclass(frozen=True)
-class AdminGrant:
-    """An administrative action a statement gives to someone outside the key's account."""
+def _direct_requests(key_arn: str):
+    """Administrative requests are direct calls: an integrated service never administers a key for its caller."""
 
-    statement: Statement
-    action: str
-    grantee: str
+    def requests(action: str, outside: OutsideCaller):
+        yield "direct", outside_kms_requests(action, key_arn, outside, via_service=False)
 
-    def evidence(self) -> dict:
-        return {"statement": self.statement.label, "index": self.statement.index, "action": self.action, "grantee": self.grantee}
+    return requests
 
 
-def _restricted_to_account(statement: Statement, account_id: str) -> bool:
-    """A wildcard principal whose conditions pin the caller to ``account_id``."""
-    for condition in statement.conditions:
-        if condition.negated or condition.set_qualifier == "forallvalues":
-            continue
-        if condition.if_exists and condition.key not in KMS_ALWAYS_PRESENT_KEYS:
-            continue
-        if condition.base_operator not in ("stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike"):
-            continue
-        if condition.key in _OWN_ACCOUNT_KEYS and all(v == account_id for v in condition.values):
-            return True
-        if condition.key == "aws:principalarn" and all(account_of_principal(v) == account_id for v in condition.values):
-            return True
-    return False
-
-
-def _some_other_account(account_id: str, partition: str) -> Request:
-    other = _SOME_OTHER_ACCOUNT if account_id != _SOME_OTHER_ACCOUNT else "000000000001"
-    return Request(action="", principal_arn=f"arn:{partition}:iam::{other}:root")
-
-
-def _outside_grantees(statement: Statement, account_id: str, partition: str) -> list[tuple[str, Request]]:
-    """Who outside the key's account the statement covers, each with a request to test Deny statements against."""
-    outside: list[tuple[str, Request]] = []
-    if statement.not_principal is not None:
-        outside.append(("everyone not named in NotPrincipal", _some_other_account(account_id, partition)))
-        return outside
-    principal = statement.principal
-    assert principal is not None
-    if principal.has_wildcard and not _restricted_to_account(statement, account_id):
-        outside.append(('"*" (every principal of every account)', _some_other_account(account_id, partition)))
-    for value in principal.values("AWS"):
-        if "*" in value:
-            continue
-        account = account_of_principal(value)
-        if account is not None and account != account_id:
-            outside.append((f"account {account} ({value})", Request(action="", principal_arn=f"arn:{partition}:iam::{account}:root")))
-    for value in principal.values("Service"):
-        outside.append((f"service principal {value}", Request(action="", principal_service=value)))
-    for kind in ("Federated", "CanonicalUser"):
-        for value in principal.values(kind):
-            outside.append((f"{kind} principal {value}", Request(action="", principal_arn=None)))
-    return outside
-
-
-def admin_grants_outside_account(policy: Policy, account_id: str, partition: str = "aws") -> list[AdminGrant]:
-    """Administrative actions allowed to principals outside ``account_id`` and not certainly blocked by a Deny."""
-    found: list[AdminGrant] = []
-    for statement in policy.allows:
-        actions = [a for a in ADMIN_ACTIONS if statement_allows_action(statement, a)]
-        if not statement.conditions:
-            actions += [a for a in GRANT_ACTIONS if statement_allows_action(statement, a)]
-        if not actions:
-            continue
-        for grantee, probe in _outside_grantees(statement, account_id, partition):
-            for action in actions:
-                request = Request(
-                    action=action,
-                    principal_arn=probe.principal_arn,
-                    principal_service=probe.principal_service,
-                    context=(
-                        {"aws:principalaccount": probe.principal_account, "kms:calleraccount": probe.principal_account}
-                        if probe.principal_account
-                        else {}
-                    ),
-                )
-                certain, _ = explicit_denies(policy, request)
-                if not certain:
-                    found.append(AdminGrant(statement, action, grantee))
-    return found
+def admin_accesses(policy: Policy, key_arn: str, account_id: str, partition: str, org_id: str | None = None) -> list[Access]:
+    """Administrative and grant operations that callers outside ``account_id`` may perform on the key, directly."""
+    callers = outside_callers(policy, account_id, partition, org_id)
+    return allowed_accesses(policy, callers, ADMIN_ACTIONS + GRANT_ACTIONS, _direct_requests(key_arn), named_actions=False)
 
 
 @check(METADATA)
@@ -177,39 +87,34 @@ def kms_key_policy_admin_restricted(ctx):
             yield item
             continue
         # One key whose policy cannot be judged is an ERROR for that key; the other keys are still judged.
-        yield from judge_apart(item[0].arn, lambda: list(_judge_keys(ctx, [item])), resource_arn=item[0].arn)
-
-
-def _judge_keys(ctx, items):
-    """The verdict for each ``(key, policy)`` of ``items`` (the check hands it one key at a time)."""
-    for item in items:
-        if isinstance(item, Finding):
-            yield item
-            continue
         key, policy = item
-        key_account = key.facts.account_id if key.facts else ctx.account_id
-        grants = admin_grants_outside_account(policy, key_account, ctx.partition)
-        evidence = {"key_id": key.key_id, "aliases": list(key.aliases), "key_account": key_account}
-        if grants:
-            by_statement: dict[str, list[AdminGrant]] = {}
-            for grant in grants:
-                by_statement.setdefault(grant.statement.label, []).append(grant)
-            summary = "; ".join(
-                f"{label} gives {', '.join(sorted({g.action for g in items}))} to {', '.join(sorted({g.grantee for g in items}))}"
-                for label, items in by_statement.items()
-            )
-            yield Finding(
-                Status.FAIL,
-                resource_id=key.arn,
-                resource_arn=key.arn,
-                message=f"administrative key actions are allowed outside account {key_account}: {summary}",
-                evidence={**evidence, "admin_grants": [g.evidence() for g in grants[:50]], "admin_grant_count": len(grants)},
-            )
-        else:
-            yield Finding(
-                Status.PASS,
-                resource_id=key.arn,
-                resource_arn=key.arn,
-                message=f"administrative key actions are allowed only within account {key_account}",
-                evidence=evidence,
-            )
+        yield from judge_apart(key.arn, lambda: list(_judge_key(ctx, key, policy)), resource_arn=key.arn)
+
+
+def _judge_key(ctx, key, policy):
+    """The verdict on one key's policy."""
+    key_account = key.facts.account_id if key.facts else ctx.account_id
+    org_id = ctx.organization.id if ctx.organization is not None else None
+    try:
+        grants = admin_accesses(policy, key.arn, key_account, ctx.partition, org_id)
+    except PolicyError as error:
+        yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"key policy cannot be judged: {error}")
+        return
+    evidence = {"key_id": key.key_id, "aliases": [redact_identifier(a) for a in key.aliases], "key_account": key_account}
+    if grants:
+        summary = summarise(grants)
+        yield Finding(
+            Status.FAIL,
+            resource_id=key.arn,
+            resource_arn=key.arn,
+            message=f"administrative key actions are allowed outside account {key_account}: {summary}",
+            evidence={**evidence, "admin_grants": [g.evidence() for g in grants[:50]], "admin_grant_count": len(grants)},
+        )
+    else:
+        yield Finding(
+            Status.PASS,
+            resource_id=key.arn,
+            resource_arn=key.arn,
+            message=f"administrative key actions are allowed only within account {key_account}",
+            evidence=evidence,
+        )

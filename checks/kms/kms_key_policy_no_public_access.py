@@ -8,7 +8,9 @@ from checks.kms.gather import (
     LIST_KEYS,
     customer_managed_key_policies,
 )
-from checks.policy import CALLER_LIMITING_KEYS, KMS_ALWAYS_PRESENT_KEYS, public_allow_statements
+from checks.policy import CallerKind, Policy, PolicyError
+from checks.request_kinds import KMS_ACTIONS, Access, OutsideCaller, allowed_accesses, outside_callers, outside_kms_requests
+from checks.sensitive_data.detector import redact_identifier
 from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
@@ -22,9 +24,10 @@ METADATA = CheckMetadata(
     resource_type=RESOURCE_TYPE,
     scope=Scope.REGIONAL,
     rationale=(
-        "A key policy statement that allows Principal \"*\" (or {\"AWS\": \"*\"}, or NotPrincipal) without a condition on "
-        "who the caller is lets principals of any AWS account use or manage the key, and so read the data it protects. "
-        "kms:ViaService alone does not limit the caller: anyone can call through the named service."
+        "A key policy that lets a principal of an unrelated AWS account call KMS on the key -- Principal \"*\" or "
+        "{\"AWS\": \"*\"} with no condition that limits the caller, and no Deny that keeps it out -- lets anyone use or "
+        "manage the key, and so read the data it protects. kms:ViaService, aws:SecureTransport or aws:SourceIp alone do "
+        "not limit the caller: anyone can call through the named service, over TLS, from an address of their choosing."
     ),
     remediation=Remediation(
         text=(
@@ -53,6 +56,28 @@ METADATA = CheckMetadata(
 )
 
 
+def kms_outside_requests(key_arn: str):
+    """``requests(action, caller)`` for :func:`allowed_accesses`: a direct call, then one through an integrated service."""
+
+    def requests(action: str, outside: OutsideCaller):
+        yield "direct", outside_kms_requests(action, key_arn, outside, via_service=False)
+        if outside.caller.kind is not CallerKind.SERVICE:
+            yield "through an AWS service", outside_kms_requests(action, key_arn, outside, via_service=True)
+
+    return requests
+
+
+def public_accesses(policy: Policy, key_arn: str, account_id: str, partition: str) -> list[Access]:
+    """What a principal of an unrelated account may do with the key (empty: the key is not public).
+
+    AWS KMS accepts no anonymous requests (every request is signed), so the
+    unrelated callers are an account's root user and its role sessions, in no
+    organization or in one of their own.
+    """
+    strangers = [c for c in outside_callers(policy, account_id, partition, None) if c.public]
+    return allowed_accesses(policy, strangers, KMS_ACTIONS, kms_outside_requests(key_arn))
+
+
 @check(METADATA)
 def kms_key_policy_no_public_access(ctx):
     for item in customer_managed_key_policies(ctx):
@@ -60,32 +85,43 @@ def kms_key_policy_no_public_access(ctx):
             yield item
             continue
         # One key whose policy cannot be judged is an ERROR for that key; the other keys are still judged.
-        yield from judge_apart(item[0].arn, lambda: list(_judge_keys(ctx, [item])), resource_arn=item[0].arn)
-
-
-def _judge_keys(ctx, items):
-    """The verdict for each ``(key, policy)`` of ``items`` (the check hands it one key at a time)."""
-    for item in items:
-        if isinstance(item, Finding):
-            yield item
-            continue
         key, policy = item
-        public = public_allow_statements(policy, CALLER_LIMITING_KEYS, KMS_ALWAYS_PRESENT_KEYS)
-        evidence = {"key_id": key.key_id, "aliases": list(key.aliases), "statements_read": len(policy.statements)}
-        if public:
-            labels = ", ".join(s.label for s in public)
-            yield Finding(
-                Status.FAIL,
-                resource_id=key.arn,
-                resource_arn=key.arn,
-                message=f"key policy allows every AWS principal with no condition on the caller: {labels}",
-                evidence={**evidence, "public_statements": [s.evidence() for s in public]},
-            )
-        else:
-            yield Finding(
-                Status.PASS,
-                resource_id=key.arn,
-                resource_arn=key.arn,
-                message="no key policy statement opens the key to every AWS principal without a condition on the caller",
-                evidence=evidence,
-            )
+        yield from judge_apart(key.arn, lambda: list(_judge_key(ctx, key, policy)), resource_arn=key.arn)
+
+
+def _judge_key(ctx, key, policy):
+    """The verdict on one key's policy."""
+    key_account = key.facts.account_id if key.facts else ctx.account_id
+    try:
+        accesses = public_accesses(policy, key.arn, key_account, ctx.partition)
+    except PolicyError as error:
+        yield Finding(Status.ERROR, resource_id=key.arn, resource_arn=key.arn, message=f"key policy cannot be judged: {error}")
+        return
+    evidence = {"key_id": key.key_id, "aliases": [redact_identifier(a) for a in key.aliases], "statements_read": len(policy.statements)}
+    if accesses:
+        statements = {s.index: s for a in accesses for s in a.statements}
+        labels = ", ".join(s.label for s in statements.values())
+        actions = sorted({a.action for a in accesses})
+        yield Finding(
+            Status.FAIL,
+            resource_id=key.arn,
+            resource_arn=key.arn,
+            message=(
+                f"key policy lets a principal of any AWS account use the key ({', '.join(actions[:5])}"
+                f"{', ...' if len(actions) > 5 else ''}) with no condition that limits the caller: {labels}"
+            ),
+            evidence={
+                **evidence,
+                "public_statements": [s.evidence() for s in statements.values()],
+                "public_requests": [a.evidence() for a in accesses[:20]],
+                "public_request_count": len(accesses),
+            },
+        )
+    else:
+        yield Finding(
+            Status.PASS,
+            resource_id=key.arn,
+            resource_arn=key.arn,
+            message="no principal of an unrelated AWS account may use the key: every Allow names principals or limits the caller",
+            evidence=evidence,
+        )

@@ -27,13 +27,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from checks.kms.kms_key_policy_no_public_access import public_accesses
 from checks.policy import (
-    CALLER_LIMITING_KEYS,
     PolicyError,
     Request,
     evaluate,
     parse_policy,
-    public_allow_statements,
 )
 from scanner.aws import ActionNames, TargetCache
 from scanner.iam_reference import SERVICE_PREFIXES
@@ -122,7 +121,7 @@ def test_policy_evaluator_parses_or_says_why(document):
         assert message and "\n" not in message and len(message) < 300
         return
     # What parses can always be judged.
-    public_allow_statements(policy, CALLER_LIMITING_KEYS)
+    public_accesses(policy, "arn:aws:kms:us-east-1:123456789012:key/k", "123456789012", "aws")
     for action in ("kms:Decrypt", "kms:PutKeyPolicy"):
         decision = evaluate(policy, Request(action=action, principal_arn="arn:aws:iam::999999999999:root", context={"kms:CallerAccount": "999999999999"}))
         assert decision.verdict is not None

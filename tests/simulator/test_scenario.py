@@ -223,11 +223,13 @@ DEFAULT_SCENARIO_ROWS = [
     ("cloudtrail_kms_events_logged", "131313131313", "eu-west-1", "PASS", "event data store portal-lake records KMS read and write events"),
     # devopsguru_cmk_rotation_enabled
     ("devopsguru_cmk_rotation_enabled", "333333333333", "eu-west-1", "FAIL", ""),
-    # devopsguru_cmk_policy_grants_service: wrong region, wrong account, IfExists, no grant at all, explicit Deny
+    # devopsguru_cmk_policy_grants_service: wrong region, wrong account (neither delegating to IAM), IfExists and
+    # the default key policy (both allow DevOps Guru's request: IfExists tests a present key like StringEquals;
+    # the default policy delegates to IAM), explicit Deny
     ("devopsguru_cmk_policy_grants_service", "333333333333", "eu-west-1", "FAIL", "kms:ViaService is devops-guru.us-east-1.amazonaws.com, not devops-guru.eu-west-1.amazonaws.com"),
     ("devopsguru_cmk_policy_grants_service", "444444444444", "eu-west-1", "FAIL", "kms:CallerAccount is 333333333333, not 444444444444"),
-    ("devopsguru_cmk_policy_grants_service", "888888888888", "eu-west-1", "FAIL", "IfExists does not count"),
-    ("devopsguru_cmk_policy_grants_service", "555555555555", "eu-west-1", "FAIL", "no Allow of kms:CreateGrant"),
+    ("devopsguru_cmk_policy_grants_service", "888888888888", "eu-west-1", "PASS", "IfExists does not count"),
+    ("devopsguru_cmk_policy_grants_service", "555555555555", "eu-west-1", "PASS", "delegates to IAM"),
     ("devopsguru_cmk_policy_grants_service", "121212121212", "eu-west-1", "FAIL", "kms:CreateGrant is denied by Sid 'FreezeGrantsDuringAudit'"),
     ("devopsguru_cmk_policy_grants_service", "222222222222", "eu-west-1", "PASS", ""),
     # kms_key_policy_no_public_access: "AWS": "*" without a condition, and NotPrincipal

@@ -59,7 +59,8 @@ def test_fail_when_the_policy_is_absent(judge):
     "condition",
     [
         None,
-        {"StringEquals": {"aws:SourceVpc": "vpc-12345678"}},
+        # Every request through the endpoint comes from its own VPC: a network condition names no caller.
+        {"StringLike": {"aws:SourceVpc": "vpc-*"}},
         {"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-exampleorg01"}},
         {"StringNotEquals": {"aws:PrincipalAccount": "999999999999"}},
         {"StringLike": {"aws:PrincipalOrgID": "o-*"}},
@@ -71,6 +72,44 @@ def test_fail_when_everyone_is_allowed_without_a_principal_condition(judge, cond
     assert finding.status is Status.FAIL
     assert "Sid 'UseDevOpsGuru'" in finding.message
     assert finding.evidence["public_statements"][0]["sid"] == "UseDevOpsGuru"
+
+
+def test_pass_when_limited_to_an_organizational_unit(judge):
+    # aws:PrincipalOrgPaths (reference_policies_condition-keys.html#condition-keys-principal-org-paths): only
+    # principals of accounts in that OU; anonymous and unrelated callers are left out.
+    condition = {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-exampleorg01/r-ab12/ou-ab12-11111111/*"]}}
+    assert only(judge(devopsguru_endpoint_policy_restricted, member(allow(condition)))).status is Status.PASS
+
+
+def test_deny_with_not_principal_closes_an_open_allow(judge):
+    # A Deny with NotPrincipal is an exception list (reference_policies_elements_notprincipal.html): everyone but
+    # the named role of the member account is denied, so the open Allow serves only that role.
+    policy = allow()
+    policy["Statement"].append(
+        {"Sid": "OnlyOps", "Effect": "Deny", "NotPrincipal": {"AWS": [f"arn:aws:iam::{MEMBER}:root", f"arn:aws:iam::{MEMBER}:role/Ops"]}, "Action": "*", "Resource": "*"}
+    )
+    assert only(judge(devopsguru_endpoint_policy_restricted, member(policy))).status is Status.PASS
+
+
+def test_unreadable_policy_of_one_endpoint_never_hides_another_endpoints_fail(judge):
+    # Issue 15, finding 3: a 4,301-digit integer (beyond Python's int-conversion limit) in one endpoint's policy is
+    # an ERROR for that endpoint only; the full-access endpoint next to it still FAILs.
+    huge = '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Condition": {"NumericLessThan": {"k": ' + "9" * 4301 + "}}}]}"
+    spec = {"devops_guru": [devops_guru(None)], "vpcs": [{"region": REGION, "endpoints": [{"service": "devops-guru"}, {"service": "devops-guru"}]}]}
+    corrupted = []
+
+    def prepare(sim):
+        from moto.ec2.models import ec2_backends
+
+        endpoint = sorted(ec2_backends[MEMBER][REGION].vpc_end_points.values(), key=lambda e: e.id)[0]
+        endpoint.policy_document = huge
+        corrupted.append(endpoint.id)
+
+    findings = {f.resource_id: f for f in judge(devopsguru_endpoint_policy_restricted, spec, prepare=prepare)}
+    assert len(findings) == 2
+    assert findings[corrupted[0]].status is Status.ERROR and "number too long" in findings[corrupted[0]].message
+    (other,) = [f for endpoint_id, f in findings.items() if endpoint_id != corrupted[0]]
+    assert other.status is Status.FAIL and "default full access" in other.message
 
 
 def test_malformed_policy_is_error(judge):

@@ -47,9 +47,37 @@ def test_pass_and_fail_per_key(judge):
         key_arn(10): Status.PASS,
     }
     assert f"account {OTHER}" in results[key_arn(3)].message and "kms:PutKeyPolicy" in results[key_arn(3)].message
-    assert '"*"' in results[key_arn(4)].message
+    assert "Sid 'Everyone' gives kms:CancelKeyDeletion" in results[key_arn(4)].message
+    assert "any principal of an unrelated account" in results[key_arn(4)].message
     assert "service principal events.amazonaws.com" in results[key_arn(5)].message
-    assert results[key_arn(8)].evidence["admin_grants"] == [{"statement": "Sid 'PartnerAnyGrant'", "index": 1, "action": "kms:CreateGrant", "grantee": f"account {OTHER} ({OTHER})"}]
+    assert results[key_arn(8)].evidence["admin_grants"] == [
+        {"caller": f"account {OTHER} (root user)", "action": "kms:CreateGrant", "how": "direct", "allowed_by": ["Sid 'PartnerAnyGrant'"]},
+        {"caller": f"account {OTHER} (role session)", "action": "kms:CreateGrant", "how": "direct", "allowed_by": ["Sid 'PartnerAnyGrant'"]},
+    ]
+
+
+def test_grant_operations_limited_only_by_transport_or_region_are_administrative(judge):
+    # aws:SecureTransport and aws:RequestedRegion say nothing about who calls (reference_policies_condition-keys.html);
+    # kms:GrantIsForAWSResource does: only an integrated service acting for the caller (conditions-kms.html).
+    keys = [
+        key(1, policy(allow("TlsGrants", {"AWS": OTHER}, ["kms:RevokeGrant", "kms:RetireGrant"], {"Bool": {"aws:SecureTransport": "true"}}))),
+        key(2, policy(allow("RegionGrants", {"AWS": OTHER}, "kms:CreateGrant", {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}))),
+        key(3, policy(allow("ServiceGrants", {"AWS": OTHER}, "kms:CreateGrant", {"Bool": {"kms:GrantIsForAWSResource": "true"}}))),
+    ]
+    results = judge(kms_key_policy_admin_restricted, keys)
+    assert [results[key_arn(i)].status for i in (1, 2, 3)] == [Status.FAIL, Status.FAIL, Status.PASS]
+    assert "kms:RetireGrant, kms:RevokeGrant" in results[key_arn(1)].message
+
+
+def test_organization_wide_administration_is_outside_the_account(judge):
+    # aws:PrincipalOrgID lets every account of the organization in: still administration by other accounts.
+    keys = [
+        key(1, policy(allow("OrgAdmins", "*", "kms:ScheduleKeyDeletion", {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorg01"}}))),
+        key(2, policy(allow("OrgUse", "*", "kms:Decrypt", {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorg01"}}))),
+    ]
+    results = judge(kms_key_policy_admin_restricted, keys)
+    assert results[key_arn(1)].status is Status.FAIL and "another account of organization o-exampleorg01" in results[key_arn(1)].message
+    assert results[key_arn(2)].status is Status.PASS
 
 
 def test_aws_managed_keys_are_never_judged(judge):
