@@ -61,8 +61,6 @@ if PROFILE_NAME not in ("default", "long"):
     raise RuntimeError(f"ORGSCAN_FUZZ_PROFILE must be 'default' or 'long', not {PROFILE_NAME!r}")
 #: The hypothesis settings of every fuzz test (a decorator).
 FUZZ = settings.get_profile(f"orgscan-fuzz-{PROFILE_NAME}")
-#: For tests expected to fail until another branch is merged: never shrink (each shrink step is a whole scan).
-FUZZ_KNOWN_FAILURE = settings(FUZZ, phases=(Phase.explicit, Phase.reuse, Phase.generate))
 #: Per test, a backstop against a scan that never ends (pytest-timeout); never a timed assertion.
 TEST_TIMEOUT = 240 if PROFILE_NAME == "default" else 3600
 
