@@ -188,8 +188,8 @@ def test_the_template_deploys_and_only_the_right_external_id_assumes_the_role(ma
         (["iam-policy", "--checks", "nope"], "unknown check id 'nope'"),
         # IAM's rule for role names: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
         (["iam-policy", "--cloudformation", "--role-name", "Audit Role"], "--role-name 'Audit Role'"),
-        (["iam-policy", "--role-name", "x" * 65], "an IAM role name is 1 to 64"),
-        (["iam-policy", "--role-name", ""], "an IAM role name is 1 to 64"),
+        (["iam-policy", "--role-name", "x" * 65], "not an IAM role name (1 to 64"),
+        (["iam-policy", "--role-name", ""], "not an IAM role name (1 to 64"),
         (["scan", "--role-name", "audit/role", "--quiet"], "--role-name 'audit/role'"),
         (["scan", "--role-name", "evil\nrole", "--quiet"], "--role-name 'evil\\nrole'"),
     ],
