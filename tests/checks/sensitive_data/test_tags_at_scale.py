@@ -58,7 +58,7 @@ def test_twenty_thousand_resources_stream_in_bounded_memory():
     assert all(f.evidence["tags"][0]["kind"] == "email_address" for f in findings)
     # Only the ids already judged are kept (for de-duplication), never the tags.
     assert peak < 25 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
-    assert elapsed < 60, f"{elapsed:.1f} s"
+    # No bound on the time: tests are not benchmarks (bench/ measures speed); a loaded machine must not fail this.
     print(f"{RESOURCES} resources: {elapsed:.1f} s, peak {peak / 1e6:.1f} MB")
 
 
