@@ -252,33 +252,25 @@ def _in_guidance_form(statement: Statement, account_id: str, via: str) -> bool:
     )
 
 
-def _why_not_guidance(statement: Statement, account_id: str, via: str) -> str:
-    reasons = [
-        reason
-        for reason in (
-            None if _exact_condition_with(statement.conditions, "kms:viaservice", via) else _why_not_counted(statement, "kms:viaservice", via),
-            None
-            if _exact_condition_with(statement.conditions, "kms:calleraccount", account_id)
-            else _why_not_counted(statement, "kms:calleraccount", account_id),
-        )
-        if reason
+def _missing_guidance_conditions(statement: Statement, account_id: str, via: str) -> list[str]:
+    """Why each of the guidance's two exact-match conditions (kms:ViaService, kms:CallerAccount) is not met, if it is not."""
+    wanted = (("kms:viaservice", via), ("kms:calleraccount", account_id))
+    return [
+        _why_not_counted(statement, key, value)
+        for key, value in wanted
+        if not _exact_condition_with(statement.conditions, key, value)
     ]
+
+
+def _why_not_guidance(statement: Statement, account_id: str, via: str) -> str:
+    reasons = [reason for reason in _missing_guidance_conditions(statement, account_id, via) if reason]
     return "; ".join(reasons or ["its principal is not \"*\" or the account"])
 
 
 def _why_not_allowed(statement: Statement, account_id: str, via: str) -> str:
     if not _covers_account_callers(statement, account_id):
         return f"its principal does not cover callers of account {account_id}"
-    reasons = [
-        reason
-        for reason in (
-            None if _exact_condition_with(statement.conditions, "kms:viaservice", via) else _why_not_counted(statement, "kms:viaservice", via),
-            None
-            if _exact_condition_with(statement.conditions, "kms:calleraccount", account_id)
-            else _why_not_counted(statement, "kms:calleraccount", account_id),
-        )
-        if reason
-    ]
+    reasons = [reason for reason in _missing_guidance_conditions(statement, account_id, via) if reason]
     return "; ".join(reasons) if reasons else "its other conditions exclude DevOps Guru's request"
 
 
