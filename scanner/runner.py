@@ -129,36 +129,29 @@ class FailureWatchingReader:
             raise AttributeError(name)  # copy/pickle probe before _reader exists
         return getattr(self._reader, name)
 
-    def _watch(self, error: BaseException) -> None:
-        self.failure_kinds.add(error_kind(error))
+    @contextlib.contextmanager
+    def _watching(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as error:
+            self.failure_kinds.add(error_kind(error))
+            raise
 
     def call(self, *args: Any, **kwargs: Any) -> dict:
-        try:
+        with self._watching():
             return self._reader.call(*args, **kwargs)
-        except Exception as error:
-            self._watch(error)
-            raise
 
     def pages(self, *args: Any, **kwargs: Any) -> list[dict]:
-        try:
+        with self._watching():
             return self._reader.pages(*args, **kwargs)
-        except Exception as error:
-            self._watch(error)
-            raise
 
     def collect(self, *args: Any, **kwargs: Any) -> list:
-        try:
+        with self._watching():
             return self._reader.collect(*args, **kwargs)
-        except Exception as error:
-            self._watch(error)
-            raise
 
     def stream(self, *args: Any, **kwargs: Any) -> Iterator[dict]:
-        try:
+        with self._watching():
             yield from self._reader.stream(*args, **kwargs)
-        except Exception as error:
-            self._watch(error)
-            raise
 
     def unreachable_kind(self) -> str | None:
         """``transport``, ``throttling`` or ``service`` when some call met AWS unreachable, else ``None``."""
