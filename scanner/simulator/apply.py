@@ -296,7 +296,12 @@ def _apply_sns(account: Account) -> None:
 
     for topic_spec in account.sns_topics:
         sns = sns_backends[account.id][topic_spec.region]
-        topic = sns.create_topic(topic_spec.name, tags=dict(topic_spec.tags) or None)
+        attributes = {}
+        if topic_spec.kms_key:
+            attributes["KmsMasterKeyId"] = topic_spec.kms_key
+        if topic_spec.policy is not None:
+            attributes["Policy"] = topic_spec.policy
+        topic = sns.create_topic(topic_spec.name, attributes=attributes or None, tags=dict(topic_spec.tags) or None)
         for subscription in topic_spec.subscriptions:
             sns.subscribe(topic.arn, subscription.endpoint, subscription.protocol)
 

@@ -172,6 +172,8 @@ class SnsTopic:
     region: str
     tags: dict[str, str] = field(default_factory=dict)
     subscriptions: list[Subscription] = field(default_factory=list)
+    kms_key: str | None = None  # KmsMasterKeyId: a key id, key ARN, alias name or alias ARN
+    policy: str | None = None  # the topic policy as JSON text (None: the default policy SNS writes)
 
 
 @dataclass
@@ -802,7 +804,13 @@ def _read_principal(table: _Table) -> IamPrincipal:
 
 
 def _read_topic(table: _Table, regions: tuple[str, ...]) -> SnsTopic:
-    topic = SnsTopic(name=table.get("name", str, required=True), region=_region(table, regions), tags=table.tags())
+    topic = SnsTopic(
+        name=table.get("name", str, required=True),
+        region=_region(table, regions),
+        tags=table.tags(),
+        kms_key=table.get("kms_key", str),
+        policy=table.policy("policy"),
+    )
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", topic.name):
         raise table.place.child("name").fail(f"{topic.name!r} is not an SNS topic name")
     for sub_table in table.tables("subscriptions"):

@@ -48,6 +48,7 @@ DEVOPS_GURU = ("devopsguru_cmk_enabled", "devopsguru_cmk_key_usable", "devopsgur
                "devopsguru_cmk_rotation_enabled", "devopsguru_endpoint_policy_restricted", "devopsguru_privatelink_endpoint")
 DEVOPS_GURU_KEY = ("devopsguru_cmk_key_usable", "devopsguru_cmk_policy_grants_service", "devopsguru_cmk_rotation_enabled")
 ENDPOINTS = ("devopsguru_endpoint_policy_restricted", "devopsguru_privatelink_endpoint")
+NOTIFICATION_TOPICS = ("devopsguru_notification_topic_encrypted", "sns_topic_requires_tls")
 
 #: (IAM action whose answers are made hostile, protocol, the checks that read it).
 JSON_ACTIONS = [
@@ -63,6 +64,7 @@ JSON_ACTIONS = [
     ("cloudtrail:GetTrailStatus", CLOUDTRAIL[:2]),
     ("tag:GetResources", ("tags_no_sensitive_data",)),
     ("events:ListApiDestinations", ("urls_no_embedded_credentials",)),
+    ("devops-guru:ListNotificationChannels", NOTIFICATION_TOPICS),
 ]
 XML_ACTIONS = [
     ("iam:GetAccountSummary", ("iam_root_mfa_enabled",)),
@@ -73,6 +75,7 @@ XML_ACTIONS = [
     ("sns:GetSubscriptionAttributes", ("urls_no_embedded_credentials",)),
     ("ec2:DescribeVpcEndpoints", ENDPOINTS),
     ("ec2:DescribeVpcs", ("devopsguru_privatelink_endpoint",)),
+    ("sns:GetTopicAttributes", NOTIFICATION_TOPICS),
 ]
 
 

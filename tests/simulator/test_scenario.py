@@ -248,6 +248,12 @@ DEFAULT_SCENARIO_ROWS = [
     # DevOps Guru in use in one region only, through a tag boundary: the other region is not applicable
     ("devopsguru_cmk_enabled", "121212121212", "eu-west-1", "PASS", ""),
     ("devopsguru_cmk_enabled", "121212121212", "us-east-1", "NOT_APPLICABLE", "not in use"),
+    # DevOps Guru's notification topics: the security account's is encrypted with a key DevOps Guru may use, limited
+    # to its account and TLS-only; payments-alarms is none of these
+    ("devopsguru_notification_topic_encrypted", "222222222222", "us-east-1", "PASS", "devops-guru-alerts"),
+    ("devopsguru_notification_topic_encrypted", "333333333333", "us-east-1", "FAIL", "not encrypted at rest"),
+    ("sns_topic_requires_tls", "222222222222", "us-east-1", "PASS", "AllowPublishThroughSSLOnly"),
+    ("sns_topic_requires_tls", "333333333333", "us-east-1", "FAIL", "accepts requests without TLS"),
 ]
 
 
