@@ -248,6 +248,9 @@ DEFAULT_SCENARIO_ROWS = [
     # DevOps Guru in use in one region only, through a tag boundary: the other region is not applicable
     ("devopsguru_cmk_enabled", "121212121212", "eu-west-1", "PASS", ""),
     ("devopsguru_cmk_enabled", "121212121212", "us-east-1", "NOT_APPLICABLE", "not in use"),
+    # devopsguru_cmk_grant_present: DevOps Guru's grant revoked, and kept
+    ("devopsguru_cmk_grant_present", "888888888888", "eu-west-1", "FAIL", "no grant on the key names DevOps Guru"),
+    ("devopsguru_cmk_grant_present", "222222222222", "us-east-1", "PASS", "devops-guru.amazonaws.com"),
 ]
 
 
