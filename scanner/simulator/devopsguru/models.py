@@ -154,8 +154,6 @@ def _resolve_key(account_id: str, region: str, key_ref: str) -> Any | None:
         if len(parts) != 6 or parts[2] != "kms" or not parts[3] or not parts[4]:
             return None  # not a KMS ARN: nothing DevOps Guru could create a grant on
         key_account, key_region, name = parts[4], parts[3], parts[5]
-        if name.startswith("key/mrk-") and key_region != region:
-            key_region = region  # a multi-Region key is used through its replica in DevOps Guru's region
     try:
         backend = kms_backends[key_account][key_region]
     except KeyError:  # a region moto does not know

@@ -81,12 +81,12 @@ def test_configuring_through_the_api_creates_the_grant(make_org):
     assert finding.status is Status.PASS, finding.message
 
 
-def test_multi_region_key_is_judged_by_its_replica_here(judge):
-    primary = f"arn:aws:kms:{OTHER_REGION}:{MEMBER}:key/{MRK_ID}"
+def test_multi_region_key_replica_named_here_holds_the_grant(judge):
+    replica = f"arn:aws:kms:{REGION}:{MEMBER}:key/{MRK_ID}"
     key = good_key(id=MRK_ID, region=OTHER_REGION, multi_region=True, replica_regions=[REGION], aliases=[])
-    finding = only(judge(devopsguru_cmk_grant_present, {"kms_keys": [key], "devops_guru": [devops_guru(primary)]}))
+    finding = only(judge(devopsguru_cmk_grant_present, {"kms_keys": [key], "devops_guru": [devops_guru(replica)]}))
     assert finding.status is Status.PASS, finding.message
-    assert finding.resource_arn == f"arn:aws:kms:{REGION}:{MEMBER}:key/{MRK_ID}"
+    assert finding.resource_arn == replica
 
 
 def test_key_of_another_account_that_allows_listing(judge):
