@@ -62,11 +62,11 @@ def is_devops_guru_grant(grant: GrantFacts, region: str) -> bool:
 def grant_evidence(grant: GrantFacts) -> dict:
     """One grant as evidence; the free-form name and principals are masked like resource names."""
     return {
-        "GrantId": grant.grant_id[:80],
+        "GrantId": redact_identifier(grant.grant_id[:80]),
         "Name": redact_identifier(grant.name),
         "GranteePrincipal": redact_identifier(grant.grantee_principal),
         "GranteeServicePrincipal": redact_identifier(grant.grantee_service_principal),
-        "Operations": [op[:40] for op in grant.operations[:30]],
+        "Operations": [redact_identifier(op[:40]) for op in grant.operations[:30]],
         "has_constraints": grant.has_constraints,
     }
 
@@ -100,7 +100,7 @@ def devopsguru_cmk_grant_present(ctx):
             Status.PASS,
             resource_id=arn,
             resource_arn=arn,
-            message=f"DevOps Guru holds grant {complete[0].grant_id[:80]} on its key with {', '.join(REQUIRED_OPERATIONS)}",
+            message=f"DevOps Guru holds grant {redact_identifier(complete[0].grant_id[:80])} on its key with {', '.join(REQUIRED_OPERATIONS)}",
             evidence=evidence,
         )
         return
