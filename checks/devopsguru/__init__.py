@@ -1,6 +1,7 @@
-"""Built-in DevOps Guru data-protection checks: customer managed key, its policy, PrivateLink."""
+"""Built-in DevOps Guru data-protection checks: customer managed key, its policy and grant, PrivateLink, notification topics."""
 from scanner import hookimpl
 from checks.devopsguru.devopsguru_cmk_enabled import devopsguru_cmk_enabled
+from checks.devopsguru.devopsguru_cmk_grant_present import devopsguru_cmk_grant_present
 from checks.devopsguru.devopsguru_cmk_key_usable import devopsguru_cmk_key_usable
 from checks.devopsguru.devopsguru_cmk_policy_grants_service import devopsguru_cmk_policy_grants_service
 from checks.devopsguru.devopsguru_cmk_rotation_enabled import devopsguru_cmk_rotation_enabled
@@ -21,4 +22,5 @@ def orgscan_register_checks(options):
         devopsguru_endpoint_policy_restricted,
         devopsguru_notification_topic_encrypted,
         sns_topic_requires_tls,
+        devopsguru_cmk_grant_present,
     ]

@@ -26,7 +26,7 @@ METADATA = CheckMetadata(
     remediation=Remediation(
         text=(
             "Enable the key (aws kms enable-key), cancel its deletion (aws kms cancel-key-deletion), import its key material, "
-            "or point DevOps Guru at a symmetric customer managed key of this region (a multi-Region key needs a replica here)."
+            "or point DevOps Guru at a symmetric customer managed key of this region (for a multi-Region key, the ARN of its replica in this region: AWS services treat multi-Region keys as single-Region keys)."
         ),
         cli="aws kms enable-key --key-id <key-arn>\naws kms cancel-key-deletion --key-id <key-arn>\n" + UPDATE_INTEGRATION_CLI,
         url="https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
@@ -35,6 +35,8 @@ METADATA = CheckMetadata(
     references=(
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
         "https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html",
+        "https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html",
+        "https://docs.aws.amazon.com/devops-guru/latest/APIReference/API_KMSServerSideEncryptionIntegrationConfig.html",
     ),
     compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data encryption in DevOps Guru"),),
 )

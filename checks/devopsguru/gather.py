@@ -257,23 +257,33 @@ def _describe(ctx, ref: KeyRef, key_ref: str, region: str) -> ConfiguredKey:
 
 
 def resolve_configured_key(ctx, setting: EncryptionSetting) -> ConfiguredKey:
-    """The configured key, resolved (aliases followed; a multi-Region key's replica in this region counts as here)."""
+    """The configured key, resolved (aliases followed); a key ARN of another region is a key DevOps Guru cannot use here.
+
+    A multi-Region key configured by its ARN in another region counts as that region's key, not as its replica
+    here: AWS documents that services encrypting at rest "treat multi-Region keys as though they were single-Region
+    keys" (KMS Developer Guide, Multi-Region keys in AWS KMS), and DevOps Guru's API reference
+    (KMSServerSideEncryptionIntegrationConfig) documents no exception. When a related replica exists here, the
+    finding names its ARN, which is what DevOps Guru should be configured with.
+    """
     assert setting.key_ref is not None
     ref = parse_key_ref(setting.key_ref, ctx)
     if ref.region != ctx.region:
         if ref.kind == "key" and ref.name.startswith("mrk-"):
             local = ref.in_region(ctx.region)
-            resolved = _describe(ctx, ref, local.arn, ctx.region)
-            if resolved.facts is not None:
+            replica = _describe(ctx, ref, local.arn, ctx.region)
+            if replica.facts is not None:
                 return ConfiguredKey(
                     ref,
-                    facts=resolved.facts,
-                    aliases=resolved.aliases,
-                    note=f"multi-Region key configured by its {ref.region} ARN; judged by its replica in {ctx.region}",
+                    missing=(
+                        f"multi-Region key {ref.raw} is configured by its {ref.region} ARN: DevOps Guru uses the key that ARN "
+                        f"names, in {ref.region}, not its replica here (AWS services treat multi-Region keys as single-Region "
+                        f"keys); configure the replica of this region, {replica.facts.arn}"
+                    ),
+                    note=f"a related multi-Region key exists in {ctx.region}: {replica.facts.arn}",
                 )
-            if resolved.missing:
+            if replica.missing:
                 return ConfiguredKey(ref, missing=f"multi-Region key {ref.raw} is in {ref.region} and has no replica in {ctx.region}")
-            return resolved
+            return replica
         return ConfiguredKey(ref, missing=f"key {ref.raw} is in {ref.region}, not in {ctx.region}")
     return _describe(ctx, ref, ref.raw, ctx.region)
 

@@ -202,3 +202,56 @@ def customer_managed_key_policies(ctx) -> Iterator[tuple[KeyListing, Policy] | F
             yield resource_error(key.arn, error, resource_arn=key.arn, doing="key policy cannot be judged")
             continue
         yield key, policy
+
+
+LIST_GRANTS = "kms:ListGrants"
+
+
+@dataclass(frozen=True)
+class GrantFacts:
+    """One entry of ListGrants, checked for shape (botocore's kms model, ``GrantListEntry``)."""
+
+    grant_id: str
+    name: str | None
+    grantee_principal: str | None
+    grantee_service_principal: str | None
+    retiring_principal: str | None
+    issuing_account: str | None
+    operations: tuple[str, ...]
+    has_constraints: bool
+
+
+def list_grants(ctx, key_arn: str, region: str | None = None) -> list[GrantFacts]:
+    """Every grant on one key (ListGrants by key ARN, every page; works across accounts where the key policy allows)."""
+    grants = []
+    for entry in ctx.aws.collect("kms", "list_grants", "Grants", region=region, KeyId=key_arn):
+        if not isinstance(entry, Mapping):
+            raise MalformedResponse(f"ListGrants({key_arn}): an entry is not an object")
+        grant_id = entry.get("GrantId")
+        if not isinstance(grant_id, str) or not grant_id:
+            raise MalformedResponse(f"ListGrants({key_arn}): an entry has no GrantId")
+        operations = entry.get("Operations", [])
+        if operations is None:
+            operations = []
+        if not isinstance(operations, list) or not all(isinstance(o, str) for o in operations):
+            raise MalformedResponse(f"ListGrants({key_arn}): Operations of grant {grant_id:.80} is not a list of names")
+
+        def text(name: str) -> str | None:
+            value = entry.get(name)
+            if value is not None and not isinstance(value, str):
+                raise MalformedResponse(f"ListGrants({key_arn}): {name} of grant {grant_id:.80} is not a string")
+            return value or None
+
+        grants.append(
+            GrantFacts(
+                grant_id=grant_id,
+                name=text("Name"),
+                grantee_principal=text("GranteePrincipal"),
+                grantee_service_principal=text("GranteeServicePrincipal"),
+                retiring_principal=text("RetiringPrincipal"),
+                issuing_account=text("IssuingAccount"),
+                operations=tuple(operations),
+                has_constraints=bool(entry.get("Constraints")),
+            )
+        )
+    return grants

@@ -66,6 +66,9 @@ def apply_scenario(scenario: Scenario) -> None:
     _create_organization(scenario)
     for account in scenario.accounts:
         _apply_account(scenario, account)
+    # After every account's keys exist: DevOps Guru's key may be another account's.
+    for account in scenario.accounts:
+        _apply_devops_guru_grants(account)
 
 
 def scenario_seed(scenario: Scenario) -> int:
@@ -333,6 +336,15 @@ def _apply_devops_guru(account: Account) -> None:
         for topic in setup.notification_topics:
             topic_arn = topic if topic.startswith("arn:") else f"arn:aws:sns:{setup.region}:{account.id}:{topic}"
             guru.add_notification_channel({"Sns": {"TopicArn": topic_arn}})
+
+
+def _apply_devops_guru_grants(account: Account) -> None:
+    """The grant DevOps Guru creates on its customer managed key (unless the scenario revoked it)."""
+    from scanner.simulator.devopsguru.models import create_devops_guru_grant
+
+    for setup in account.devops_guru:
+        if setup.encryption_type == "CUSTOMER_MANAGED_KEY" and setup.kms_key and not setup.grant_revoked:
+            create_devops_guru_grant(account.id, setup.region, setup.kms_key, setup.grant_operations)
 
 
 def _apply_vpcs(scenario: Scenario, account: Account) -> None:

@@ -36,7 +36,7 @@ _ACCESS_DENIED_CODE = {"sns": "AuthorizationError", "ec2": "UnauthorizedOperatio
 
 # KMS operations AWS allows on another account's key (when its key policy lets the caller's account).
 CROSS_ACCOUNT_KMS_OPERATIONS = frozenset(
-    {"DescribeKey", "GetKeyRotationStatus", "GetPublicKey", "CreateGrant", "Encrypt", "Decrypt", "ReEncrypt",
+    {"DescribeKey", "GetKeyRotationStatus", "GetPublicKey", "CreateGrant", "ListGrants", "Encrypt", "Decrypt", "ReEncrypt",
      "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "Sign", "Verify", "GenerateMac", "VerifyMac"}
 )
 

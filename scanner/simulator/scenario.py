@@ -82,7 +82,17 @@ class DevOpsGuruSetup:
     logs_anomaly_detection: str = "DISABLED"
     # Fields DescribeServiceIntegration leaves out of its answer, e.g. "KMSServerSideEncryption.Type".
     omit_fields: tuple[str, ...] = ()
+    # The grant DevOps Guru creates on its customer managed key: revoked afterwards, or with other operations.
+    grant_revoked: bool = False
+    grant_operations: tuple[str, ...] = ("Decrypt", "GenerateDataKey")
 
+
+# KMS's GrantOperation values (botocore's kms model).
+GRANT_OPERATIONS = (
+    "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo", "Sign",
+    "Verify", "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey", "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
+)
 
 # What a DescribeServiceIntegration answer may lack: a whole section or a field of the encryption setting.
 OMITTABLE_INTEGRATION_FIELDS = (
@@ -676,6 +686,12 @@ def _read_devops_guru(table: _Table, regions: tuple[str, ...]) -> DevOpsGuruSetu
     setup.notification_topics = table.strings("notification_topics")
     setup.ops_center = table.choice("ops_center", OPT_IN, "DISABLED")
     setup.logs_anomaly_detection = table.choice("logs_anomaly_detection", OPT_IN, "DISABLED")
+    setup.grant_revoked = table.get("grant_revoked", bool, False)
+    operations = table.strings("grant_operations", setup.grant_operations)
+    for index, operation in enumerate(operations):
+        if operation not in GRANT_OPERATIONS:
+            raise table.place.child("grant_operations").child(index).fail(f"{operation!r} is not a KMS grant operation")
+    setup.grant_operations = operations
     table.finish()
     return setup
 

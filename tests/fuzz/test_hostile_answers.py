@@ -56,6 +56,7 @@ JSON_ACTIONS = [
     ("kms:DescribeKey", ("kms_key_policy_admin_restricted", "names_no_sensitive_data", "tags_no_sensitive_data", *DEVOPS_GURU_KEY)),
     ("kms:GetKeyPolicy", KEY_POLICY),
     ("kms:GetKeyRotationStatus", ("devopsguru_cmk_rotation_enabled",)),
+    ("kms:ListGrants", ("devopsguru_cmk_grant_present",)),
     ("kms:ListResourceTags", ("tags_no_sensitive_data",)),
     ("devops-guru:DescribeServiceIntegration", DEVOPS_GURU[:4]),
     ("devops-guru:GetResourceCollection", DEVOPS_GURU),

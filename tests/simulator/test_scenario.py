@@ -254,6 +254,9 @@ DEFAULT_SCENARIO_ROWS = [
     ("devopsguru_notification_topic_encrypted", "333333333333", "us-east-1", "FAIL", "not encrypted at rest"),
     ("sns_topic_requires_tls", "222222222222", "us-east-1", "PASS", "AllowPublishThroughSSLOnly"),
     ("sns_topic_requires_tls", "333333333333", "us-east-1", "FAIL", "accepts requests without TLS"),
+    # devopsguru_cmk_grant_present: DevOps Guru's grant revoked, and kept
+    ("devopsguru_cmk_grant_present", "888888888888", "eu-west-1", "FAIL", "no grant on the key names DevOps Guru"),
+    ("devopsguru_cmk_grant_present", "222222222222", "us-east-1", "PASS", "devops-guru.amazonaws.com"),
 ]
 
 

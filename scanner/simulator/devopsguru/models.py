@@ -9,6 +9,11 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from scanner.simulator.devopsguru.exceptions import ResourceNotFoundException, ValidationException
 
 OPT_IN_STATUSES = ("ENABLED", "DISABLED")
+#: The grantee of the grant DevOps Guru creates on its customer managed key: its service principal, which is
+#: what KMS's ListGrants reports for a grant to an AWS service (botocore's kms model, GrantListEntry.GranteePrincipal).
+DEVOPS_GURU_GRANTEE = "devops-guru.amazonaws.com"
+#: What DevOps Guru needs to write and read its data under the key (envelope encryption).
+DEVOPS_GURU_GRANT_OPERATIONS = ("Decrypt", "GenerateDataKey")
 # DevOps Guru only accepts tag keys with this prefix as application boundaries (case-insensitive).
 APP_BOUNDARY_PREFIX = "devops-guru-"
 
@@ -45,7 +50,10 @@ class DevOpsGuruBackend(BaseBackend):
                 self.service_integration[section] = {"OptInStatus": status}
         kms = config.get("KMSServerSideEncryption")
         if kms:
-            self.service_integration["KMSServerSideEncryption"] = self._kms_setting(kms)
+            setting = self._kms_setting(kms)
+            self.service_integration["KMSServerSideEncryption"] = setting
+            if setting.get("KMSKeyId"):
+                create_devops_guru_grant(self.account_id, self.region_name, setting["KMSKeyId"])
 
     @staticmethod
     def _kms_setting(kms: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +142,41 @@ class DevOpsGuruBackend(BaseBackend):
         health = dict(self.health)
         health.setdefault("AnalyzedResourceCount", len(self.stack_names) + sum(len(v) for v in self.tag_collections.values()))
         return health
+
+
+def _resolve_key(account_id: str, region: str, key_ref: str) -> Any | None:
+    """The moto key a KMSKeyId names, as DevOps Guru in ``account_id``/``region`` would use it (None: no such key)."""
+    from moto.kms.models import kms_backends
+
+    key_account, key_region, name = account_id, region, key_ref
+    if key_ref.startswith("arn:"):
+        parts = key_ref.split(":", 5)
+        if len(parts) != 6 or parts[2] != "kms" or not parts[3] or not parts[4]:
+            return None  # not a KMS ARN: nothing DevOps Guru could create a grant on
+        key_account, key_region, name = parts[4], parts[3], parts[5]
+    try:
+        backend = kms_backends[key_account][key_region]
+    except KeyError:  # a region moto does not know
+        return None
+    if name.startswith("alias/"):
+        return next((key for key in backend.keys.values() if name in key.aliases), None)
+    elif name.startswith("key/"):
+        name = name[4:]
+    return backend.keys.get(name)
+
+
+def create_devops_guru_grant(account_id: str, region: str, key_ref: str, operations: tuple[str, ...] = DEVOPS_GURU_GRANT_OPERATIONS) -> None:
+    """Give DevOps Guru its grant on the key it is configured with, as it does when a customer managed key is set.
+
+    Like the service (which calls CreateGrant once), an existing DevOps Guru grant on the key is kept.
+    A key that does not exist gets no grant.
+    """
+    key = _resolve_key(account_id, region, key_ref)
+    if key is None:
+        return
+    if any(grant.grantee_principal == DEVOPS_GURU_GRANTEE for grant in key.grants.values()):
+        return
+    key.add_grant("", DEVOPS_GURU_GRANTEE, list(operations), constraints={}, retiring_principal=DEVOPS_GURU_GRANTEE)
 
 
 devopsguru_backends = BackendDict(DevOpsGuruBackend, "devops-guru")

@@ -19,14 +19,33 @@ def test_pass_for_every_way_of_naming_the_key(judge, kms_key):
     assert finding.evidence["KeyState"] == "Enabled" and finding.evidence["KMSKeyId"] == kms_key
 
 
-def test_pass_for_multi_region_replica_in_this_region(judge):
+# A multi-Region key configured by its ARN in another region. "Most AWS services that integrate with AWS KMS for
+# encryption at rest ... currently treat multi-Region keys as though they were single-Region keys"
+# (https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html), and DevOps Guru's API
+# reference documents no exception (KMSKeyId: key ID, key ARN, alias name or alias ARN;
+# https://docs.aws.amazon.com/devops-guru/latest/APIReference/API_KMSServerSideEncryptionIntegrationConfig.html):
+# DevOps Guru uses the key the ARN names, in the other region -> FAIL, naming the replica of this region.
+def test_fail_for_multi_region_key_configured_by_another_regions_arn_even_with_a_replica_here(judge):
     primary = f"arn:aws:kms:{OTHER_REGION}:{MEMBER}:key/{MRK_ID}"
+    replica = f"arn:aws:kms:{REGION}:{MEMBER}:key/{MRK_ID}"
     key = good_key(id=MRK_ID, region=OTHER_REGION, multi_region=True, replica_regions=[REGION], aliases=[])
     finding = only(judge(devopsguru_cmk_key_usable, {"kms_keys": [key], "devops_guru": [devops_guru(primary)]}))
+    assert finding.status is Status.FAIL
+    assert finding.resource_arn == primary
+    assert f"configured by its {OTHER_REGION} ARN" in finding.message and f"configure the replica of this region, {replica}" in finding.message
+    assert replica in finding.evidence["note"]
+
+
+# The same multi-Region key named by the ARN of its replica in DevOps Guru's region is a key of this region
+# (a replica is a KMS key of its own Region, managed independently: same page) -> PASS.
+@pytest.mark.parametrize("name", ["arn", "key-id"])
+def test_pass_for_multi_region_replica_named_in_this_region(judge, name):
+    replica = f"arn:aws:kms:{REGION}:{MEMBER}:key/{MRK_ID}"
+    key = good_key(id=MRK_ID, region=OTHER_REGION, multi_region=True, replica_regions=[REGION], aliases=[])
+    finding = only(judge(devopsguru_cmk_key_usable, {"kms_keys": [key], "devops_guru": [devops_guru(replica if name == "arn" else MRK_ID)]}))
     assert finding.status is Status.PASS, finding.message
-    assert finding.resource_arn == f"arn:aws:kms:{REGION}:{MEMBER}:key/{MRK_ID}"
+    assert finding.resource_arn == replica
     assert finding.evidence["MultiRegionKeyType"] == "REPLICA"
-    assert "replica" in finding.evidence["note"]
 
 
 def test_fail_for_multi_region_key_without_replica_here(judge):
