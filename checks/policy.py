@@ -181,7 +181,9 @@ CALLER_LIMITING_KEYS = frozenset(
     }
 )
 
-_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+#: Twelve ASCII digits, nothing else: ``\d`` would take other scripts' digits (Arabic-Indic...) and
+#: ``$`` a trailing newline, and AWS accepts neither in an account id.
+_ACCOUNT_ID = re.compile(r"[0-9]{12}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ class Principal:
 
 
 def _principal_shown(value: str) -> str:
-    if value == "*" or _ACCOUNT_ID.match(value) or (value.startswith("arn:") and len(value.split(":")) >= 6):
+    if value == "*" or _ACCOUNT_ID.fullmatch(value) or (value.startswith("arn:") and len(value.split(":")) >= 6):
         return redact_identifier(value) or ""
     return redact_identifier(value[: LIMITS.string_length]) or ""
 
@@ -628,10 +630,10 @@ def statement_allows_action(statement: Statement, action: str) -> bool:
 
 def account_of_principal(value: str) -> str | None:
     """The account of an ``AWS`` principal value: ``123456789012``, ``arn:...:iam::123456789012:...``; else ``None``."""
-    if _ACCOUNT_ID.match(value):
+    if _ACCOUNT_ID.fullmatch(value):
         return value
     parts = value.split(":")
-    if len(parts) >= 6 and parts[0] == "arn" and parts[2] in ("iam", "sts") and _ACCOUNT_ID.match(parts[4]):
+    if len(parts) >= 6 and parts[0] == "arn" and parts[2] in ("iam", "sts") and _ACCOUNT_ID.fullmatch(parts[4]):
         return parts[4]
     return None
 
@@ -869,7 +871,7 @@ def _principal_matches(principal: Principal, caller: Caller) -> bool | None:
     for value in principal.values("AWS"):
         if value == "*":
             return True
-        if (_ACCOUNT_ID.match(value) or value.endswith(":root")) and "*" not in value:
+        if (_ACCOUNT_ID.fullmatch(value) or value.endswith(":root")) and "*" not in value:
             if account_of_principal(value) == caller.account:
                 return True
             continue

@@ -19,6 +19,7 @@ from checks.policy import (
     PolicyError,
     Request,
     Verdict,
+    account_of_principal,
     action_matches,
     evaluate,
     evaluate_condition,
@@ -254,6 +255,22 @@ def test_explicit_denies_splits_certain_from_possible():
     request = Request("kms:Decrypt", caller=root, resource=KEY_ARN, unknown_keys={"aws:PrincipalTag/x"})
     certain, possible = explicit_denies(document, request)
     assert [s.sid for s in certain] == ["A"] and [s.sid for s in possible] == ["B"]
+
+
+def test_an_account_id_of_non_ascii_digits_is_not_taken_as_an_account():
+    # An account id is 12 ASCII digits (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-identifiers.html);
+    # Python's \\d also takes Arabic-Indic and other digits, and $ a trailing newline.
+    arabic_indic = "\u0661\u0661\u0661\u0661\u0662\u0662\u0662\u0662\u0663\u0663\u0663\u0663"  # 111122223333 in Arabic-Indic digits
+    for value in (arabic_indic, f"arn:aws:iam::{arabic_indic}:root", f"arn:aws:sts::{arabic_indic}:assumed-role/R/s", "\uff11" * 12, f"{OTHER}\n"):
+        assert account_of_principal(value) is None, value
+    assert account_of_principal(OTHER) == OTHER and account_of_principal(f"arn:aws:iam::{OTHER}:root") == OTHER
+    named = parse_policy(policy_of(ROOT_STATEMENT, {"Sid": "Odd", "Effect": "Allow", "Principal": {"AWS": [arabic_indic, f"arn:aws:iam::{arabic_indic}:root"]},
+                                                     "Action": "kms:*", "Resource": "*"}))
+    # No caller is built for it as "an account the policy names" ...
+    assert all(c.caller.account is None or c.caller.account.isascii() for c in outside_callers(named, ACCOUNT, "aws", None))
+    # ... and a principal of that "account" is not let in by it.
+    odd = Caller(CallerKind.ROLE_SESSION, account=arabic_indic, arn=f"arn:aws:iam::{arabic_indic}:role/x")
+    assert evaluate(named, Request("kms:Decrypt", caller=odd, resource=KEY_ARN)).verdict is Verdict.IMPLICIT_DENY
 
 
 def test_an_account_the_policy_names_is_never_taken_for_an_unrelated_one():

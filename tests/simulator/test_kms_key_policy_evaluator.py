@@ -326,6 +326,21 @@ def test_the_finer_principal_types_of_the_shared_table_are_read_alike():
     assert decide(policy(allow() | {"Resource": KEY}), {"principal": session, "action": "kms:ListAliases", "resource": None, "context": {}}) == "allow"
 
 
+def test_an_account_id_of_non_ascii_digits_names_no_account():
+    """An account id is 12 ASCII digits (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-identifiers.html).
+
+    Python's ``\\d`` also takes Arabic-Indic digits: such a ``Principal`` must not cover a caller as an account would.
+    """
+    arabic_indic = "\u0661" * 12
+    caller = {"type": "role-session", "account": arabic_indic, "arn": f"arn:aws:iam::{arabic_indic}:role/x"}
+    request = {"principal": caller, "action": "kms:Decrypt", "resource": KEY, "context": {}}
+    for value in (arabic_indic, f"arn:aws:iam::{arabic_indic}:root"):
+        assert decide(policy(allow(principal={"AWS": value})), request) == "implicit_deny", value
+        assert decide(policy(allow(principal={"AWS": ACCOUNT}), {"Effect": "Deny", "NotPrincipal": {"AWS": value}, "Action": "kms:*", "Resource": "*"}),
+                      role_session()) == "deny", value
+    assert decide(policy(allow(principal={"AWS": ACCOUNT})), role_session()) == "allow"
+
+
 def test_statements_report_the_keys_they_read():
     statements = parse(policy(deny(Condition={"StringNotEquals": {"AWS:SourceVpce": "vpce-1"}, "BoolIfExists": {"aws:ViaAWSService": "false"}})))
     assert statements[0].condition_keys == {"aws:sourcevpce", "aws:viaawsservice"}
