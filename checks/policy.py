@@ -181,7 +181,9 @@ CALLER_LIMITING_KEYS = frozenset(
     }
 )
 
-_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+#: Twelve ASCII digits, nothing else: ``\d`` would take other scripts' digits (Arabic-Indic...) and
+#: ``$`` a trailing newline, and AWS accepts neither in an account id.
+_ACCOUNT_ID = re.compile(r"[0-9]{12}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ class Principal:
 
 
 def _principal_shown(value: str) -> str:
-    if value == "*" or _ACCOUNT_ID.match(value) or (value.startswith("arn:") and len(value.split(":")) >= 6):
+    if value == "*" or _ACCOUNT_ID.fullmatch(value) or (value.startswith("arn:") and len(value.split(":")) >= 6):
         return redact_identifier(value) or ""
     return redact_identifier(value[: LIMITS.string_length]) or ""
 
@@ -628,10 +630,10 @@ def statement_allows_action(statement: Statement, action: str) -> bool:
 
 def account_of_principal(value: str) -> str | None:
     """The account of an ``AWS`` principal value: ``123456789012``, ``arn:...:iam::123456789012:...``; else ``None``."""
-    if _ACCOUNT_ID.match(value):
+    if _ACCOUNT_ID.fullmatch(value):
         return value
     parts = value.split(":")
-    if len(parts) >= 6 and parts[0] == "arn" and parts[2] in ("iam", "sts") and _ACCOUNT_ID.match(parts[4]):
+    if len(parts) >= 6 and parts[0] == "arn" and parts[2] in ("iam", "sts") and _ACCOUNT_ID.fullmatch(parts[4]):
         return parts[4]
     return None
 
@@ -685,12 +687,6 @@ class Request:
     a key not in it is absent, unless listed in ``unknown_keys`` (the check does
     not know it) or matched by a pattern in ``caller_chosen_keys`` (the caller
     picks it). ``resource=None`` means "a resource of the caller's choosing".
-
-    The keyword arguments ``principal_arn``, ``principal_service`` and
-    ``absent_keys`` are the earlier form of this class (used by the simulator's
-    KMS enforcement until it gets an evaluator of its own): a request built that
-    way treats every key that is neither in ``context`` nor in ``absent_keys``
-    as unknown.
     """
 
     action: str
@@ -699,25 +695,17 @@ class Request:
     context: Mapping[str, Any]
     unknown_keys: frozenset[str]
     caller_chosen_keys: tuple[str, ...]
-    unknown_by_default: bool
-    absent_keys: frozenset[str]
 
     def __init__(
         self,
         action: str,
-        principal_arn: str | None = None,
-        principal_service: str | None = None,
-        context: Mapping[str, Any] | None = None,
-        absent_keys: Iterable[str] = frozenset(),
         *,
-        caller: Caller | None = None,
+        caller: Caller,
         resource: str | None = None,
+        context: Mapping[str, Any] | None = None,
         unknown_keys: Iterable[str] = frozenset(),
         caller_chosen_keys: Iterable[str] = (),
     ) -> None:
-        legacy = caller is None
-        if caller is None:
-            caller = _legacy_caller(principal_arn, principal_service)
         lowered = {str(k).lower(): v for k, v in (context or {}).items()}
         object.__setattr__(self, "action", action)
         object.__setattr__(self, "caller", caller)
@@ -728,16 +716,6 @@ class Request:
         object.__setattr__(self, "caller_chosen_keys", chosen)
         object.__setattr__(self, "_chosen_exact", exact)
         object.__setattr__(self, "_chosen_patterns", patterns)
-        object.__setattr__(self, "unknown_by_default", legacy)
-        object.__setattr__(self, "absent_keys", frozenset(k.lower() for k in absent_keys))
-
-    @property
-    def principal_arn(self) -> str | None:
-        return self.caller.arn
-
-    @property
-    def principal_account(self) -> str | None:
-        return self.caller.account
 
     def key_state(self, key: str) -> Any:
         """The value of a (lower-case) key, or :data:`ABSENT`, :data:`UNKNOWN` or :data:`CHOSEN`."""
@@ -747,8 +725,6 @@ class Request:
             return UNKNOWN
         if key in self._chosen_exact or (self._chosen_patterns and _matches_any_pattern(key, self._chosen_patterns)):
             return CHOSEN
-        if self.unknown_by_default and key not in self.absent_keys:
-            return UNKNOWN
         return ABSENT
 
 
@@ -762,20 +738,6 @@ def _split_chosen(keys: tuple[str, ...]) -> tuple[tuple[str, ...], frozenset[str
 @lru_cache(maxsize=4096)
 def _matches_any_pattern(key: str, patterns: tuple[str, ...]) -> bool:
     return any(glob_match(pattern, key) for pattern in patterns)
-
-
-def _legacy_caller(principal_arn: str | None, principal_service: str | None) -> Caller:
-    if principal_service is not None:
-        return Caller(CallerKind.SERVICE, service=principal_service)
-    if principal_arn is None:
-        # The earlier form had no way to say "anonymous": no ARN meant "not known".
-        return Caller(CallerKind.ROLE_SESSION)
-    account = account_of_principal(principal_arn)
-    if principal_arn.endswith(":root"):
-        return Caller(CallerKind.ROOT, account=account, arn=principal_arn)
-    if ":role/" in principal_arn:
-        return Caller(CallerKind.ROLE_SESSION, account=account, arn=principal_arn)
-    return Caller(CallerKind.USER, account=account, arn=principal_arn)
 
 
 class _Marker:
@@ -873,8 +835,6 @@ def principal_covers(statement: Statement, caller: Caller) -> bool | None:
 def _resource_covered(statement: Statement, request: Request) -> bool:
     if statement.resources is None and statement.not_resources is None:
         return True  # endpoint policies may leave Resource out: every resource
-    if request.resource is None and request.unknown_by_default:
-        return True  # the earlier Request form named no resource: every statement's Resource was taken to match
     if request.resource is None:
         # The caller picks the resource: an Allow names some resource it can pick; a Deny binds only
         # when it covers every resource (Resource "*") -- a NotResource Deny can be stepped around.
@@ -911,7 +871,7 @@ def _principal_matches(principal: Principal, caller: Caller) -> bool | None:
     for value in principal.values("AWS"):
         if value == "*":
             return True
-        if (_ACCOUNT_ID.match(value) or value.endswith(":root")) and "*" not in value:
+        if (_ACCOUNT_ID.fullmatch(value) or value.endswith(":root")) and "*" not in value:
             if account_of_principal(value) == caller.account:
                 return True
             continue

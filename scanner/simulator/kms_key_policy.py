@@ -348,13 +348,13 @@ class PrincipalSet:
     other: tuple[str, ...] = ()  # Federated and CanonicalUser: no request kind here matches them
 
 
-_ACCOUNT_ROOT = re.compile(r"^arn:[a-z-]+:iam::(\d{12}):root$")
-_ASSUMED_ROLE = re.compile(r"^arn:([a-z-]+):sts::(\d{12}):assumed-role/([^/]+)/.+$")
+_ACCOUNT_ROOT = re.compile(r"\Aarn:[a-z-]+:iam::([0-9]{12}):root\Z", re.ASCII)  # ASCII digits only, no trailing newline
+_ASSUMED_ROLE = re.compile(r"\Aarn:([a-z-]+):sts::([0-9]{12}):assumed-role/([^/]+)/.+\Z", re.ASCII)
 
 
 def _account_named(value: str) -> str | None:
     """The account id when ``value`` names a whole account (12 digits or its root ARN)."""
-    if re.fullmatch(r"\d{12}", value):
+    if re.fullmatch(r"[0-9]{12}", value):
         return value
     root = _ACCOUNT_ROOT.match(value)
     return root.group(1) if root else None

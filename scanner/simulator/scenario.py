@@ -23,7 +23,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+ACCOUNT_ID = re.compile(r"[0-9]{12}", re.ASCII)  # \d would take any script's digits, $ a trailing newline
 ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 KEY_ID = re.compile(r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 ACCOUNT_STATUSES = ("ACTIVE", "SUSPENDED")
@@ -407,7 +407,7 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> S
     name = root.get("name", str, "scenario")
     organization = _Table(root.get("organization", Mapping, required=True), root.place.child("organization"))
     management_id = organization.get("management_account", str, required=True)
-    if not ACCOUNT_ID.match(management_id):
+    if not ACCOUNT_ID.fullmatch(management_id):
         raise organization.place.child("management_account").fail(f"{management_id!r} is not a 12-digit account id")
     organization_id = organization.get("id", str, "o-exampleorg01")
     if not ORG_ID.match(organization_id):
@@ -517,7 +517,7 @@ def _region(table: _Table, regions: tuple[str, ...]) -> str:
 
 def _read_account(table: _Table, regions: tuple[str, ...], units: tuple[str, ...]) -> Account:
     account_id = table.get("id", str, required=True)
-    if not ACCOUNT_ID.match(account_id):
+    if not ACCOUNT_ID.fullmatch(account_id):
         raise table.place.child("id").fail(f"{account_id!r} is not a 12-digit account id")
     ou = table.get("ou", str, "")
     if ou and ou not in _with_parents(units):

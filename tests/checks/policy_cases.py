@@ -1,8 +1,9 @@
 """Policies written from patterns AWS's documentation describes, each with a concrete request and AWS's answer.
 
-Every case is plain data, so any evaluator can be compared on it (orgscan's
-``checks/policy.py`` in ``test_policy_cases.py``; the simulator's own evaluator
-later):
+Every case is plain data, so any evaluator can be compared on it: orgscan's
+``checks/policy.py`` in ``test_policy_cases.py``, the simulator's independent
+``scanner/simulator/kms_key_policy.py`` in
+``tests/simulator/test_kms_key_policy_evaluator.py``.
 
 * ``policy``: the policy document, as JSON-ready data.
 * ``request``: ``{"principal": {...}, "action": ..., "resource": ..., "context": {...}}``.

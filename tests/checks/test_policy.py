@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import assume, given, settings, strategies as st
@@ -18,6 +19,7 @@ from checks.policy import (
     PolicyError,
     Request,
     Verdict,
+    account_of_principal,
     action_matches,
     evaluate,
     evaluate_condition,
@@ -149,10 +151,11 @@ def test_deny_on_the_principal_name_is_reported_as_possible_not_certain():
 
 def test_deny_before_allow_and_implicit_deny():
     document = parse_policy(policy_of(ROOT_STATEMENT, {"Effect": "Deny", "Principal": "*", "Action": "kms:ScheduleKeyDeletion", "Resource": "*"}))
-    role = f"arn:aws:iam::{ACCOUNT}:role/Anyone"
-    assert evaluate(document, Request("kms:Decrypt", principal_arn=role)).verdict is Verdict.ALLOWED
-    assert evaluate(document, Request("kms:ScheduleKeyDeletion", principal_arn=role)).verdict is Verdict.EXPLICIT_DENY
-    assert evaluate(document, Request("kms:Decrypt", principal_arn=f"arn:aws:iam::{OTHER}:root")).verdict is Verdict.IMPLICIT_DENY
+    role = Caller(CallerKind.ROLE_SESSION, account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:role/Anyone")
+    other_root = Caller(CallerKind.ROOT, account=OTHER, arn=f"arn:aws:iam::{OTHER}:root")
+    assert evaluate(document, Request("kms:Decrypt", caller=role, resource=KEY_ARN)).verdict is Verdict.ALLOWED
+    assert evaluate(document, Request("kms:ScheduleKeyDeletion", caller=role, resource=KEY_ARN)).verdict is Verdict.EXPLICIT_DENY
+    assert evaluate(document, Request("kms:Decrypt", caller=other_root, resource=KEY_ARN)).verdict is Verdict.IMPLICIT_DENY
 
 
 def test_unknown_condition_key_gives_unknown_verdict():
@@ -213,7 +216,9 @@ def test_unknown_condition_key_gives_unknown_verdict():
 def test_condition_operators(operator, policy_values, context, expected):
     # Each row follows the IAM condition-operator reference (DOC_OPERATORS) and its missing-key rules.
     statement = parse_policy(policy_of({"Effect": "Allow", "Principal": "*", "Action": "*", "Condition": {operator: {"K": policy_values}}})).statements[0]
-    request = Request("kms:Decrypt", context=context, absent_keys=frozenset({"k"}))
+    # "k" is absent unless the row gives it; aws:username, which the variable rows name, is unknown unless given.
+    caller = Caller(CallerKind.ROLE_SESSION, account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:role/Anyone")
+    request = Request("kms:Decrypt", caller=caller, context=context, unknown_keys={"aws:username"})
     assert evaluate_condition(statement.conditions[0], request) is expected
 
 
@@ -239,7 +244,6 @@ def test_action_wildcards_are_case_insensitive():
 
 
 def test_explicit_denies_splits_certain_from_possible():
-    # The earlier Request form (the simulator's): keys neither given nor declared absent are unknown.
     document = parse_policy(
         policy_of(
             {"Sid": "A", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt"},
@@ -247,8 +251,26 @@ def test_explicit_denies_splits_certain_from_possible():
             {"Sid": "C", "Effect": "Deny", "Principal": "*", "Action": "kms:Encrypt"},
         )
     )
-    certain, possible = explicit_denies(document, Request("kms:Decrypt", principal_arn=f"arn:aws:iam::{ACCOUNT}:root"))
+    root = Caller(CallerKind.ROOT, account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:root")
+    request = Request("kms:Decrypt", caller=root, resource=KEY_ARN, unknown_keys={"aws:PrincipalTag/x"})
+    certain, possible = explicit_denies(document, request)
     assert [s.sid for s in certain] == ["A"] and [s.sid for s in possible] == ["B"]
+
+
+def test_an_account_id_of_non_ascii_digits_is_not_taken_as_an_account():
+    # An account id is 12 ASCII digits (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-identifiers.html);
+    # Python's \\d also takes Arabic-Indic and other digits, and $ a trailing newline.
+    arabic_indic = "\u0661\u0661\u0661\u0661\u0662\u0662\u0662\u0662\u0663\u0663\u0663\u0663"  # 111122223333 in Arabic-Indic digits
+    for value in (arabic_indic, f"arn:aws:iam::{arabic_indic}:root", f"arn:aws:sts::{arabic_indic}:assumed-role/R/s", "\uff11" * 12, f"{OTHER}\n"):
+        assert account_of_principal(value) is None, value
+    assert account_of_principal(OTHER) == OTHER and account_of_principal(f"arn:aws:iam::{OTHER}:root") == OTHER
+    named = parse_policy(policy_of(ROOT_STATEMENT, {"Sid": "Odd", "Effect": "Allow", "Principal": {"AWS": [arabic_indic, f"arn:aws:iam::{arabic_indic}:root"]},
+                                                     "Action": "kms:*", "Resource": "*"}))
+    # No caller is built for it as "an account the policy names" ...
+    assert all(c.caller.account is None or c.caller.account.isascii() for c in outside_callers(named, ACCOUNT, "aws", None))
+    # ... and a principal of that "account" is not let in by it.
+    odd = Caller(CallerKind.ROLE_SESSION, account=arabic_indic, arn=f"arn:aws:iam::{arabic_indic}:role/x")
+    assert evaluate(named, Request("kms:Decrypt", caller=odd, resource=KEY_ARN)).verdict is Verdict.IMPLICIT_DENY
 
 
 def test_an_account_the_policy_names_is_never_taken_for_an_unrelated_one():
@@ -634,7 +656,23 @@ def test_judging_generated_policies_never_raises(document):
     public_accesses(policy, KEY_ARN, ACCOUNT, "aws")
     admin_accesses(policy, KEY_ARN, ACCOUNT, "aws")
     service_access(policy, ACCOUNT, REGION, "aws", KEY_ARN)
-    evaluate(policy, Request("kms:Decrypt", principal_arn=f"arn:aws:iam::{OTHER}:root"))
+    other_root = Caller(CallerKind.ROOT, account=OTHER, arn=f"arn:aws:iam::{OTHER}:root")
+    for unknown in (frozenset(), _keys_named_by(policy)):  # every key absent; every key the policy names unknown
+        for resource in (KEY_ARN, None):
+            evaluate(policy, Request("kms:Decrypt", caller=other_root, resource=resource, unknown_keys=unknown))
+
+
+def _keys_named_by(policy):
+    """Every condition key the policy tests and every key a policy variable in it names (lower case)."""
+    keys = set()
+    for statement in policy.statements:
+        texts = list(statement.resources or ()) + list(statement.not_resources or ())
+        for condition in statement.conditions:
+            keys.add(condition.key)
+            texts.extend(condition.values)
+        for text in texts:
+            keys.update(name.split(",")[0].strip().lower() for name in re.findall(r"\$\{([^}]*)\}", text))
+    return frozenset(keys)
 
 
 def test_a_policy_naming_too_many_principals_is_an_error_not_a_partial_answer():

@@ -29,6 +29,8 @@ from hypothesis import strategies as st
 
 from checks.kms.kms_key_policy_no_public_access import public_accesses
 from checks.policy import (
+    Caller,
+    CallerKind,
     PolicyError,
     Request,
     evaluate,
@@ -122,9 +124,13 @@ def test_policy_evaluator_parses_or_says_why(document):
         return
     # What parses can always be judged.
     public_accesses(policy, "arn:aws:kms:us-east-1:123456789012:key/k", "123456789012", "aws")
+    stranger = Caller(CallerKind.ROOT, account="999999999999", arn="arn:aws:iam::999999999999:root")
+    # Every other key the policy tests is unknown, as nothing about this caller is known beyond its account.
+    unknown = {condition.key for statement in policy.statements for condition in statement.conditions}
     for action in ("kms:Decrypt", "kms:PutKeyPolicy"):
-        decision = evaluate(policy, Request(action=action, principal_arn="arn:aws:iam::999999999999:root", context={"kms:CallerAccount": "999999999999"}))
-        assert decision.verdict is not None
+        for resource in ("arn:aws:kms:us-east-1:123456789012:key/k", None):
+            request = Request(action, caller=stranger, resource=resource, context={"kms:CallerAccount": "999999999999"}, unknown_keys=unknown)
+            assert evaluate(policy, request).verdict is not None
     for statement in policy.statements:
         json.dumps(statement.evidence())
 

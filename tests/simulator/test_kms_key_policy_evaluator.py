@@ -326,6 +326,21 @@ def test_the_finer_principal_types_of_the_shared_table_are_read_alike():
     assert decide(policy(allow() | {"Resource": KEY}), {"principal": session, "action": "kms:ListAliases", "resource": None, "context": {}}) == "allow"
 
 
+def test_an_account_id_of_non_ascii_digits_names_no_account():
+    """An account id is 12 ASCII digits (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-identifiers.html).
+
+    Python's ``\\d`` also takes Arabic-Indic digits: such a ``Principal`` must not cover a caller as an account would.
+    """
+    arabic_indic = "\u0661" * 12
+    caller = {"type": "role-session", "account": arabic_indic, "arn": f"arn:aws:iam::{arabic_indic}:role/x"}
+    request = {"principal": caller, "action": "kms:Decrypt", "resource": KEY, "context": {}}
+    for value in (arabic_indic, f"arn:aws:iam::{arabic_indic}:root"):
+        assert decide(policy(allow(principal={"AWS": value})), request) == "implicit_deny", value
+        assert decide(policy(allow(principal={"AWS": ACCOUNT}), {"Effect": "Deny", "NotPrincipal": {"AWS": value}, "Action": "kms:*", "Resource": "*"}),
+                      role_session()) == "deny", value
+    assert decide(policy(allow(principal={"AWS": ACCOUNT})), role_session()) == "allow"
+
+
 def test_statements_report_the_keys_they_read():
     statements = parse(policy(deny(Condition={"StringNotEquals": {"AWS:SourceVpce": "vpce-1"}, "BoolIfExists": {"aws:ViaAWSService": "false"}})))
     assert statements[0].condition_keys == {"aws:sourcevpce", "aws:viaawsservice"}
@@ -388,20 +403,37 @@ SHARED_DECISIONS = {"Allow": "allow", "ExplicitDeny": "deny", "ImplicitDeny": "i
 
 
 def _shared_cases() -> list:
-    if not SHARED_TABLE.exists():
-        return []
+    """The cases of ``tests/checks/policy_cases.py``, loaded by path (``tests/`` is not a package)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("shared_policy_cases", SHARED_TABLE)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    spec.loader.exec_module(module)  # a missing table fails collection here: the cross-check is never skipped
     return list(module.CASES)
 
 
 SHARED_CASES = _shared_cases()
+#: The principal types the table uses (its docstring) that ``decide`` reads; anything else it would take for anonymous.
+SHARED_PRINCIPAL_TYPES = {"root", "role-session", "user", "service", "anonymous"}
 
 
-@pytest.mark.skipif(not SHARED_CASES, reason="tests/checks/policy_cases.py (the table checks/policy.py is tested on) is not in this tree")
+def test_the_shared_table_is_read_as_its_fields_say():
+    # An empty table would turn the cross-check below into zero tests; an unknown principal type,
+    # a missing field or another decision name would make decide answer a different question.
+    assert len(SHARED_CASES) >= 100
+    for case in SHARED_CASES:
+        assert case["expected"] in SHARED_DECISIONS, case["id"]
+        assert case["doc"].startswith("https://docs.aws.amazon.com/"), case["id"]
+        request = case["request"]
+        assert set(request) == {"principal", "action", "resource", "context"}, case["id"]
+        principal = request["principal"]
+        assert principal["type"] in SHARED_PRINCIPAL_TYPES, case["id"]
+        if principal["type"] == "service":
+            assert principal.get("service"), case["id"]  # decide reads the service name from "service"
+        elif principal["type"] != "anonymous":
+            assert principal.get("account") and principal.get("arn"), case["id"]
+
+
 @pytest.mark.parametrize("case", SHARED_CASES, ids=[case["id"] for case in SHARED_CASES])
 def test_the_simulator_decides_the_shared_table_as_aws_documents(case):
     # tests/checks/test_policy_cases.py runs checks/policy.py over the same cases: the two independent

@@ -39,6 +39,9 @@ def test_minimal_scenario_loads(tmp_path):
     ("addition", "place", "problem"),
     [
         ('\n[[accounts]]\nid = "12345"\nname = "x"\nemail = "x@example.com"\n', "accounts[1].id", "is not a 12-digit account id"),
+        # Digits of other scripts (Python's \\d takes them) and a trailing newline are not an account id.
+        ('\n[[accounts]]\nid = "' + "\u0662" * 12 + '"\nname = "x"\nemail = "x@example.com"\n', "accounts[1].id", "is not a 12-digit account id"),
+        ('\n[[accounts]]\nid = "222222222222\\n"\nname = "x"\nemail = "x@example.com"\n', "accounts[1].id", "is not a 12-digit account id"),
         ('\n[[accounts]]\nid = "222222222222"\nname = "x"\nemail = "x@example.com"\nstatus = "CLOSED"\n', "accounts[1].status", "'CLOSED' is not one of ACTIVE, SUSPENDED"),
         ('\n[[accounts]]\nid = "222222222222"\nname = "x"\nemail = "x@example.com"\nou = "Nowhere"\n', "accounts[1].ou", "is not declared in organization.units"),
         ('\n[[accounts]]\nid = "222222222222"\nname = "x"\nemail = "x@example.com"\nroot_password = false\n', "accounts[1].root_mfa", "has no MFA: set root_mfa = false"),
