@@ -248,6 +248,9 @@ DEFAULT_SCENARIO_ROWS = [
     # DevOps Guru in use in one region only, through a tag boundary: the other region is not applicable
     ("devopsguru_cmk_enabled", "121212121212", "eu-west-1", "PASS", ""),
     ("devopsguru_cmk_enabled", "121212121212", "us-east-1", "NOT_APPLICABLE", "not in use"),
+    # iam_user_console_mfa: a console password without and with an MFA device
+    ("iam_user_console_mfa", "444444444444", "global", "FAIL", "no MFA device"),
+    ("iam_user_console_mfa", "444444444444", "global", "PASS", "analytics-admin"),
 ]
 
 
