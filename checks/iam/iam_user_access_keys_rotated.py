@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-from checks.iam.users import USER_TYPE, User, list_users, no_users_finding, user_error
+from checks.iam.users import USER_TYPE, User, list_users, no_users_finding, redact_text, user_error
 from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
@@ -126,7 +126,7 @@ def judge_user(ctx, user: User, max_age_days: int, now: datetime) -> Finding:
     """The user's verdict: NOT_APPLICABLE without active keys, FAIL when one is too old or unused, else PASS."""
     if user.error:
         return user_error(user)
-    where = {"resource_id": user.name, "resource_arn": user.arn, "resource_type": USER_TYPE}
+    where = {"resource_id": user.resource_id, "resource_arn": user.resource_arn, "resource_type": USER_TYPE}
     keys = active_keys(ctx, user)
     if not keys:
         return Finding(Status.NOT_APPLICABLE, message="the user has no active access keys", **where)
@@ -159,5 +159,5 @@ def iam_user_access_keys_rotated(ctx, now: Callable[[], datetime] = _utc_now):
     # One instant for the whole account, so every user is judged against the same "now".
     instant = now()
     for user in users:
-        yield from judge_apart(user.name, lambda user=user: judge_user(ctx, user, max_age_days, instant),
-                               resource_arn=user.arn or None, resource_type=USER_TYPE)
+        yield from judge_apart(user.resource_id, lambda user=user: judge_user(ctx, user, max_age_days, instant),
+                               resource_arn=user.resource_arn, resource_type=USER_TYPE, redact_text=redact_text)

@@ -1,7 +1,7 @@
 """Every IAM user with a console password has an MFA device."""
 from __future__ import annotations
 
-from checks.iam.users import USER_TYPE, User, list_users, no_users_finding, user_error
+from checks.iam.users import USER_TYPE, User, list_users, no_users_finding, redact_text, user_error
 from scanner.errors import AwsError
 from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
@@ -65,14 +65,14 @@ def judge_user(ctx, user: User) -> Finding:
     """The user's verdict: NOT_APPLICABLE without a console password, else PASS with an MFA device and FAIL without."""
     if user.error:
         return user_error(user)
-    where = {"resource_id": user.name, "resource_arn": user.arn, "resource_type": USER_TYPE}
+    where = {"resource_id": user.resource_id, "resource_arn": user.resource_arn, "resource_type": USER_TYPE}
     if not has_console_password(ctx, user):
         return Finding(Status.NOT_APPLICABLE, message="the user has no console password", evidence={"ConsolePassword": False}, **where)
     devices = ctx.aws.collect("iam", "list_mfa_devices", "MFADevices", UserName=user.name)
     serials = [d.get("SerialNumber") for d in devices if isinstance(d, dict) and isinstance(d.get("SerialNumber"), str)]
     if len(serials) != len(devices):
         return Finding(Status.ERROR, message="ListMFADevices answer has an entry without a SerialNumber", **where)
-    evidence = {"ConsolePassword": True, "MFADevices": serials}
+    evidence = {"ConsolePassword": True, "MFADevices": [redact_text(serial) for serial in serials]}
     if serials:
         return Finding(Status.PASS, message=f"the user has a console password and {len(serials)} MFA device(s)", evidence=evidence, **where)
     return Finding(Status.FAIL, message="the user has a console password and no MFA device", evidence=evidence, **where)
@@ -86,5 +86,5 @@ def iam_user_console_mfa(ctx):
         return
     for user in users:
         # A user the role may not read (a Deny on that user's ARN) is one ERROR; the others keep their verdicts.
-        yield from judge_apart(user.name, lambda user=user: judge_user(ctx, user), resource_arn=user.arn or None,
-                               resource_type=USER_TYPE)
+        yield from judge_apart(user.resource_id, lambda user=user: judge_user(ctx, user), resource_arn=user.resource_arn,
+                               resource_type=USER_TYPE, redact_text=redact_text)

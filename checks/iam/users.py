@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+from checks.sensitive_data.detector import DEFAULT_DETECTOR, redact_identifier
 from scanner.model import Finding, Status
 
 USER_TYPE = "AWS::IAM::User"
@@ -11,11 +12,28 @@ USER_TYPE = "AWS::IAM::User"
 
 @dataclass(frozen=True)
 class User:
-    """One entry of ListUsers: its name and ARN (``error`` says why the entry cannot be judged)."""
+    """One entry of ListUsers: its name for API calls, and its id and ARN for results (``error`` says why it cannot be judged).
+
+    ``resource_id`` and ``arn`` are masked: a user named after an email address or holding a card number
+    must not reach a report (``docs/security.md``); ``name`` is only ever sent back to IAM.
+    """
 
     name: str
     arn: str
     error: str = ""
+
+    @property
+    def resource_id(self) -> str:
+        return redact_identifier(self.name) or ""
+
+    @property
+    def resource_arn(self) -> str | None:
+        return redact_identifier(self.arn) if self.arn else None
+
+
+def redact_text(text: str) -> str:
+    """``text`` with any sensitive data (a user's name in an error message) masked."""
+    return DEFAULT_DETECTOR.redact(text)
 
 
 def list_users(ctx) -> list[User]:
@@ -41,7 +59,7 @@ def no_users_finding(ctx) -> Finding:
 
 def user_error(user: User) -> Finding:
     """The ERROR finding for a ListUsers entry that cannot be judged."""
-    return Finding(Status.ERROR, resource_id=user.name, resource_arn=user.arn or None, resource_type=USER_TYPE, message=user.error)
+    return Finding(Status.ERROR, resource_id=user.resource_id, resource_arn=user.resource_arn, resource_type=USER_TYPE, message=user.error)
 
 
 
