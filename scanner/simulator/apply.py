@@ -199,6 +199,7 @@ def _apply_account(scenario: Scenario, account: Account) -> None:
         )
     for user in account.iam_users:
         iam.create_user(region_name="us-east-1", user_name=user.name, path="/", tags=_tag_list(user.tags))
+        _apply_user_credentials(account, iam, user)
     _apply_buckets(account)
     _apply_kms(account)
     _apply_sns(account)
@@ -207,6 +208,24 @@ def _apply_account(scenario: Scenario, account: Account) -> None:
     _apply_trails(account)
     _apply_event_data_stores(account)
     _apply_events(account)
+
+
+def _apply_user_credentials(account: Account, iam: Any, user: Any) -> None:
+    """Give ``user`` the console password, MFA devices and access keys the scenario sets, dated as it says."""
+    from moto.core.utils import utcnow
+    from moto.iam.models import AccessKeyLastUsed
+
+    if user.console_password:
+        iam.create_login_profile(user.name, f"scenario-{uuid.uuid4().hex}")
+    for index in range(user.mfa_devices):
+        iam.enable_mfa_device(user.name, f"arn:aws:iam::{account.id}:mfa/{user.name}-{index}", "123456", "654321")
+    now = utcnow()
+    for spec in user.access_keys:
+        key = iam.create_access_key(user.name, status=spec.status)
+        key.create_date = now - timedelta(days=spec.age_days)
+        if spec.last_used_days_ago is not None:
+            # As AWS records it: the last time the key signed a request, with that request's service and region.
+            key.last_used = AccessKeyLastUsed(now - timedelta(days=spec.last_used_days_ago), "s3", "us-east-1")
 
 
 def _trust_policy(account_id: str, external_id: str | None = None) -> str:

@@ -170,6 +170,28 @@ class IamPrincipal:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+#: An access key's states (botocore iam model, statusType).
+ACCESS_KEY_STATUSES = ("Active", "Inactive")
+
+
+@dataclass
+class UserAccessKey:
+    """An IAM user's access key: created ``age_days`` before the scenario is applied, last used ``last_used_days_ago`` (None: never)."""
+
+    status: str = "Active"
+    age_days: int = 0
+    last_used_days_ago: int | None = None
+
+
+@dataclass
+class IamUser(IamPrincipal):
+    """An IAM user: a console password (login profile), MFA devices and access keys as the scenario sets them."""
+
+    console_password: bool = False
+    mfa_devices: int = 0
+    access_keys: list[UserAccessKey] = field(default_factory=list)
+
+
 @dataclass
 class Subscription:
     protocol: str
@@ -223,7 +245,7 @@ class Account:
     trails: list[Trail] = field(default_factory=list)
     event_data_stores: list[EventDataStore] = field(default_factory=list)
     iam_roles: list[IamPrincipal] = field(default_factory=list)
-    iam_users: list[IamPrincipal] = field(default_factory=list)
+    iam_users: list[IamUser] = field(default_factory=list)
     sns_topics: list[SnsTopic] = field(default_factory=list)
     api_destinations: list[ApiDestination] = field(default_factory=list)
     s3_buckets: list[Bucket] = field(default_factory=list)
@@ -558,7 +580,7 @@ def _read_account(table: _Table, regions: tuple[str, ...], units: tuple[str, ...
     for role_table in table.tables("iam_roles"):
         account.iam_roles.append(_read_principal(role_table))
     for user_table in table.tables("iam_users"):
-        account.iam_users.append(_read_principal(user_table))
+        account.iam_users.append(_read_user(user_table))
     for topic_table in table.tables("sns_topics"):
         account.sns_topics.append(_read_topic(topic_table, regions))
     for destination_table in table.tables("api_destinations"):
@@ -817,6 +839,37 @@ def _read_principal(table: _Table) -> IamPrincipal:
         raise table.place.child("name").fail(f"{principal.name!r} is not an IAM name (1-64 of letters, digits and +=,.@_-)")
     table.finish()
     return principal
+
+
+def _read_user(table: _Table) -> IamUser:
+    user = IamUser(
+        name=table.get("name", str, required=True),
+        tags=table.tags(),
+        console_password=table.get("console_password", bool, False),
+        mfa_devices=table.get("mfa_devices", int, 0),
+    )
+    if not re.fullmatch(r"[\w+=,.@-]{1,64}", user.name):
+        raise table.place.child("name").fail(f"{user.name!r} is not an IAM name (1-64 of letters, digits and +=,.@_-)")
+    # IAM quotas: at most 8 MFA devices and 2 access keys per user.
+    if not 0 <= user.mfa_devices <= 8:
+        raise table.place.child("mfa_devices").fail("an IAM user has 0 to 8 MFA devices")
+    keys = table.tables("access_keys")
+    if len(keys) > 2:
+        raise table.place.child("access_keys").fail("an IAM user has at most 2 access keys")
+    for key_table in keys:
+        key = UserAccessKey(
+            status=key_table.choice("status", ACCESS_KEY_STATUSES, "Active"),
+            age_days=key_table.get("age_days", int, 0),
+            last_used_days_ago=key_table.get("last_used_days_ago", int, None),
+        )
+        if key.age_days < 0:
+            raise key_table.place.child("age_days").fail("a key's age is 0 or more days")
+        if key.last_used_days_ago is not None and not 0 <= key.last_used_days_ago <= key.age_days:
+            raise key_table.place.child("last_used_days_ago").fail("a key is last used between its creation and now (0 to age_days)")
+        key_table.finish()
+        user.access_keys.append(key)
+    table.finish()
+    return user
 
 
 def _read_topic(table: _Table, regions: tuple[str, ...]) -> SnsTopic:

@@ -70,13 +70,17 @@ JSON_ACTIONS = [
 XML_ACTIONS = [
     ("iam:GetAccountSummary", ("iam_root_mfa_enabled",)),
     ("iam:ListRoles", ("names_no_sensitive_data", "tags_no_sensitive_data")),
-    ("iam:ListUsers", ("names_no_sensitive_data", "tags_no_sensitive_data")),
+    ("iam:ListUsers", ("names_no_sensitive_data", "tags_no_sensitive_data", "iam_user_console_mfa", "iam_user_access_keys_rotated")),
     ("sns:ListTopics", ("names_no_sensitive_data",)),
     ("sns:ListSubscriptions", ("urls_no_embedded_credentials",)),
     ("sns:GetSubscriptionAttributes", ("urls_no_embedded_credentials",)),
     ("ec2:DescribeVpcEndpoints", ENDPOINTS),
     ("ec2:DescribeVpcs", ("devopsguru_privatelink_endpoint",)),
     ("sns:GetTopicAttributes", NOTIFICATION_TOPICS),
+    ("iam:GetLoginProfile", ("iam_user_console_mfa",)),
+    ("iam:ListMFADevices", ("iam_user_console_mfa",)),
+    ("iam:ListAccessKeys", ("iam_user_access_keys_rotated",)),
+    ("iam:GetAccessKeyLastUsed", ("iam_user_access_keys_rotated",)),
 ]
 
 

@@ -64,6 +64,10 @@ def test_minimal_scenario_loads(tmp_path):
         ('\n[[accounts]]\nid = "222222222222"\nname = "x"\nemail = "x@example.com"\n[[accounts.event_data_stores]]\nname = "lake"\norganization = true\n', "accounts[1].event_data_stores[0].organization", "belongs to the management account"),
         ('\n[[accounts.sns_topics]]\nname = "t"\nsubscriptions = [{ protocol = "carrier-pigeon", endpoint = "x" }]\n', "accounts[0].sns_topics[0].subscriptions[0].protocol", "is not one of http"),
         ('\n[[accounts.iam_users]]\nname = "has space"\n', "accounts[0].iam_users[0].name", "is not an IAM name"),
+        ('\n[[accounts.iam_users]]\nname = "u"\nmfa_devices = 9\n', "accounts[0].iam_users[0].mfa_devices", "0 to 8 MFA devices"),
+        ('\n[[accounts.iam_users]]\nname = "u"\naccess_keys = [{}, {}, {}]\n', "accounts[0].iam_users[0].access_keys", "at most 2 access keys"),
+        ('\n[[accounts.iam_users]]\nname = "u"\naccess_keys = [{ status = "Expired" }]\n', "accounts[0].iam_users[0].access_keys[0].status", "is not one of Active, Inactive"),
+        ('\n[[accounts.iam_users]]\nname = "u"\naccess_keys = [{ age_days = 5, last_used_days_ago = 6 }]\n', "accounts[0].iam_users[0].access_keys[0].last_used_days_ago", "between its creation and now"),
         ("\ncolour = \"blue\"\n", "accounts[0].colour", "unknown key"),
         ('\n[[accounts.kms_keys]]\npolicy = { Version = 2012-10-17 }\n', "accounts[0].kms_keys[0].policy", "cannot be written as JSON"),
     ],
@@ -260,6 +264,12 @@ DEFAULT_SCENARIO_ROWS = [
     # devopsguru_cmk_grant_present: DevOps Guru's grant revoked, and kept
     ("devopsguru_cmk_grant_present", "888888888888", "eu-west-1", "FAIL", "no grant on the key names DevOps Guru"),
     ("devopsguru_cmk_grant_present", "222222222222", "us-east-1", "PASS", "devops-guru.amazonaws.com"),
+    # iam_user_console_mfa: a console password without and with an MFA device
+    ("iam_user_console_mfa", "444444444444", "global", "FAIL", "no MFA device"),
+    ("iam_user_console_mfa", "444444444444", "global", "PASS", "analytics-admin"),
+    # iam_user_access_keys_rotated: an active key 200 days old, and one 10 days old and in use
+    ("iam_user_access_keys_rotated", "444444444444", "global", "FAIL", "created 200 days ago"),
+    ("iam_user_access_keys_rotated", "444444444444", "global", "PASS", "younger than 90 days"),
 ]
 
 
