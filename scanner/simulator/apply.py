@@ -204,6 +204,7 @@ def _apply_account(scenario: Scenario, account: Account) -> None:
     _apply_trails(account)
     _apply_event_data_stores(account)
     _apply_events(account)
+    _apply_macie(account)
 
 
 def _trust_policy(account_id: str, external_id: str | None = None) -> str:
@@ -328,6 +329,15 @@ def _apply_devops_guru(account: Account) -> None:
         for topic in setup.notification_topics:
             topic_arn = topic if topic.startswith("arn:") else f"arn:aws:sns:{setup.region}:{account.id}:{topic}"
             guru.add_notification_channel({"Sns": {"TopicArn": topic_arn}})
+
+
+def _apply_macie(account: Account) -> None:
+    # A region without a declared session keeps none: Macie has never been enabled there
+    # (registration._patch_macie makes moto start that way, as AWS does).
+    from moto.macie2.models import macie2_backends
+
+    for session in account.macie:
+        macie2_backends[account.id][session.region].enable_macie(status=session.status)
 
 
 def _apply_vpcs(scenario: Scenario, account: Account) -> None:

@@ -95,6 +95,18 @@ OMITTABLE_INTEGRATION_FIELDS = (
 )
 
 
+#: GetMacieSession's status values (botocore macie2 model, shape MacieStatus).
+MACIE_STATUSES = ("ENABLED", "PAUSED")
+
+
+@dataclass
+class MacieSession:
+    """Amazon Macie enabled (or suspended) in one region; a region without one has never enabled Macie."""
+
+    region: str
+    status: str = "ENABLED"
+
+
 @dataclass
 class VpcEndpoint:
     service: str
@@ -215,6 +227,7 @@ class Account:
     sns_topics: list[SnsTopic] = field(default_factory=list)
     api_destinations: list[ApiDestination] = field(default_factory=list)
     s3_buckets: list[Bucket] = field(default_factory=list)
+    macie: list[MacieSession] = field(default_factory=list)
 
 
 @dataclass
@@ -565,6 +578,12 @@ def _read_account(table: _Table, regions: tuple[str, ...], units: tuple[str, ...
             Bucket(name=bucket_table.get("name", str, required=True), region=_region(bucket_table, regions), tags=bucket_table.tags())
         )
         bucket_table.finish()
+    for macie_table in table.tables("macie"):
+        session = MacieSession(region=_region(macie_table, regions), status=macie_table.choice("status", MACIE_STATUSES, "ENABLED"))
+        if any(existing.region == session.region for existing in account.macie):
+            raise macie_table.place.child("region").fail(f"Macie in {session.region} is already declared")
+        account.macie.append(session)
+        macie_table.finish()
     table.finish()
     return account
 

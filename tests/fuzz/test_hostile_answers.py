@@ -57,12 +57,13 @@ JSON_ACTIONS = [
     ("kms:GetKeyRotationStatus", ("devopsguru_cmk_rotation_enabled",)),
     ("kms:ListResourceTags", ("tags_no_sensitive_data",)),
     ("devops-guru:DescribeServiceIntegration", DEVOPS_GURU[:4]),
-    ("devops-guru:GetResourceCollection", DEVOPS_GURU),
+    ("devops-guru:GetResourceCollection", (*DEVOPS_GURU, "macie_enabled")),
     ("cloudtrail:DescribeTrails", (*CLOUDTRAIL, "names_no_sensitive_data", "tags_no_sensitive_data")),
     ("cloudtrail:GetEventSelectors", CLOUDTRAIL[:2]),
     ("cloudtrail:GetTrailStatus", CLOUDTRAIL[:2]),
     ("tag:GetResources", ("tags_no_sensitive_data",)),
     ("events:ListApiDestinations", ("urls_no_embedded_credentials",)),
+    ("macie2:GetMacieSession", ("macie_enabled",)),
 ]
 XML_ACTIONS = [
     ("iam:GetAccountSummary", ("iam_root_mfa_enabled",)),

@@ -175,6 +175,8 @@ def test_default_organization_scan_passes_and_fails_every_built_in_check(simulat
         ('\n[[accounts.devops_guru]]\nomit_fields = ["KMSKeyId"]\n', "accounts[0].devops_guru[0].omit_fields[0]", "is not one of OpsCenter"),
         ('\n[[accounts.vpcs]]\n[[accounts.vpcs.endpoints]]\nservice = "devops-guru"\nwithout_policy = true\npolicy = { Statement = [] }\n',
          "accounts[0].vpcs[0].endpoints[0].without_policy", "either policy or without_policy"),
+        ('\n[[accounts.macie]]\nstatus = "DISABLED"\n', "accounts[0].macie[0].status", "is not one of ENABLED, PAUSED"),
+        ('\n[[accounts.macie]]\n[[accounts.macie]]\n', "accounts[0].macie[1].region", "is already declared"),
     ],
 )
 def test_new_scenario_fields_are_checked(tmp_path, addition, place, problem):
@@ -248,6 +250,11 @@ DEFAULT_SCENARIO_ROWS = [
     # DevOps Guru in use in one region only, through a tag boundary: the other region is not applicable
     ("devopsguru_cmk_enabled", "121212121212", "eu-west-1", "PASS", ""),
     ("devopsguru_cmk_enabled", "121212121212", "us-east-1", "NOT_APPLICABLE", "not in use"),
+    # macie_enabled: enabled, never enabled where DevOps Guru analyses resources, suspended
+    ("macie_enabled", "222222222222", "us-east-1", "PASS", "is enabled"),
+    ("macie_enabled", "222222222222", "eu-west-1", "FAIL", "is not enabled"),
+    ("macie_enabled", "333333333333", "us-east-1", "FAIL", "suspended (PAUSED)"),
+    ("macie_enabled", "121212121212", "us-east-1", "NOT_APPLICABLE", "not in use"),
 ]
 
 
