@@ -205,6 +205,7 @@ def _apply_account(scenario: Scenario, account: Account) -> None:
     _apply_event_data_stores(account)
     _apply_events(account)
     _apply_macie(account)
+    _apply_cloudformation(account)
 
 
 def _trust_policy(account_id: str, external_id: str | None = None) -> str:
@@ -338,6 +339,23 @@ def _apply_macie(account: Account) -> None:
 
     for session in account.macie:
         macie2_backends[account.id][session.region].enable_macie(status=session.status)
+
+
+def _apply_cloudformation(account: Account) -> None:
+    import warnings
+
+    from moto.cloudformation.models import cloudformation_backends
+
+    for spec in account.cloudformation_stacks:
+        # One resource that creates nothing, as CloudFormation needs one; DescribeStacks reports the
+        # template's Description as the stack's.
+        template: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09",
+                                    "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+        if spec.description:
+            template["Description"] = spec.description
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # moto warns that it does not model WaitConditionHandle
+            cloudformation_backends[account.id][spec.region].create_stack(name=spec.name, template=json.dumps(template), parameters={})
 
 
 def _apply_vpcs(scenario: Scenario, account: Account) -> None:

@@ -101,6 +101,7 @@ SCENARIO: dict[str, Any] = {
             "api_destinations": [{"name": "webhook", "url": f"https://deploy:{PLANTED_SECRET}@api.example.com/hook"}],
             "s3_buckets": [{"name": "fuzz-bucket-0001", "tags": {"note": f"key {PLANTED_SECRET}"}}],
             "macie": [{"status": "ENABLED"}],
+            "cloudformation_stacks": [{"name": "fuzz-stack", "description": f"deploys with {PLANTED_SECRET}"}],
         }
     ],
 }

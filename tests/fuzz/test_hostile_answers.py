@@ -57,7 +57,7 @@ JSON_ACTIONS = [
     ("kms:GetKeyRotationStatus", ("devopsguru_cmk_rotation_enabled",)),
     ("kms:ListResourceTags", ("tags_no_sensitive_data",)),
     ("devops-guru:DescribeServiceIntegration", DEVOPS_GURU[:4]),
-    ("devops-guru:GetResourceCollection", (*DEVOPS_GURU, "macie_enabled")),
+    ("devops-guru:GetResourceCollection", (*DEVOPS_GURU, "macie_enabled", "names_no_sensitive_data")),
     ("cloudtrail:DescribeTrails", (*CLOUDTRAIL, "names_no_sensitive_data", "tags_no_sensitive_data")),
     ("cloudtrail:GetEventSelectors", CLOUDTRAIL[:2]),
     ("cloudtrail:GetTrailStatus", CLOUDTRAIL[:2]),
@@ -74,6 +74,7 @@ XML_ACTIONS = [
     ("sns:GetSubscriptionAttributes", ("urls_no_embedded_credentials",)),
     ("ec2:DescribeVpcEndpoints", ENDPOINTS),
     ("ec2:DescribeVpcs", ("devopsguru_privatelink_endpoint",)),
+    ("cloudformation:DescribeStacks", ("names_no_sensitive_data",)),
 ]
 
 
