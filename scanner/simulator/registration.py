@@ -215,6 +215,25 @@ def _patch_macie() -> None:
     MacieBackend.__init__ = __init__  # type: ignore[method-assign]
     MacieBackend.get_macie_session = get_macie_session  # type: ignore[method-assign]
 
+    # moto fills the query parameters of a bodiless GET (GetMacieSession is GET /macie) with the request
+    # headers; its signature check then signs them as a payload and rejects the call under IAM enforcement
+    # (the same fix as the DevOps Guru backend's).
+    from urllib.parse import parse_qs
+
+    from moto.macie2.responses import MacieResponse
+
+    original_authorize = MacieResponse._authenticate_and_authorize_normal_action
+
+    def authorize(self: Any, resource: str = "*") -> None:
+        saved = self.data
+        self.data = parse_qs(self.parsed_url.query, keep_blank_values=True)
+        try:
+            original_authorize(self, resource)
+        finally:
+            self.data = saved
+
+    MacieResponse._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]
+
 
 def _allow_devops_guru_delegated_administrator() -> None:
     # AWS lets an organization register a delegated administrator for DevOps Guru; moto's list lacks it.
