@@ -173,3 +173,32 @@ def iam_tagged(ctx: Any, kind: str, principal: Mapping[str, Any]) -> TaggedResou
     for page in pages:
         tags.extend(_tag_pairs(page.get("Tags", []), "Key", "Value"))
     return TaggedResource(principal["Arn"], tuple(tags), f"iam:List{kind.capitalize()}Tags")
+
+
+def cloudformation_stacks(ctx: Any) -> Iterator[Any]:
+    """Every stack DescribeStacks lists in the region (each entry as returned; the caller checks its shape)."""
+    yield from ctx.aws.collect("cloudformation", "describe_stacks", "Stacks")
+
+
+def devops_guru_collection_entries(ctx: Any, collection_type: str) -> Iterator[Any]:
+    """The entries of DevOps Guru's resource collection: ``StackNames`` (``AWS_CLOUD_FORMATION``) or ``Tags`` (``AWS_TAGS``).
+
+    The same GetResourceCollection call (same parameters) the ``devopsguru_*``
+    checks make, so the cache reads it once per target. Entries are returned as
+    AWS sent them; the caller judges each apart, so one malformed entry is an
+    ERROR for itself only.
+    """
+    for page in ctx.aws.pages("devops-guru", "get_resource_collection", ResourceCollectionType=collection_type):
+        collection = page.get("ResourceCollection") if isinstance(page, Mapping) else None
+        if not isinstance(collection, Mapping):
+            continue  # AWS leaves ResourceCollection out when nothing is collected
+        if collection_type == "AWS_CLOUD_FORMATION":
+            cloudformation = collection.get("CloudFormation")
+            entries = cloudformation.get("StackNames") if isinstance(cloudformation, Mapping) else None
+        else:
+            entries = collection.get("Tags")
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            raise MalformedResponse(f"GetResourceCollection({collection_type}): the collection is not a list")
+        yield from entries

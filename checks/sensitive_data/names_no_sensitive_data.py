@@ -31,7 +31,10 @@ METADATA = CheckMetadata(
         cli=(
             "aws kms update-key-description --key-id <key> --description '<text>'; "
             "aws iam update-role-description --role-name <role> --description '<text>'; "
-            "aws iam update-user --user-name <user> --new-user-name <name>"
+            "aws iam update-user --user-name <user> --new-user-name <name>; "
+            "aws cloudformation update-stack --stack-name <stack> --use-previous-template  # after editing the template's Description; "
+            "aws devops-guru update-resource-collection --action REMOVE --resource-collection "
+            "'{\"Tags\": [{\"AppBoundaryKey\": \"DevOps-Guru-<key>\", \"TagValues\": [\"<value>\"]}]}'"
         ),
         url="https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
     ),
@@ -42,8 +45,14 @@ METADATA = CheckMetadata(
         "sns:ListTopics",
         "iam:ListRoles",
         "iam:ListUsers",
+        "cloudformation:DescribeStacks",
+        "devops-guru:GetResourceCollection",
     ),
-    references=("https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",),
+    references=(
+        "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
+        "https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html",
+        "https://docs.aws.amazon.com/devops-guru/latest/APIReference/API_GetResourceCollection.html",
+    ),
 )
 
 
@@ -52,13 +61,38 @@ def _judge(detector: SensitiveDataDetector, arn: str, fields: dict[str, str], re
     for field, text in fields.items():
         if isinstance(text, str) and text:
             entries.extend({"field": field, **d.to_evidence()} for d in detector.scan(text, name=field, location=field))
-    shown = redact_identifier(arn)
+    return _verdict(entries, arn, list(fields), region, resource_type)
+
+
+def _verdict(entries: list[dict[str, Any]], resource: str, fields: list[str], region: str, resource_type: str) -> Finding:
+    """PASS for ``resource`` when ``entries`` (detections with their field) is empty, else FAIL naming the fields."""
+    shown = redact_identifier(resource)
+    arn = shown if shown.startswith("arn:") else None
     if not entries:
-        return Finding(Status.PASS, resource_id=shown, resource_arn=shown, resource_type=resource_type, region=region,
+        return Finding(Status.PASS, resource_id=shown, resource_arn=arn, resource_type=resource_type, region=region,
                        message=f"{', '.join(fields)}: no secrets or personal data", evidence={"fields": sorted(fields)})
     described = sorted({f"{e['field']} ({e['kind'].replace('_', ' ')})" for e in entries})
-    return Finding(Status.FAIL, resource_id=shown, resource_arn=shown, resource_type=resource_type, region=region,
+    return Finding(Status.FAIL, resource_id=shown, resource_arn=arn, resource_type=resource_type, region=region,
                    message="sensitive data in " + ", ".join(described), evidence={"findings": entries})
+
+
+STACK_TYPE = "AWS::CloudFormation::Stack"
+COLLECTION_TYPE = "AWS::DevOpsGuru::ResourceCollection"
+COLLECTION_ID = "devops-guru-resource-collection"
+
+
+def _judge_boundary(detector: SensitiveDataDetector, where: str, boundary: Any, region: str) -> Finding:
+    """The verdict on one DevOps Guru tag boundary: its ``DevOps-Guru-*`` key and each of its values (``*`` skipped)."""
+    key = boundary.get("AppBoundaryKey") if isinstance(boundary, dict) else None
+    values = boundary.get("TagValues", []) if isinstance(boundary, dict) else None
+    if not isinstance(key, str) or not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise MalformedResponse("GetResourceCollection(AWS_TAGS): a tag boundary has no AppBoundaryKey or TagValues list")
+    entries = [{"field": "AppBoundaryKey", **d.to_evidence()} for d in detector.scan(key, location="key")]
+    for index, value in enumerate(values):
+        if value != "*":  # every value of the key
+            field = f"TagValues[{index}]"
+            entries.extend({"field": field, **d.to_evidence()} for d in detector.scan(value, name=key, location="value"))
+    return _verdict(entries, where, ["AppBoundaryKey", "TagValues"], region, COLLECTION_TYPE)
 
 
 def _error(action: str, error: Exception, region: str) -> Finding:
@@ -104,6 +138,55 @@ def _regional(ctx: Any, detector: SensitiveDataDetector) -> Iterator[tuple[str, 
 
             yield from _apart(arn if isinstance(arn, str) else f"Topics[{position}]", ctx.region, "AWS::SNS::Topic", judge_topic)
 
+    def stacks() -> Iterator[Finding]:
+        for position, stack in enumerate(inventory.cloudformation_stacks(ctx)):
+            stack_id = stack.get("StackId") if isinstance(stack, dict) else None
+
+            def judge_stack(stack: Any = stack) -> Finding:
+                if not isinstance(stack, dict) or not isinstance(stack.get("StackId"), str) or not isinstance(stack.get("StackName"), str):
+                    raise MalformedResponse("DescribeStacks returned a stack without StackId or StackName")
+                description = stack.get("Description")
+                fields = {"StackName": stack["StackName"], "Description": description if isinstance(description, str) else ""}
+                return _judge(detector, stack["StackId"], fields, ctx.region, STACK_TYPE)
+
+            yield from _apart(stack_id if isinstance(stack_id, str) else f"Stacks[{position}]", ctx.region, STACK_TYPE, judge_stack)
+
+    def analysed_stack_names() -> Iterator[Finding]:
+        for position, name in enumerate(inventory.devops_guru_collection_entries(ctx, "AWS_CLOUD_FORMATION")):
+            if name == "*":
+                continue  # "every stack of the account": no name to judge
+
+            def judge_name(name: Any = name) -> Finding:
+                if not isinstance(name, str):
+                    raise MalformedResponse("GetResourceCollection(AWS_CLOUD_FORMATION): a stack name is not a string")
+                return _judge(detector, f"{COLLECTION_ID}/AWS_CLOUD_FORMATION/{name}", {"StackNames": name}, ctx.region, COLLECTION_TYPE)
+
+            where = f"{COLLECTION_ID}/AWS_CLOUD_FORMATION/{name if isinstance(name, str) else f'StackNames[{position}]'}"
+            yield from _apart(where, ctx.region, COLLECTION_TYPE, judge_name)
+
+    def tag_boundaries() -> Iterator[Finding]:
+        for position, boundary in enumerate(inventory.devops_guru_collection_entries(ctx, "AWS_TAGS")):
+            key = boundary.get("AppBoundaryKey") if isinstance(boundary, dict) else None
+            where = f"{COLLECTION_ID}/AWS_TAGS/{key if isinstance(key, str) else f'Tags[{position}]'}"
+            yield from _apart(where, ctx.region, COLLECTION_TYPE, lambda boundary=boundary, where=where: _judge_boundary(
+                detector, where, boundary, ctx.region))
+
+    yield "cloudformation:DescribeStacks", stacks, ctx.region
+    def devops_guru_collection() -> Iterator[Finding]:
+        # Two GetResourceCollection calls: one that cannot be read or parsed still lets the other be judged,
+        # and the source then ends with one ERROR.
+        failure: Exception | None = None
+        for judge_collection in (analysed_stack_names, tag_boundaries):
+            try:
+                yield from judge_collection()
+            except ServiceNotAvailable:
+                raise
+            except Exception as error:  # noqa: BLE001 - reported once the other collection is judged
+                failure = failure or error
+        if failure is not None:
+            raise failure
+
+    yield "devops-guru:GetResourceCollection", devops_guru_collection, ctx.region
     yield "kms:DescribeKey", keys, ctx.region
     yield "cloudtrail:DescribeTrails", trails, ctx.region
     yield "sns:ListTopics", topics, ctx.region

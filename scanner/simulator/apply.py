@@ -208,6 +208,8 @@ def _apply_account(scenario: Scenario, account: Account) -> None:
     _apply_trails(account)
     _apply_event_data_stores(account)
     _apply_events(account)
+    _apply_macie(account)
+    _apply_cloudformation(account)
 
 
 def _apply_user_credentials(account: Account, iam: Any, user: Any) -> None:
@@ -364,6 +366,30 @@ def _apply_devops_guru_grants(account: Account) -> None:
     for setup in account.devops_guru:
         if setup.encryption_type == "CUSTOMER_MANAGED_KEY" and setup.kms_key and not setup.grant_revoked:
             create_devops_guru_grant(account.id, setup.region, setup.kms_key, setup.grant_operations)
+def _apply_macie(account: Account) -> None:
+    # A region without a declared session keeps none: Macie has never been enabled there
+    # (registration._patch_macie makes moto start that way, as AWS does).
+    from moto.macie2.models import macie2_backends
+
+    for session in account.macie:
+        macie2_backends[account.id][session.region].enable_macie(status=session.status)
+
+
+def _apply_cloudformation(account: Account) -> None:
+    import warnings
+
+    from moto.cloudformation.models import cloudformation_backends
+
+    for spec in account.cloudformation_stacks:
+        # One resource that creates nothing, as CloudFormation needs one; DescribeStacks reports the
+        # template's Description as the stack's.
+        template: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09",
+                                    "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+        if spec.description:
+            template["Description"] = spec.description
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # moto warns that it does not model WaitConditionHandle
+            cloudformation_backends[account.id][spec.region].create_stack(name=spec.name, template=json.dumps(template), parameters={})
 
 
 def _apply_vpcs(scenario: Scenario, account: Account) -> None:

@@ -63,6 +63,7 @@ def install() -> None:
         _patch_inline_role_policies()
         _patch_organizations_reads()
         _patch_account_summary()
+        _patch_macie()
         _installed = True
 
 
@@ -188,6 +189,50 @@ def _patch_account_summary() -> None:
         return answer
 
     AccountSummary.summary_map = property(summary_map)  # type: ignore[assignment]
+
+
+def _patch_macie() -> None:
+    # moto 5.2.1 starts every account and region with an ENABLED Macie session and answers
+    # GetMacieSession with ResourceNotFoundException once Macie is disabled. AWS starts with no
+    # session ("When you enable Macie, the service generates a Macie session", Macie API Reference,
+    # "Account Administration") and answers a caller whose account has none with
+    # AccessDeniedException "Macie is not enabled." (the answer AWS's CLI shows).
+    from moto.macie2.exceptions import AccessDeniedException
+    from moto.macie2.models import MacieBackend
+
+    original_init = MacieBackend.__init__
+    original_get = MacieBackend.get_macie_session
+
+    def __init__(self: Any, region_name: str, account_id: str) -> None:
+        original_init(self, region_name, account_id)
+        self.macie_session = None
+
+    def get_macie_session(self: Any) -> dict[str, Any]:
+        if not self.macie_session:
+            raise AccessDeniedException("Macie is not enabled.")
+        return original_get(self)
+
+    MacieBackend.__init__ = __init__  # type: ignore[method-assign]
+    MacieBackend.get_macie_session = get_macie_session  # type: ignore[method-assign]
+
+    # moto fills the query parameters of a bodiless GET (GetMacieSession is GET /macie) with the request
+    # headers; its signature check then signs them as a payload and rejects the call under IAM enforcement
+    # (the same fix as the DevOps Guru backend's).
+    from urllib.parse import parse_qs
+
+    from moto.macie2.responses import MacieResponse
+
+    original_authorize = MacieResponse._authenticate_and_authorize_normal_action
+
+    def authorize(self: Any, resource: str = "*") -> None:
+        saved = self.data
+        self.data = parse_qs(self.parsed_url.query, keep_blank_values=True)
+        try:
+            original_authorize(self, resource)
+        finally:
+            self.data = saved
+
+    MacieResponse._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]
 
 
 def _allow_devops_guru_delegated_administrator() -> None:

@@ -105,6 +105,31 @@ OMITTABLE_INTEGRATION_FIELDS = (
 )
 
 
+#: GetMacieSession's status values (botocore macie2 model, shape MacieStatus).
+MACIE_STATUSES = ("ENABLED", "PAUSED")
+
+
+@dataclass
+class MacieSession:
+    """Amazon Macie enabled (or suspended) in one region; a region without one has never enabled Macie."""
+
+    region: str
+    status: str = "ENABLED"
+
+
+#: CloudFormation's stack name rule (CreateStack: "must start with an alphabetic character", at most 128 characters).
+STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
+
+
+@dataclass
+class CloudFormationStack:
+    """A CloudFormation stack: its name and its template's Description (what DescribeStacks reports)."""
+
+    name: str
+    region: str
+    description: str = ""
+
+
 @dataclass
 class VpcEndpoint:
     service: str
@@ -249,6 +274,8 @@ class Account:
     sns_topics: list[SnsTopic] = field(default_factory=list)
     api_destinations: list[ApiDestination] = field(default_factory=list)
     s3_buckets: list[Bucket] = field(default_factory=list)
+    macie: list[MacieSession] = field(default_factory=list)
+    cloudformation_stacks: list[CloudFormationStack] = field(default_factory=list)
 
 
 @dataclass
@@ -599,6 +626,23 @@ def _read_account(table: _Table, regions: tuple[str, ...], units: tuple[str, ...
             Bucket(name=bucket_table.get("name", str, required=True), region=_region(bucket_table, regions), tags=bucket_table.tags())
         )
         bucket_table.finish()
+    for macie_table in table.tables("macie"):
+        session = MacieSession(region=_region(macie_table, regions), status=macie_table.choice("status", MACIE_STATUSES, "ENABLED"))
+        if any(existing.region == session.region for existing in account.macie):
+            raise macie_table.place.child("region").fail(f"Macie in {session.region} is already declared")
+        account.macie.append(session)
+        macie_table.finish()
+    for stack_table in table.tables("cloudformation_stacks"):
+        stack = CloudFormationStack(name=stack_table.get("name", str, required=True), region=_region(stack_table, regions),
+                                    description=stack_table.get("description", str, ""))
+        if not STACK_NAME.fullmatch(stack.name):
+            raise stack_table.place.child("name").fail(f"{stack.name!r} is not a stack name (a letter, then letters, digits and hyphens; at most 128)")
+        if len(stack.description) > 1024:
+            raise stack_table.place.child("description").fail("a template Description is at most 1024 characters")
+        if any(existing.name == stack.name and existing.region == stack.region for existing in account.cloudformation_stacks):
+            raise stack_table.place.child("name").fail(f"stack {stack.name} in {stack.region} is already declared")
+        account.cloudformation_stacks.append(stack)
+        stack_table.finish()
     table.finish()
     return account
 

@@ -100,6 +100,8 @@ SCENARIO: dict[str, Any] = {
                             "subscriptions": [{"protocol": "https", "endpoint": f"https://hooks.example.com/x?token={PLANTED_SECRET}"}]}],
             "api_destinations": [{"name": "webhook", "url": f"https://deploy:{PLANTED_SECRET}@api.example.com/hook"}],
             "s3_buckets": [{"name": "fuzz-bucket-0001", "tags": {"note": f"key {PLANTED_SECRET}"}}],
+            "macie": [{"status": "ENABLED"}],
+            "cloudformation_stacks": [{"name": "fuzz-stack", "description": f"deploys with {PLANTED_SECRET}"}],
         }
     ],
 }

@@ -59,13 +59,14 @@ JSON_ACTIONS = [
     ("kms:ListGrants", ("devopsguru_cmk_grant_present",)),
     ("kms:ListResourceTags", ("tags_no_sensitive_data",)),
     ("devops-guru:DescribeServiceIntegration", DEVOPS_GURU[:4]),
-    ("devops-guru:GetResourceCollection", DEVOPS_GURU),
+    ("devops-guru:GetResourceCollection", (*DEVOPS_GURU, "macie_enabled", "names_no_sensitive_data")),
     ("cloudtrail:DescribeTrails", (*CLOUDTRAIL, "names_no_sensitive_data", "tags_no_sensitive_data")),
     ("cloudtrail:GetEventSelectors", CLOUDTRAIL[:2]),
     ("cloudtrail:GetTrailStatus", CLOUDTRAIL[:2]),
     ("tag:GetResources", ("tags_no_sensitive_data",)),
     ("events:ListApiDestinations", ("urls_no_embedded_credentials",)),
     ("devops-guru:ListNotificationChannels", NOTIFICATION_TOPICS),
+    ("macie2:GetMacieSession", ("macie_enabled",)),
 ]
 XML_ACTIONS = [
     ("iam:GetAccountSummary", ("iam_root_mfa_enabled",)),
@@ -81,6 +82,7 @@ XML_ACTIONS = [
     ("iam:ListMFADevices", ("iam_user_console_mfa",)),
     ("iam:ListAccessKeys", ("iam_user_access_keys_rotated",)),
     ("iam:GetAccessKeyLastUsed", ("iam_user_access_keys_rotated",)),
+    ("cloudformation:DescribeStacks", ("names_no_sensitive_data",)),
 ]
 
 

@@ -182,6 +182,9 @@ def test_default_organization_scan_passes_and_fails_every_built_in_check(simulat
         ('\n[[accounts.devops_guru]]\nomit_fields = ["KMSKeyId"]\n', "accounts[0].devops_guru[0].omit_fields[0]", "is not one of OpsCenter"),
         ('\n[[accounts.vpcs]]\n[[accounts.vpcs.endpoints]]\nservice = "devops-guru"\nwithout_policy = true\npolicy = { Statement = [] }\n',
          "accounts[0].vpcs[0].endpoints[0].without_policy", "either policy or without_policy"),
+        ('\n[[accounts.macie]]\nstatus = "DISABLED"\n', "accounts[0].macie[0].status", "is not one of ENABLED, PAUSED"),
+        ('\n[[accounts.macie]]\n[[accounts.macie]]\n', "accounts[0].macie[1].region", "is already declared"),
+        ('\n[[accounts.cloudformation_stacks]]\nname = "1-stack"\n', "accounts[0].cloudformation_stacks[0].name", "is not a stack name"),
     ],
 )
 def test_new_scenario_fields_are_checked(tmp_path, addition, place, problem):
@@ -270,6 +273,14 @@ DEFAULT_SCENARIO_ROWS = [
     # iam_user_access_keys_rotated: an active key 200 days old, and one 10 days old and in use
     ("iam_user_access_keys_rotated", "444444444444", "global", "FAIL", "created 200 days ago"),
     ("iam_user_access_keys_rotated", "444444444444", "global", "PASS", "younger than 90 days"),
+    # macie_enabled: enabled, never enabled where DevOps Guru analyses resources, suspended
+    ("macie_enabled", "222222222222", "us-east-1", "PASS", "is enabled"),
+    ("macie_enabled", "222222222222", "eu-west-1", "FAIL", "is not enabled"),
+    ("macie_enabled", "333333333333", "us-east-1", "FAIL", "suspended (PAUSED)"),
+    ("macie_enabled", "121212121212", "us-east-1", "NOT_APPLICABLE", "not in use"),
+    # names_no_sensitive_data: a stack description naming a person; a clean DevOps Guru tag boundary
+    ("names_no_sensitive_data", "333333333333", "us-east-1", "FAIL", "sensitive data in Description (email address)"),
+    ("names_no_sensitive_data", "222222222222", "eu-west-1", "PASS", "AppBoundaryKey, TagValues: no secrets"),
 ]
 
 
