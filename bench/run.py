@@ -494,8 +494,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-latency-ms", type=float, default=0.0, help="latency for the memory comparison scans (default 0)")
     parser.add_argument("--dask-workers", type=int, default=0,
                         help="also run orgscan --executor dask on a local Dask cluster of this many worker processes (default: skip)")
+    parser.add_argument("--checks", default=None,
+                        help="comma-separated check ids for the 'all checks' runs (default: every built-in check); "
+                             "to compare with an earlier version on the checks both have")
     parser.add_argument("--json", type=Path, default=None, help="write every measurement here")
     args = parser.parse_args(argv)
+    chosen_checks = args.checks.split(",") if args.checks else None
 
     regions = list(REGION_ORDER[: int(args.regions)]) if args.regions.isdigit() else args.regions.split(",")
     prowler_bin = args.prowler_bin
@@ -525,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
 
             runs = []
             for repetition in range(args.repeat):
-                run = run_orgscan(server, regions, workdir, f"all-{repetition}", None, args.concurrency, keep_results=False)
+                run = run_orgscan(server, regions, workdir, f"all-{repetition}", chosen_checks, args.concurrency, keep_results=False)
                 print(f"bench: orgscan (all checks) run {repetition + 1}: {run.process.wall_seconds:.1f} s, "
                       f"{run.process.peak_rss_mb:.0f} MB, {sum(run.calls.values())} calls", file=sys.stderr)
                 runs.append(run)
