@@ -10,6 +10,7 @@ from scanner.simulator.scenario import (
     Bucket,
     DevOpsGuruSetup,
     IamPrincipal,
+    IamUser,
     KmsKey,
     Scenario,
     SnsTopic,
@@ -123,7 +124,7 @@ def synthetic_scenario(accounts: int, regions: tuple[str, ...] | list[str] = ("u
         elif rng.random() < 0.3:
             account.trails.append(Trail(name=f"{team}-trail", region=regions[0], multi_region=rng.random() > 0.2, log_file_validation=rng.random() > 0.3))
         account.iam_roles.append(IamPrincipal(name=f"{team}-deployer", description=f"Deploys {team} services", tags={"team": team}))
-        account.iam_users.append(IamPrincipal(name=f"{team}-ci", tags={"team": team}))
+        account.iam_users.append(IamUser(name=f"{team}-ci", tags={"team": team}))
         result.append(account)
     return Scenario(
         name=f"synthetic-{accounts}",

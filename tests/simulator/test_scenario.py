@@ -151,6 +151,16 @@ def test_synthetic_scenario_is_reproducible_and_realistic():
     assert len(bucket_names) == len(set(bucket_names))
 
 
+def test_a_synthetic_organization_applies_and_answers(make_org):
+    # bench/ serves the synthetic organization: every kind of thing it generates must apply to the simulator.
+    scenario = synthetic_scenario(4, seed=1)
+    simulation = make_org(scenario)
+    member = scenario.accounts[1]
+    iam = simulation.client("iam", account_id=member.id)
+    users = {user["UserName"] for user in iam.list_users()["Users"]}
+    assert users == {user.name for user in member.iam_users} and users
+
+
 def test_scenario_from_dict_checks_like_a_file():
     with pytest.raises(UsageError, match=r"^<make_org>:accounts\[0\].email: 'nobody' is not an email address$"):
         scenario_from_dict({"organization": {"management_account": "111111111111", "regions": ["us-east-1"]},
