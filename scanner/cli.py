@@ -124,12 +124,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[:1] == ["demo"]:
             from scanner.simulator.demo import main as demo_main
 
-            return demo_main(argv[1:])
-        if argv[:2] == ["upload", "securityhub"]:
+            code = demo_main(argv[1:])
+        elif argv[:2] == ["upload", "securityhub"]:
             from reports.securityhub_upload import main as upload_main
 
-            return upload_main(argv[2:])
-        return _dispatch(argv)
+            code = upload_main(argv[2:])
+        else:
+            code = _dispatch(argv)
+        # Output that fit in stdout's buffer meets a closed pipe here, inside the handlers below,
+        # rather than at interpreter exit.
+        sys.stdout.flush()
+        return code
     except UsageError as error:
         print(f"orgscan: error: {error}", file=sys.stderr)
         return EXIT_USAGE
