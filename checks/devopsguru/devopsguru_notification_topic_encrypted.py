@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.devopsguru.gather import integration_error
 from checks.devopsguru.notification_topics import (
     GET_TOPIC_ATTRIBUTES,
     LIST_NOTIFICATION_CHANNELS,
     TOPIC_RESOURCE_TYPE,
     Channel,
     devops_guru_publishing_request,
-    no_channels_finding,
-    notification_channels,
+    judge_each_topic,
     outside_source_account,
     place_evidence,
     topic_attributes,
@@ -20,7 +18,6 @@ from checks.devopsguru.notification_topics import (
 from checks.kms.gather import AWS_MANAGED_ALIAS_PREFIX, DESCRIBE_KEY, GET_KEY_POLICY, MalformedResponse, describe_key
 from checks.policy import PolicyError, Verdict, evaluate, parse_policy
 from scanner.errors import AwsError
-from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 #: What DevOps Guru (through SNS) asks of the topic's key to publish an encrypted message.
@@ -188,13 +185,4 @@ def _judge_channel(ctx, channel: Channel):
 
 @check(METADATA)
 def devopsguru_notification_topic_encrypted(ctx):
-    try:
-        channels = notification_channels(ctx)
-    except (AwsError, MalformedResponse) as error:
-        yield integration_error(f"cannot list DevOps Guru's notification channels: {error}")
-        return
-    if not channels:
-        yield no_channels_finding()
-        return
-    for channel in channels:
-        yield from judge_apart(channel.topic_arn, lambda: _judge_channel(ctx, channel), resource_arn=channel.topic_arn, resource_type=TOPIC_RESOURCE_TYPE)
+    yield from judge_each_topic(ctx, _judge_channel)

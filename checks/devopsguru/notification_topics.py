@@ -16,12 +16,14 @@ to condition on (https://docs.aws.amazon.com/devops-guru/latest/userguide/sns-re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from checks.kms.gather import MalformedResponse
 from checks.policy import Caller, CallerKind, Request
 from checks.request_kinds import CALLER_CHOSEN_KEYS, RESOURCE_PROPERTY_KEYS, STRANGER_ACCOUNT
-from checks.devopsguru.gather import INTEGRATION_RESOURCE_TYPE
+from checks.devopsguru.gather import INTEGRATION_RESOURCE_TYPE, integration_error
+from scanner.errors import AwsError
+from scanner.findings import judge_apart
 from scanner.model import Finding, Status
 
 LIST_NOTIFICATION_CHANNELS = "devops-guru:ListNotificationChannels"
@@ -140,3 +142,21 @@ def devops_guru_publishing_request(
 def outside_source_account(ctx) -> str:
     """An account id unrelated to the scanned one: DevOps Guru publishing for it must be refused."""
     return STRANGER_ACCOUNT if ctx.account_id != STRANGER_ACCOUNT else "999988887776"
+
+
+def judge_each_topic(ctx, judge_channel: Callable[[Any, Channel], Finding]) -> Iterator[Finding]:
+    """``judge_channel``'s verdict on each topic DevOps Guru notifies, one topic's failure an ERROR for it alone.
+
+    An ERROR when the channels cannot be listed, NOT_APPLICABLE when there are none.
+    """
+    try:
+        channels = notification_channels(ctx)
+    except (AwsError, MalformedResponse) as error:
+        yield integration_error(f"cannot list DevOps Guru's notification channels: {error}")
+        return
+    if not channels:
+        yield no_channels_finding()
+        return
+    for channel in channels:
+        yield from judge_apart(channel.topic_arn, lambda: judge_channel(ctx, channel), resource_arn=channel.topic_arn,
+                               resource_type=TOPIC_RESOURCE_TYPE)

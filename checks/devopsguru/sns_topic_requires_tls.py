@@ -1,14 +1,12 @@
 """DevOps Guru's notification topics deny every request made without TLS (aws:SecureTransport false)."""
 from __future__ import annotations
 
-from checks.devopsguru.gather import integration_error
 from checks.devopsguru.notification_topics import (
     GET_TOPIC_ATTRIBUTES,
     LIST_NOTIFICATION_CHANNELS,
     TOPIC_RESOURCE_TYPE,
     Channel,
-    no_channels_finding,
-    notification_channels,
+    judge_each_topic,
     outside_source_account,
     place_evidence,
     topic_attributes,
@@ -17,7 +15,6 @@ from checks.kms.gather import MalformedResponse
 from checks.policy import Caller, CallerKind, PolicyError, Request, explicit_denies, parse_policy
 from checks.request_kinds import CALLER_CHOSEN_KEYS
 from scanner.errors import AwsError
-from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
 
 #: The operations a plain-HTTP request could carry an insight through: publishing it, and reading it off as a subscriber.
@@ -118,13 +115,4 @@ def _judge_channel(ctx, channel: Channel) -> Finding:
 
 @check(METADATA)
 def sns_topic_requires_tls(ctx):
-    try:
-        channels = notification_channels(ctx)
-    except (AwsError, MalformedResponse) as error:
-        yield integration_error(f"cannot list DevOps Guru's notification channels: {error}")
-        return
-    if not channels:
-        yield no_channels_finding()
-        return
-    for channel in channels:
-        yield from judge_apart(channel.topic_arn, lambda: _judge_channel(ctx, channel), resource_arn=channel.topic_arn, resource_type=TOPIC_RESOURCE_TYPE)
+    yield from judge_each_topic(ctx, _judge_channel)
