@@ -26,6 +26,7 @@ from checks.request_kinds import DEVOPS_GURU_ACTIONS
 from checks.request_kinds import devops_guru_request as _fas_request
 from scanner.errors import AwsError
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.options import OptionError, known_options
 
 REQUIRED_ACTIONS = DEVOPS_GURU_ACTIONS
 OPTION_NAMES = ("require_explicit_statement",)
@@ -87,17 +88,11 @@ METADATA = CheckMetadata(
 )
 
 
-class OptionError(ValueError):
-    """A ``[checks.devopsguru_cmk_policy_grants_service]`` setting is wrong; the message names it."""
-
 
 def read_options(options: Mapping[str, Any]) -> bool:
     """``require_explicit_statement`` (default false); raises :class:`OptionError` naming a wrong setting."""
     where = f"[checks.{METADATA.id}]"
-    options = {str(key).replace("-", "_"): value for key, value in options.items()}
-    unknown = sorted(set(options) - set(OPTION_NAMES))
-    if unknown:
-        raise OptionError(f"{where}: unknown option {unknown[0]!r} (known: {', '.join(OPTION_NAMES)})")
+    options = known_options(METADATA.id, options, OPTION_NAMES)
     strict = options.get("require_explicit_statement", False)
     if not isinstance(strict, bool):
         raise OptionError(f"{where} require_explicit_statement: expected true or false")

@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping
 from checks.iam.users import USER_TYPE, User, list_users, no_users_finding, redact_text, user_error
 from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.options import OptionError, known_options
 
 METADATA = CheckMetadata(
     id="iam_user_access_keys_rotated",
@@ -55,17 +56,11 @@ OPTION_NAMES = ("max_age_days",)
 DEFAULT_MAX_AGE_DAYS = 90
 
 
-class OptionError(ValueError):
-    """A ``[checks.iam_user_access_keys_rotated]`` setting is wrong; the message names it."""
-
 
 def read_options(options: Mapping[str, Any]) -> int:
     """``max_age_days`` (default 90, a whole number of days from 1); raises :class:`OptionError` naming a wrong setting."""
     where = f"[checks.{METADATA.id}]"
-    options = {str(key).replace("-", "_"): value for key, value in options.items()}
-    unknown = sorted(set(options) - set(OPTION_NAMES))
-    if unknown:
-        raise OptionError(f"{where}: unknown option {unknown[0]!r} (known: {', '.join(OPTION_NAMES)})")
+    options = known_options(METADATA.id, options, OPTION_NAMES)
     days = options.get("max_age_days", DEFAULT_MAX_AGE_DAYS)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 36500:
         raise OptionError(f"{where} max_age_days: expected a whole number of days from 1 to 36500")
