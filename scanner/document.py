@@ -307,14 +307,14 @@ class Spool:
         if handle is None:
             return
         seen: set[tuple[str, str]] = set()
-        pending: list[str] = []
+        pending: list[tuple[str, Any]] = []  # (line, its record, or None when it is not one)
         with handle:
             for raw in handle:
                 line = raw.decode("utf-8", "replace").strip()
                 if not line:
                     continue
                 if not line.startswith('{"done"'):
-                    pending.append(line)
+                    pending.append((line, _record_or_none(line, str(self.path))))
                     continue
                 try:
                     marker = parse_json(line, str(self.path))
@@ -325,17 +325,16 @@ class Spool:
                     # A torn or malformed marker: that target runs again on resume.
                     pending = []
                     continue
-                lines = [p for p in pending if _belongs_to(p, target)]
+                mine = [(line, record) for line, record in pending if _belongs_to(record, target)]
                 pending = []
                 if target in seen:
                     self._warn(target, "appears twice in the spool; the first copy is kept")
                     continue
-                if not hmac.compare_digest(mac, self._target_mac([account, region, planned], lines)):
+                if not hmac.compare_digest(mac, self._target_mac([account, region, planned], [line for line, _ in mine])):
                     self._warn(target, "does not match its HMAC (changed after it was written); it is scanned again")
                     continue
-                records = [parse_json(p, str(self.path)) for p in lines]
                 seen.add(target)
-                yield target[0], target[1], list(planned), records
+                yield target[0], target[1], list(planned), [record for _, record in mine]
 
     def _warn(self, target: tuple[str, str], problem: str) -> None:
         if target not in self._warned:
@@ -343,13 +342,21 @@ class Spool:
             log.warning("spool %s: the results of %s %s %s", self.path, target[0], target[1], problem)
 
 
-def _belongs_to(line: str, target: tuple[str, str]) -> bool:
-    """Whether a spooled record line is a result of ``target`` (a torn line belongs to none)."""
+def _record_or_none(line: str, source: str) -> dict[str, Any] | None:
+    """A spooled line's record, parsed once and strictly; ``None`` for a torn or unsafe line (it belongs to no target)."""
+    from scanner.errors import DocumentError
+    from scanner.results_schema import parse_json
+
     try:
-        record = json.loads(line)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(record, dict) and (record.get("account_id"), record.get("target_region")) == target
+        record = parse_json(line, source)
+    except DocumentError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _belongs_to(record: dict[str, Any] | None, target: tuple[str, str]) -> bool:
+    """Whether a spooled record is a result of ``target`` (a torn line's ``None`` belongs to none)."""
+    return record is not None and (record.get("account_id"), record.get("target_region")) == target
 
 
 def _check_own_file(path: Path, status: os.stat_result, close: int | None = None) -> None:

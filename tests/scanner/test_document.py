@@ -38,6 +38,25 @@ def test_spool_keeps_only_completed_targets(tmp_path):
     assert oct(spool.path.stat().st_mode & 0o777) == "0o600"
 
 
+def test_a_spooled_line_that_is_not_safe_json_makes_its_target_run_again(tmp_path, caplog):
+    # Each spooled line is parsed once, strictly: one that holds NaN (JSON that orgscan never writes) is not a
+    # record, so its target's HMAC no longer matches, and the target counts as not done instead of stopping the read.
+    spool = Spool(tmp_path)
+    spool.create()
+    spool.write_plan({"scan_id": "s1"})
+    spool.open(truncate=True)
+    spool.write_target("111111111111", "us-east-1", ["c1"], [record()])
+    spool.write_target("111111111111", "eu-west-1", ["c1"], [record(region="eu-west-1")])
+    spool.close()
+    lines = spool.path.read_text().splitlines(keepends=True)
+    lines[0] = lines[0].replace('"evidence": {}', '"evidence": {"x": NaN}')
+    assert "NaN" in lines[0]
+    spool.path.write_text("".join(lines))
+    assert spool.completed_targets() == {("111111111111", "eu-west-1")}
+    assert [r["region"] for r in spool.results()] == ["eu-west-1"]
+    assert "does not match its HMAC" in caplog.text
+
+
 def test_gaps_name_every_unaccounted_planned_result():
     planned = [("111111111111", "us-east-1", "c1"), ("111111111111", "us-east-1", "c2"), ("111111111111", "global", "bridge")]
     results = [record(check="c1"), {**record(check="prowler.x", region="global")}]

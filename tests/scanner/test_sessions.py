@@ -87,3 +87,34 @@ def test_botocores_own_s3_calls_stay_on_trimmed_clients():
 )
 def test_actions_are_named_with_the_iam_prefix_not_the_endpoint_prefix(service, operation, action):
     assert AccountSessions().iam_actions(service, operation) == (action,)
+
+
+def test_clients_alias_event_names_as_botocore_does_from_one_cache():
+    from botocore.hooks import EVENT_ALIASES, EventAliaser, HierarchicalEmitter
+
+    from scanner.sessions import SharedAliasNames
+
+    names = [f"before-call.{old}.SomeOperation" for old in EVENT_ALIASES] + ["before-call.kms.ListKeys", "needs-retry"]
+    ours, botocores = SharedAliasNames(HierarchicalEmitter()), EventAliaser(HierarchicalEmitter())
+    assert [ours._alias_event_name(n) for n in names] == [botocores._alias_event_name(n) for n in names]
+    # botocore copies the aliser into every client; the copy answers from the names already aliased.
+    copied = ours.__copy__()
+    assert isinstance(copied, SharedAliasNames) and copied._alias_name_cache is ours._alias_name_cache
+
+
+def test_member_clients_still_fire_handlers_registered_for_their_events(simulated_org):
+    sessions = AccountSessions(member_actions=["kms:ListKeys"])
+    kms = sessions.client(MEMBER, "kms", REGION)
+    called = []
+    kms.meta.events.register("before-call.kms.ListKeys", lambda **kwargs: called.append(kwargs["model"].name))
+    kms.list_keys()
+    assert called == ["ListKeys"]
+
+
+def test_clients_read_no_proxy_settings_when_the_environment_has_none(simulated_org, monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert AccountSessions().client(MEMBER, "kms", REGION).meta.config.proxies == {}
+    # With a proxy variable set, botocore chooses per endpoint (honouring NO_PROXY), as without orgscan.
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    assert AccountSessions().client(MEMBER, "kms", REGION).meta.config.proxies is None
