@@ -122,6 +122,9 @@ def _build_parser() -> argparse.ArgumentParser:
     _policy_arguments(policy)
 
     commands.add_parser("demo", help="scan the simulated organization on loopback and write every report", add_help=False)
+    suppressions = commands.add_parser("suppressions", help="accepted risks: import-prowler converts a Prowler mute list",
+                                       add_help=False)
+    suppressions.add_argument("suppressions_command", nargs="?", choices=("import-prowler",))
     upload = commands.add_parser("upload", help="upload results to a service", add_help=False)
     upload.add_argument("target", nargs="?", choices=("securityhub",))
     return parser
@@ -135,6 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from scanner.simulator.demo import main as demo_main
 
             code = demo_main(argv[1:])
+        elif argv[:2] == ["suppressions", "import-prowler"]:
+            from scanner.prowler_mutelist import main as import_prowler_main
+
+            code = import_prowler_main(argv[2:])
         elif argv[:2] == ["upload", "securityhub"]:
             from reports.securityhub_upload import main as upload_main
 
@@ -174,6 +181,8 @@ def _dispatch(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.command == "upload":
         raise UsageError("orgscan upload: name a target: securityhub")
+    if args.command == "suppressions":
+        raise UsageError("orgscan suppressions: name a command: import-prowler")
     manager = build_plugin_manager(args.plugin or [], args.disable_plugin or [])
     if args.command == "report":
         return _report(args, manager)
