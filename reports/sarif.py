@@ -359,7 +359,7 @@ class _RunBuilder:
 
 
 def sarif_suppressions(result: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """SARIF 2.1.0 §3.35 suppression objects for an accepted risk (empty for any other result).
+    """SARIF 2.1.0 suppression objects (result.suppressions) for an accepted risk (empty for any other result).
 
     ``kind: external``: the decision is kept outside the scanned "code" (the
     suppression file); ``status: accepted``: it is in force. Code-scanning

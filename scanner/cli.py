@@ -3,7 +3,7 @@
 Exit codes (also in the README):
 
 * 0: no FAIL at or above ``--fail-on`` and no ERROR
-* 1: a FAIL at or above ``--fail-on`` (default ``low``)
+* 1: a FAIL at or above ``--fail-on`` (default ``low``), accepted risks (``--suppressions``) not counted
 * 2: usage or configuration error (one line on stderr)
 * 3: no such FAIL, but some result is ERROR
 * 4: internal error (a bug; rerun with ``--log-level debug`` for details)
