@@ -32,6 +32,9 @@ MAX_DESCRIPTION = 1024
 MAX_RECOMMENDATION_TEXT = 512
 MAX_RELATED_REQUIREMENTS = 32
 MAX_PRODUCT_FIELD_VALUE = 2048
+# Note.Text: 1 to 512 characters (Security Hub API reference, Note); UpdatedBy: at most 512 (NoteUpdate).
+MAX_NOTE_TEXT = 512
+MAX_NOTE_UPDATED_BY = 512
 
 
 def _clip(value: str, limit: int) -> str:
@@ -123,7 +126,7 @@ def build_finding(result: Mapping[str, Any], meta: Mapping[str, Any], document: 
     requirements = [f"{c['framework']} {c['control']}".strip() for c in meta["compliance"]]
     if requirements:
         compliance["RelatedRequirements"] = requirements[:MAX_RELATED_REQUIREMENTS]
-    return {
+    finding = {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding_id(result),
         "ProductArn": product_arn(result["account_id"], region),
@@ -149,6 +152,29 @@ def build_finding(result: Mapping[str, Any], meta: Mapping[str, Any], document: 
         "Compliance": compliance,
         "RecordState": "ACTIVE",
         "FindingProviderFields": {"Severity": {"Label": label, "Original": check_severity}, "Types": types},
+    }
+    finding.update(suppression_fields(result, timestamp))
+    return finding
+
+
+def suppression_fields(result: Mapping[str, Any], timestamp: str) -> dict[str, Any]:
+    """``Workflow`` (``SUPPRESSED``) and a ``Note`` with the justification, owner and expiry, for an accepted risk.
+
+    Note's members are all required (botocore's Security Hub model: Text,
+    UpdatedBy, UpdatedAt). Security Hub takes these from ``BatchImportFindings``
+    only when it creates a finding; once a finding exists they belong to
+    ``BatchUpdateFindings`` (docs/suppressions.md says what that means).
+    """
+    suppression = result.get("suppression")
+    if not isinstance(suppression, Mapping):
+        return {}
+    owner = text(suppression.get("owner")).strip() or "orgscan"
+    expires = text(suppression.get("expires"))
+    justification = " ".join(text(suppression.get("justification")).split()) or "accepted risk"
+    note = _clip(f"Accepted risk until {expires} (owner {owner}): {justification}", MAX_NOTE_TEXT)
+    return {
+        "Workflow": {"Status": "SUPPRESSED"},
+        "Note": {"Text": note, "UpdatedBy": _clip(owner, MAX_NOTE_UPDATED_BY), "UpdatedAt": timestamp},
     }
 
 

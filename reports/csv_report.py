@@ -17,6 +17,7 @@ FILE_NAME = "report.csv"
 COLUMNS = (
     "status", "severity", "account_id", "account_name", "region", "check_id", "title", "service",
     "resource_type", "resource_id", "resource_arn", "message", "evidence", "remediation", "fingerprint",
+    "suppression",
 )
 
 # Spreadsheets evaluate a cell that starts with one of these as a formula
@@ -62,9 +63,19 @@ def render_csv(document: Mapping[str, Any]) -> bytes:
             "evidence": json.dumps(result.get("evidence") or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
             "remediation": meta.get("remediation", {}).get("text", "") if result["status"] == "FAIL" else "",
             "fingerprint": text(result.get("fingerprint")),
+            "suppression": suppression_cell(result),
         }
         writer.writerow([neutralise_cell(row[column]) for column in COLUMNS])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def suppression_cell(result: Mapping[str, Any]) -> str:
+    """``accepted until 2027-03-31 by OWNER: JUSTIFICATION`` for an accepted risk, else empty."""
+    suppression = result.get("suppression")
+    if not isinstance(suppression, Mapping):
+        return ""
+    return (f"accepted until {text(suppression.get('expires'))} by {text(suppression.get('owner'))}: "
+            f"{text(suppression.get('justification'))}")
 
 
 def write_csv(document: Mapping[str, Any], output_dir: Path) -> list[Path]:

@@ -113,6 +113,7 @@ def findings_data(document: Mapping[str, Any]) -> dict[str, Any]:
             text(result.get("message")),
             result.get("evidence") or {},
             text(result.get("fingerprint")),
+            _suppression_cell(result),
         ])
     return {
         "checks": [
@@ -125,6 +126,36 @@ def findings_data(document: Mapping[str, Any]) -> dict[str, Any]:
         "severities": list(SEVERITIES),
         "resourceTypes": list(resource_types),
         "rows": rows,
+    }
+
+
+def _suppression_cell(result: Mapping[str, Any]) -> list[str] | None:
+    """[owner, expires, justification, entry] of an accepted risk, as report.js reads it; ``None`` for any other result."""
+    suppression = result.get("suppression")
+    if not isinstance(suppression, Mapping):
+        return None
+    entry = suppression.get("entry") if isinstance(suppression.get("entry"), Mapping) else {}
+    label = f"suppression[{text(entry.get('index'))}]" + (f" (id {text(entry.get('id'))})" if entry.get("id") else "")
+    return [text(suppression.get("owner")), text(suppression.get("expires")), text(suppression.get("justification")), label]
+
+
+def suppression_view(document: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the "Accepted risks" section shows (count, expired and unused entries), or ``None`` without a suppression file."""
+    applied = document.get("suppressions")
+    if not isinstance(applied, Mapping):
+        return None
+
+    def entries(key: str) -> list[dict[str, str]]:
+        return [{"name": text(e.get("id")) or f"suppression[{text(e.get('index'))}]", "owner": text(e.get("owner")),
+                 "expires": text(e.get("expires")), "justification": text(e.get("justification"))}
+                for e in applied.get(key) or [] if isinstance(e, Mapping)]
+
+    return {
+        "source": text(applied.get("source")),
+        "evaluated_on": text(applied.get("evaluated_on")),
+        "suppressed": sum(1 for r in document["results"] if isinstance(r.get("suppression"), Mapping)),
+        "expired": entries("expired"),
+        "unused": entries("unused"),
     }
 
 
@@ -171,6 +202,7 @@ def render_html(document: Mapping[str, Any]) -> str:
         style_hash=_csp_hash(css),
         script_hash=_csp_hash(script),
         data_json=Markup(script_safe_json(findings_data(document))),
+        suppressions=suppression_view(document),
     )
 
 

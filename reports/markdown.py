@@ -65,6 +65,8 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     lines += ["", "| Failed, by severity | Results |", "| --- | ---: |"]
     lines += [f"| {severity} | {overview.failed_by_severity.get(severity, 0)} |" for severity in SEVERITIES]
 
+    lines += suppression_lines(document)
+
     failing = sorted((row for row in overview.checks if row.counts.get("FAIL")),
                      key=lambda row: (-row.counts["FAIL"], row.id))[:TOP_CHECKS]
     if failing:
@@ -90,6 +92,23 @@ def render_markdown(document: Mapping[str, Any]) -> str:
                       f"scanning's limits ({escape(sarif.split_reason)}). Upload every "
                       f"{escape(sarif.files[0][0])} … {escape(sarif.files[-1][0])}, each in its own upload."]
     return "\n".join(lines) + "\n"
+
+
+def suppression_lines(document: Mapping[str, Any]) -> list[str]:
+    """The accepted-risk count (and expired / unused entries) when a suppression file was applied, else nothing."""
+    applied = document.get("suppressions")
+    if not isinstance(applied, Mapping):
+        return []
+    fails = sum(1 for result in document["results"] if result["status"] == "FAIL")
+    suppressed = sum(1 for result in document["results"] if isinstance(result.get("suppression"), Mapping))
+    lines = ["", f"**Accepted risks: {suppressed} of {fails} FAIL result(s) are suppressed** "
+                 f"(suppression file {escape(applied.get('source'))}; they do not count toward the exit code)."]
+    for key, label in (("expired", "expired (no longer applied: their findings count again)"), ("unused", "matched nothing")):
+        entries = applied.get(key) or []
+        if entries:
+            names = ", ".join(escape(entry.get("id") or f"suppression[{entry.get('index')}]") for entry in entries)
+            lines += ["", f"{len(entries)} suppression entr{'y' if len(entries) == 1 else 'ies'} {label}: {names}."]
+    return lines
 
 
 def write_markdown(document: Mapping[str, Any], output_dir: Path) -> list[Path]:

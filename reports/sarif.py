@@ -325,7 +325,7 @@ class _RunBuilder:
             "severity": severity,
             "evidence": result.get("evidence") or {},
         }
-        return {
+        sarif_result = {
             "ruleId": check_id,
             "ruleIndex": self.rule_index[check_id],
             "kind": "pass" if passed else "fail",
@@ -335,6 +335,10 @@ class _RunBuilder:
             "partialFingerprints": {FINGERPRINT_KEY: text(result.get("fingerprint")) or _fallback_fingerprint(result)},
             "properties": properties,
         }
+        suppressions = sarif_suppressions(result)
+        if suppressions:
+            sarif_result["suppressions"] = suppressions
+        return sarif_result
 
     def _notification(self, result: Mapping[str, Any]) -> dict[str, Any]:
         check_id = result["check_id"]
@@ -352,6 +356,30 @@ class _RunBuilder:
                 "resource_id": text(result.get("resource_id")),
             },
         }
+
+
+def sarif_suppressions(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """SARIF 2.1.0 suppression objects (result.suppressions) for an accepted risk (empty for any other result).
+
+    ``kind: external``: the decision is kept outside the scanned "code" (the
+    suppression file); ``status: accepted``: it is in force. Code-scanning
+    dashboards show such a result as dismissed.
+    """
+    suppression = result.get("suppression")
+    if not isinstance(suppression, Mapping):
+        return []
+    entry = suppression.get("entry") if isinstance(suppression.get("entry"), Mapping) else {}
+    return [{
+        "kind": "external",
+        "status": "accepted",
+        "justification": text(suppression.get("justification")),
+        "properties": {
+            "owner": text(suppression.get("owner")),
+            "expires": text(suppression.get("expires")),
+            "entry": entry.get("index"),
+            "entry_id": entry.get("id"),
+        },
+    }]
 
 
 def _analysis_scope(document: Mapping[str, Any]) -> str:

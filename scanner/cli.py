@@ -3,7 +3,7 @@
 Exit codes (also in the README):
 
 * 0: no FAIL at or above ``--fail-on`` and no ERROR
-* 1: a FAIL at or above ``--fail-on`` (default ``low``)
+* 1: a FAIL at or above ``--fail-on`` (default ``low``), accepted risks (``--suppressions``) not counted
 * 2: usage or configuration error (one line on stderr)
 * 3: no such FAIL, but some result is ERROR
 * 4: internal error (a bug; rerun with ``--log-level debug`` for details)
@@ -69,10 +69,19 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--fail-on-incomplete", action="store_true",
                      help="exit code 5 when some result is ERROR because AWS could not be reached (connection failures, "
                           "throttling or 5xx past the retries), whatever else was found")
+    _suppression_arguments(out)
     out.add_argument("--quiet", action="store_true", help="no progress on stderr")
     out.add_argument("--log-level", help="debug, info, warning (default), error")
     parser.add_argument("--config", metavar="FILE", help="TOML file with the same options (the command line wins)")
     parser.add_argument("--resume", metavar="DIR", help="finish an interrupted scan in DIR, scanning only what is missing")
+
+
+def _suppression_arguments(group: Any) -> None:
+    group.add_argument("--suppressions", metavar="FILE",
+                       help="accepted risks (TOML, see docs/suppressions.md): matching FAILs are marked suppressed "
+                            "and do not count toward the exit code")
+    group.add_argument("--suppressions-max-days", type=int, metavar="DAYS",
+                       help="refuse suppressions that expire more than DAYS days from today (default 365)")
 
 
 def _policy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,6 +105,7 @@ def _build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", metavar="RESULTS_JSON")
     report.add_argument("--format", type=split_list, required=True, metavar="NAME[,NAME]")
     report.add_argument("--output-dir", metavar="DIR", help="default: the directory of RESULTS_JSON")
+    _suppression_arguments(report)
     _plugin_arguments(report)
 
     checks = commands.add_parser("checks", help="the available checks")
@@ -112,6 +122,9 @@ def _build_parser() -> argparse.ArgumentParser:
     _policy_arguments(policy)
 
     commands.add_parser("demo", help="scan the simulated organization on loopback and write every report", add_help=False)
+    suppressions = commands.add_parser("suppressions", help="accepted risks: import-prowler converts a Prowler mute list",
+                                       add_help=False)
+    suppressions.add_argument("suppressions_command", nargs="?", choices=("import-prowler",))
     upload = commands.add_parser("upload", help="upload results to a service", add_help=False)
     upload.add_argument("target", nargs="?", choices=("securityhub",))
     return parser
@@ -125,6 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from scanner.simulator.demo import main as demo_main
 
             code = demo_main(argv[1:])
+        elif argv[:2] == ["suppressions", "import-prowler"]:
+            from scanner.prowler_mutelist import main as import_prowler_main
+
+            code = import_prowler_main(argv[2:])
         elif argv[:2] == ["upload", "securityhub"]:
             from reports.securityhub_upload import main as upload_main
 
@@ -164,6 +181,8 @@ def _dispatch(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.command == "upload":
         raise UsageError("orgscan upload: name a target: securityhub")
+    if args.command == "suppressions":
+        raise UsageError("orgscan suppressions: name a command: import-prowler")
     manager = build_plugin_manager(args.plugin or [], args.disable_plugin or [])
     if args.command == "report":
         return _report(args, manager)
@@ -229,11 +248,17 @@ def _scan(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     summary = outcome.document["summary"]["by_status"]
     if not settings.quiet:
         print(
-            f"orgscan: {summary['FAIL']} FAIL, {summary['PASS']} PASS, {summary['ERROR']} ERROR, "
+            f"orgscan: {summary['FAIL']} FAIL{_suppressed_note(outcome.document)}, {summary['PASS']} PASS, {summary['ERROR']} ERROR, "
             f"{summary['NOT_APPLICABLE']} N/A; wrote {', '.join(str(p) for p in outcome.written)}",
             file=sys.stderr,
         )
     return outcome.exit_code
+
+
+def _suppressed_note(document: dict[str, Any]) -> str:
+    """`` (3 suppressed)`` when a suppression file was applied, else nothing."""
+    applied = document.get("suppressions")
+    return f" ({applied['suppressed']} suppressed)" if applied else ""
 
 
 def _iam_policy(argv: list[str]) -> int:
@@ -279,6 +304,15 @@ def _report(args: argparse.Namespace, manager: Any) -> int:
     from scanner.output_dir import check_output_dir, make_private_dir
 
     document = load_document(Path(args.results))
+    if args.suppressions:
+        from scanner.suppressions import DEFAULT_MAX_DAYS, apply_suppressions, load_suppressions, today_utc, validate_max_days
+
+        max_days = validate_max_days(DEFAULT_MAX_DAYS if args.suppressions_max_days is None else args.suppressions_max_days)
+        today = today_utc()
+        # A new judgement of the same scan: the file given now replaces any suppressions the document carries.
+        document = apply_suppressions(document, load_suppressions(args.suppressions, max_days=max_days, today=today), today)
+    elif args.suppressions_max_days is not None:
+        raise UsageError("--suppressions-max-days needs --suppressions FILE")
     output_dir = Path(args.output_dir) if args.output_dir else Path(args.results).parent
     check_output_dir(output_dir)
     formats = select_formats(collect_report_formats(manager), [f for f in args.format if f != "json"])

@@ -61,6 +61,10 @@ class ScanSettings:
     fail_on: str = "low"
     #: Exit code 5 when any result is ERROR because AWS could not be asked (transport, throttling, 5xx).
     fail_on_incomplete: bool = False
+    #: Accepted risks (scanner/suppressions.py); a relative path in the config file is relative to that file.
+    suppressions: str | None = None
+    #: How far ahead a suppression's expiry date may lie, in days from the day it is read.
+    suppressions_max_days: int = 365
     quiet: bool = False
     log_level: str = "warning"
     plugin: list[str] = field(default_factory=list)
@@ -105,7 +109,11 @@ def read_config(path: str | Path, plugin_keys: set[str], lenient: bool = False) 
         raise UsageError(f"--config {path}: cannot read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{path}: invalid TOML: {error}") from None
-    return options_from_mapping(raw, str(path), plugin_keys, lenient)
+    options = options_from_mapping(raw, str(path), plugin_keys, lenient)
+    if isinstance(options.get("suppressions"), str) and not Path(options["suppressions"]).is_absolute():
+        # The suppression file usually sits next to the config file that names it.
+        options["suppressions"] = str(path.parent / options["suppressions"])
+    return options
 
 
 def options_from_mapping(raw: Mapping[str, Any], source: str, plugin_keys: set[str], lenient: bool = False) -> dict[str, Any]:
@@ -178,7 +186,7 @@ def _coerce(path: Path, raw_key: str, key: str, value: Any) -> Any:
         if not isinstance(value, (list, str)) or (isinstance(value, list) and not all(isinstance(v, str) for v in value)):
             raise UsageError(f"{path}: {raw_key!r} must be a list of strings or a comma-separated string")
         return split_list(value)
-    expected = {"org": bool, "quiet": bool, "fail_on_incomplete": bool, "concurrency": int, "check_timeout": (int, float)}.get(key, str)
+    expected = {"org": bool, "quiet": bool, "fail_on_incomplete": bool, "concurrency": int, "suppressions_max_days": int, "check_timeout": (int, float)}.get(key, str)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         kind = {bool: "true or false", int: "an integer", str: "a string"}.get(expected, "a number")  # type: ignore[arg-type]
         raise UsageError(f"{path}: {raw_key!r} must be {kind}, not {type(value).__name__}")
@@ -212,6 +220,9 @@ def validate(settings: ScanSettings) -> None:
         raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error", "critical"):
         raise UsageError(f"--log-level must be debug, info, warning, error or critical, not {settings.log_level!r}")
+    from scanner.suppressions import validate_max_days
+
+    validate_max_days(settings.suppressions_max_days)
     if settings.ou and not settings.org:
         raise UsageError("--ou needs --org")
 

@@ -37,6 +37,7 @@ from scanner.runner import (
     targets_per_account,
 )
 from scanner.sessions import AccountSessions
+from scanner.suppressions import SuppressionFile, apply_suppressions, is_suppressed, load_suppressions, today_utc
 from scanner.targets import PlannedAccount, enabled_regions, plan_accounts, validate_regions
 
 log = logging.getLogger(__name__)
@@ -82,13 +83,15 @@ def exit_code_for(results: list[Mapping[str, Any]], fail_on: str, fail_on_incomp
 
     "Incomplete" (``--fail-on-incomplete``): some result is ERROR because AWS
     could not be asked (``scanner.findings.incomplete_reason``): its FAILs are a
-    partial list, so it wins over 1.
+    partial list, so it wins over 1. A suppressed FAIL (an accepted risk,
+    ``scanner.suppressions``) does not count.
     """
     if fail_on_incomplete and any(incomplete_reason(r) for r in results):
         return EXIT_INCOMPLETE
     if fail_on != "none":
         threshold = Severity(fail_on).rank
-        if any(r["status"] == Status.FAIL.value and Severity(r["severity"]).rank >= threshold for r in results):
+        if any(r["status"] == Status.FAIL.value and Severity(r["severity"]).rank >= threshold and not is_suppressed(r)
+               for r in results):
             return EXIT_FAIL
     if any(r["status"] == Status.ERROR.value for r in results):
         return EXIT_ERROR
@@ -139,6 +142,11 @@ class Scan:
                 )
             self.checks = {c: available[c] for c in only_checks}
         self.formats = select_formats(collect_report_formats(manager), settings.format)
+        # Read and validated now, before any AWS call: a bad entry is a usage error (exit 2).
+        self.suppressions: SuppressionFile | None = None
+        if settings.suppressions:
+            self.suppressions = load_suppressions(settings.suppressions, max_days=settings.suppressions_max_days,
+                                                  today=today_utc())
         self.sessions = AccountSessions(
             profile=settings.profile,
             role_name=settings.role_name,
@@ -376,6 +384,8 @@ class Scan:
         if interrupted:
             scan_section["interrupted"] = True
         document = build_document(scan_section, results)
+        if self.suppressions is not None:
+            document = apply_suppressions(document, self.suppressions, today_utc())
         written = write_reports(document, self.output_dir, self.formats)
         notify(self.manager, "orgscan_scan_finished", document=document, output_dir=str(self.output_dir))
         code = EXIT_INTERRUPTED if interrupted else exit_code_for(document["results"], self.settings.fail_on,

@@ -7,11 +7,14 @@
   var checks = data.checks, accounts = data.accounts, regions = data.regions;
   var statuses = data.statuses, severities = data.severities, resourceTypes = data.resourceTypes;
   var rows = data.rows;
-  var F = { check: 0, status: 1, severity: 2, account: 3, region: 4, type: 5, id: 6, arn: 7, message: 8, evidence: 9, fingerprint: 10 };
+  var F = { check: 0, status: 1, severity: 2, account: 3, region: 4, type: 5, id: 6, arn: 7, message: 8, evidence: 9, fingerprint: 10, suppression: 11 };
   var PASS = statuses.indexOf("PASS");
 
   var state = { text: "", account: "", region: "", check: "", severity: "", status: "not-pass",
-                sort: "", direction: 1, page: 0, pageSize: 100 };
+                sort: "", direction: 1, page: 0, pageSize: 100, suppressed: "hide" };
+  // Accepted risks (a suppression file was applied) are hidden until the "Accepted risks" filter shows them.
+  var suppressedFilter = byId("filter-suppressed");
+  var hiddenSuppressed = 0;
   var visible = [];
   var opened = {};
   var haystack = null;
@@ -47,6 +50,11 @@
   }
 
   function matches(row, index, terms) {
+    if (suppressedFilter) {
+      var accepted = !!row[F.suppression];
+      if (state.suppressed === "only" && !accepted) { return false; }
+      if (state.suppressed === "hide" && accepted) { hiddenSuppressed += 1; return false; }
+    }
     if (state.status === "not-pass") { if (row[F.status] === PASS) { return false; } }
     else if (state.status !== "" && row[F.status] !== +state.status) { return false; }
     if (state.account !== "" && row[F.account] !== +state.account) { return false; }
@@ -73,6 +81,7 @@
     var terms = state.text.toLowerCase().split(/\s+/).filter(function (term) { return term.length > 0; });
     if (terms.length && haystack === null) { haystack = rows.map(searchText); }
     visible = [];
+    hiddenSuppressed = 0;
     for (var i = 0; i < rows.length; i++) {
       if (matches(rows[i], i, terms)) { visible.push(i); }
     }
@@ -113,6 +122,13 @@
     var list = element("dl");
     addDetail(list, "Message", row[F.message]);
     addDetail(list, "Check", check.id + ": " + check.title);
+    var suppression = row[F.suppression];
+    if (suppression) {
+      addDetail(list, "Accepted risk", suppression[2]);
+      addDetail(list, "Accepted by", suppression[0]);
+      addDetail(list, "Accepted until", suppression[1]);
+      addDetail(list, "Suppression entry", suppression[3]);
+    }
     if (check.rationale) { addDetail(list, "Why it matters", check.rationale); }
     addDetail(list, "Resource", resourceTypes[row[F.type]] + " " + row[F.id]);
     if (row[F.arn]) { addDetail(list, "ARN", row[F.arn]); }
@@ -148,7 +164,12 @@
       var index = visible[v], row = rows[index], check = checks[row[F.check]];
       var tr = element("tr", "finding");
       tr.setAttribute("data-index", String(index));
-      tr.appendChild(element("td", "status-" + statuses[row[F.status]], statuses[row[F.status]]));
+      var statusCell = element("td", "status-" + statuses[row[F.status]], statuses[row[F.status]]);
+      if (row[F.suppression]) {
+        tr.className = "finding suppressed";
+        statusCell.appendChild(element("span", "accepted", "accepted \u00b7 " + row[F.suppression][0] + " \u00b7 until " + row[F.suppression][1]));
+      }
+      tr.appendChild(statusCell);
       var severityCell = element("td");
       severityCell.appendChild(element("span", "sev sev-" + severities[row[F.severity]], severities[row[F.severity]]));
       tr.appendChild(severityCell);
@@ -166,6 +187,9 @@
     byId("findings-count").textContent = visible.length === 0
       ? "No result matches the filters."
       : "Showing " + (start + 1) + "\u2013" + end + " of " + visible.length + " matching results (" + rows.length + " in total).";
+    if (hiddenSuppressed) {
+      byId("findings-count").textContent += " " + hiddenSuppressed + " accepted risk(s) hidden (see the Accepted risks filter).";
+    }
     byId("page-label").textContent = "Page " + (state.page + 1) + " of " + pages;
     byId("page-previous").disabled = state.page === 0;
     byId("page-next").disabled = state.page >= pages - 1;
@@ -190,6 +214,7 @@
   bindSelect("filter-check", "check");
   bindSelect("filter-severity", "severity");
   bindSelect("filter-status", "status");
+  if (suppressedFilter) { bindSelect("filter-suppressed", "suppressed"); }
 
   var typing = null;
   byId("filter-text").addEventListener("input", function (event) {
@@ -206,6 +231,7 @@
     byId("filter-text").value = "";
     state.text = state.account = state.region = state.check = state.severity = "";
     state.status = "not-pass";
+    if (suppressedFilter) { suppressedFilter.value = state.suppressed = "hide"; }
     applyFilters();
   });
 
@@ -227,7 +253,7 @@
     render();
   });
 
-  // A matrix cell shows that account's results of that check, whatever their status.
+  // A matrix cell shows that account's results of that check, whatever their status (accepted risks too).
   var accountIndexes = {}, checkIndexes = {};
   accounts.forEach(function (a, i) { accountIndexes[a.id] = i; });
   checks.forEach(function (k, i) { checkIndexes[k.id] = i; });
@@ -244,6 +270,7 @@
       state.account = byId("filter-account").value = String(accountIndex);
       state.check = byId("filter-check").value = String(checkIndex);
       state.status = byId("filter-status").value = "";
+      if (suppressedFilter) { state.suppressed = suppressedFilter.value = "show"; }
       applyFilters();
       byId("findings").scrollIntoView();
     });

@@ -62,11 +62,59 @@ def main(argv: Sequence[str]) -> int:
         with _environment(sim.environment()):
             from scanner.cli import main as orgscan_main
 
+            accepted = _demo_suppressions(output_dir) if not args.scenario and args.accounts is None else []
             code = orgscan_main(
-                ["scan", "--org", "--regions", ",".join(scenario.regions), "--format", REPORT_FORMATS, "--output-dir", str(output_dir)]
+                ["scan", "--org", "--regions", ",".join(scenario.regions), "--format", REPORT_FORMATS, "--output-dir", str(output_dir),
+                 *accepted]
             )
     _print_summary(output_dir, code)
     return code
+
+
+DEMO_SUPPRESSIONS = """\
+# Accepted risks of the demo organization (docs/suppressions.md), written by `orgscan demo` with dates around today.
+
+[[suppression]]
+id = "nonprod-macie"
+checks = ["macie_enabled"]
+accounts = ["121212121212", "555555555555"]
+justification = "Non-production accounts hold no customer data; Macie is enabled with the data platform roll-out (RISK-101)"
+owner = "data-protection@example.com"
+expires = {in_90_days}
+
+[[suppression]]
+id = "research-test-key"
+checks = ["kms_key_policy_no_public_access"]
+resources = ["arn:aws:kms:us-east-1:121212121212:key/*"]
+justification = "Throw-away research key, nothing is encrypted under it; deleted with the sandbox (RISK-117)"
+owner = "ml-research-leads@example.com"
+expires = {in_30_days}
+
+[[suppression]]
+id = "web-dev-trail-migration"
+checks = ["cloudtrail_kms_events_logged"]
+accounts = ["555555555555"]
+justification = "Trail moves to the organization trail (RISK-96)"
+owner = "audit@example.com"
+expires = {a_week_ago}
+"""
+
+
+def _demo_suppressions(output_dir: Path) -> list[str]:
+    """``--suppressions FILE`` for the default organization: a small accepted-risks file, written next to the reports."""
+    from datetime import timedelta
+
+    from scanner.output_dir import make_private_dir
+    from scanner.reporting import write_private_file
+    from scanner.suppressions import today_utc
+
+    today = today_utc()
+    make_private_dir(output_dir)
+    path = output_dir / "demo-suppressions.toml"
+    text = DEMO_SUPPRESSIONS.format(in_90_days=today + timedelta(days=90), in_30_days=today + timedelta(days=30),
+                                    a_week_ago=today - timedelta(days=7))
+    write_private_file(path, text.encode("utf-8"))
+    return ["--suppressions", str(path)]
 
 
 def _scenario(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -98,6 +146,10 @@ def _print_summary(output_dir: Path, code: int) -> None:
         by_status[account.get("status", "?")] = by_status.get(account.get("status", "?"), 0) + 1
     print(f"Accounts: {', '.join(f'{n} {s}' for s, n in sorted(by_status.items()))}")
     print(f"Results: {', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}")
+    accepted = document.get("suppressions")
+    if accepted:
+        print(f"Accepted risks: {accepted['suppressed']} FAIL(s) suppressed by {accepted['source']}, "
+              f"{len(accepted['expired'])} entry(ies) expired, {len(accepted['unused'])} unused")
     report = output_dir / "report.html"
     if report.exists():
         print(f"HTML report: {report.resolve()}")

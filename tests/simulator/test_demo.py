@@ -104,3 +104,29 @@ def test_keep_running_serves_until_interrupted(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_demo_of_the_default_organization_shows_accepted_risks(tmp_path):
+    output = tmp_path / "out"
+    environment = {**os.environ}
+    environment.pop("AWS_ENDPOINT_URL", None)
+    finished = subprocess.run(
+        [sys.executable, "-c", "import sys; from scanner.cli import main; sys.exit(main(sys.argv[1:]))",
+         "demo", "--output-dir", str(output)],
+        capture_output=True, text=True, env=environment, timeout=300,
+    )
+    assert finished.returncode in (1, 3), finished.stderr
+    document = json.loads((output / "results.json").read_text())
+    accepted = document["suppressions"]
+    assert accepted["source"] == str(output / "demo-suppressions.toml")
+    suppressed = {(r["check_id"], r["account_id"], r["region"]) for r in document["results"] if "suppression" in r}
+    # The demo file accepts Macie being off in the two non-production accounts and the research account's public test key.
+    assert suppressed == {
+        ("macie_enabled", "121212121212", "eu-west-1"),
+        ("macie_enabled", "555555555555", "eu-west-1"), ("macie_enabled", "555555555555", "us-east-1"),
+        ("kms_key_policy_no_public_access", "121212121212", "us-east-1"),
+    }
+    assert [e["id"] for e in accepted["expired"]] == ["web-dev-trail-migration"] and accepted["unused"] == []
+    assert "web-dev-trail-migration" in finished.stderr  # the expired entry is warned about
+    assert "Accepted risks: 4 FAIL(s) suppressed" in finished.stdout
+    assert 'id="filter-suppressed"' in (output / "report.html").read_text(encoding="utf-8")
