@@ -10,6 +10,9 @@ Exit codes (also in the README):
 * 5: with ``--fail-on-incomplete``: the scan is incomplete, some result is ERROR because AWS could not
   be asked (connection failures, or throttling or 5xx answers that outlasted the SDK's retries)
 * 130: interrupted (SIGINT or SIGTERM); ``orgscan scan --resume DIR`` finishes the scan
+
+``orgscan upload github`` has its own (``scanner/integrations/github.py``): 0, 1 processing failed,
+2 usage, 6 GitHub refused a request, 7 GitHub unreachable or too slow.
 """
 from __future__ import annotations
 
@@ -113,7 +116,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", help="scan the simulated organization on loopback and write every report", add_help=False)
     upload = commands.add_parser("upload", help="upload results to a service", add_help=False)
-    upload.add_argument("target", nargs="?", choices=("securityhub",))
+    upload.add_argument("target", nargs="?", choices=("securityhub", "github"))
     return parser
 
 
@@ -129,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from reports.securityhub_upload import main as upload_main
 
             code = upload_main(argv[2:])
+        elif argv[:2] == ["upload", "github"]:
+            from scanner.integrations.github import main as github_upload_main
+
+            code = github_upload_main(argv[2:])
         else:
             code = _dispatch(argv)
         # Output that fit in stdout's buffer meets a closed pipe here, inside the handlers below,
@@ -163,7 +170,7 @@ def _dispatch(argv: list[str]) -> int:
         return _iam_policy(argv)
     args = parser.parse_args(argv)
     if args.command == "upload":
-        raise UsageError("orgscan upload: name a target: securityhub")
+        raise UsageError("orgscan upload: name a target: securityhub, github")
     manager = build_plugin_manager(args.plugin or [], args.disable_plugin or [])
     if args.command == "report":
         return _report(args, manager)
