@@ -1,6 +1,8 @@
 """``orgscan upload github RESULTS_DIR``: send the SARIF files of a scan to GitHub code scanning.
 
-For each ``*.sarif`` file directly in ``RESULTS_DIR`` (sorted by name) the command
+Without ``--commit-sha``, it first asks GitHub which commit ``--ref`` points at (``git/get-ref``): a
+scheduled scan has no checkout of its own. Then, for each ``*.sarif`` file directly in ``RESULTS_DIR``
+(sorted by name), it
 
 1. checks it against code scanning's published limits (at most 10 MB gzip-compressed, 20 runs per
    file, 25,000 results and 25,000 rules per run) and refuses it locally when it is over them;
@@ -239,6 +241,19 @@ class CodeScanningClient:
             raise GitHubUnreachable("GitHub accepted the upload but its answer has no upload id")
         return answer["id"]
 
+    def ref_commit(self, ref: str) -> str:
+        """The commit ``ref`` (``refs/heads/main``) points at now (``git/get-ref``); an annotated tag is refused."""
+        short = ref[len("refs/"):]
+        answer = self._call("GET", f"{self._repository_path}/git/ref/{urllib.parse.quote(short, safe='/')}")
+        target = answer.get("object") if isinstance(answer, dict) else None
+        sha = target.get("sha") if isinstance(target, dict) else None
+        if not isinstance(sha, str) or not _COMMIT_SHA.match(sha):
+            raise GitHubUnreachable(f"GitHub's answer for {_one_line(ref, 200)} has no commit sha")
+        if target.get("type") != "commit":
+            raise GitHubRefused(422, f"{_one_line(ref, 200)} points at a {_one_line(target.get('type'), 40)}, "
+                                     "not a commit: give --commit-sha")
+        return sha
+
     def sarif_status(self, sarif_id: str) -> tuple[str, list[str]]:
         """``(processing_status, errors)`` of one upload."""
         answer = self._call("GET", f"{self._repository_path}/code-scanning/sarifs/{urllib.parse.quote(sarif_id, safe='')}")
@@ -374,7 +389,9 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.Argument
     parser.add_argument("--repository", required=True, metavar="OWNER/NAME", help="the repository to upload to")
     parser.add_argument("--ref", required=True, metavar="REF",
                         help="full Git reference the analysis belongs to: refs/heads/BRANCH, refs/tags/TAG or refs/pull/N/head")
-    parser.add_argument("--commit-sha", required=True, metavar="SHA", help="the commit the analysis belongs to (40 or 64 hex digits)")
+    parser.add_argument("--commit-sha", metavar="SHA",
+                        help="the commit the analysis belongs to (40 or 64 hex digits; default: the commit --ref points "
+                             "at now, asked from GitHub, which needs read access to the repository's contents)")
     parser.add_argument("--category", metavar="NAME",
                         help="prefixed to each run's category (automationDetails.id), to keep several scans apart")
     parser.add_argument("--api-url", default=DEFAULT_API_URL, metavar="URL",
@@ -389,7 +406,7 @@ def _validate(args: argparse.Namespace) -> None:
         raise UploadUsageError(f"--repository {args.repository!r}: expected OWNER/NAME")
     if not _REF.match(args.ref):
         raise UploadUsageError(f"--ref {args.ref!r}: expected a full reference: refs/heads/BRANCH, refs/tags/TAG or refs/pull/N/head")
-    if not _COMMIT_SHA.match(args.commit_sha):
+    if args.commit_sha is not None and not _COMMIT_SHA.match(args.commit_sha):
         raise UploadUsageError(f"--commit-sha {args.commit_sha!r}: expected 40 (or 64) hexadecimal digits")
     if args.category is not None and not _CATEGORY.match(args.category):
         raise UploadUsageError(f"--category {args.category!r}: use letters, digits, '.', '_', '-' and '/' (at most 200)")
@@ -421,7 +438,17 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     except UploadUsageError as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    outcomes = upload_directory(client, prepared, commit_sha=args.commit_sha, ref=args.ref,
+    commit_sha = args.commit_sha
+    if commit_sha is None:
+        try:
+            commit_sha = client.ref_commit(args.ref)
+        except (GitHubRefused, GitHubUnreachable) as error:
+            if isinstance(error, GitHubRefused) and error.status == 404:
+                error = GitHubRefused(404, f"{args.ref} not found in {args.repository} (404), or the token cannot read "
+                                           "the repository's contents: give --commit-sha")
+            print(f"{PROG}: {error}", file=sys.stderr)
+            return EXIT_REFUSED if isinstance(error, GitHubRefused) else EXIT_UNREACHABLE
+    outcomes = upload_directory(client, prepared, commit_sha=commit_sha, ref=args.ref,
                                 timeout=args.wait_timeout, clock=clock, sleep=sleep)
     codes = set()
     for outcome in outcomes:

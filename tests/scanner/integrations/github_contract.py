@@ -1,7 +1,7 @@
 """A loopback stand-in for GitHub's code-scanning REST API that holds every request to GitHub's published contract.
 
-The contract is ``data/code-scanning-openapi.json``: the ``code-scanning/upload-sarif`` and
-``code-scanning/get-sarif`` operations of GitHub's OpenAPI description (``@octokit/openapi``, version in
+The contract is ``data/code-scanning-openapi.json``: the ``code-scanning/upload-sarif``,
+``code-scanning/get-sarif`` and ``git/get-ref`` operations of GitHub's OpenAPI description (``@octokit/openapi``, version in
 the file; ``data/extract_code_scanning_openapi.py`` says how it was cut). Every request is matched to
 an operation by method and path template, its path parameters, headers and JSON body are checked
 (the body with ``jsonschema`` against the operation's ``requestBody`` schema), and every answer the
@@ -61,11 +61,18 @@ def response_schema(operation: str, status: int) -> dict[str, Any] | None:
     return json_schema(content["schema"]) if content else None
 
 
-def _path_pattern(template: str) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$")
+def _path_pattern(operation: dict[str, Any]) -> re.Pattern[str]:
+    """A regular expression for the operation's path; an ``x-multi-segment`` parameter (a ref) may hold slashes."""
+    multi = {p["name"] for p in operation["parameters"] if p.get("x-multi-segment")}
+
+    def group(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return f"(?P<{name}>.+)" if name in multi else f"(?P<{name}>[^/]+)"
+
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", group, re.escape(operation["path"])) + "$")
 
 
-_ROUTES = [(name, op["method"], _path_pattern(op["path"])) for name, op in CONTRACT["operations"].items()]
+_ROUTES = [(name, op["method"], _path_pattern(op)) for name, op in CONTRACT["operations"].items()]
 
 
 @dataclass
@@ -91,6 +98,8 @@ class FakeCodeScanning:
     processing_errors: list[str] | None = None
     #: status to answer get-sarif with (e.g. 404, 503), consumed before the processing statuses
     status_answers: list[int] = field(default_factory=list)
+    #: what get-ref knows: "heads/main" -> (object type, sha)
+    refs: dict[str, tuple[str, str]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     polls: dict[str, int] = field(default_factory=dict)
@@ -172,7 +181,21 @@ def _make_handler(fake: FakeCodeScanning) -> type[BaseHTTPRequestHandler]:
                 return self._send(401, _error_body(name, 401))
             if name == "upload-sarif":
                 return self._upload(record)
+            if name == "get-ref":
+                return self._ref(record)
             return self._status(record)
+
+        def _ref(self, record: Recorded) -> None:
+            ref = record.path_params["ref"]
+            if ref not in fake.refs:
+                return self._send(404, _error_body("get-ref", 404))
+            kind, sha = fake.refs[ref]
+            params = record.path_params
+            repository = f"{fake.base_url}/repos/{params['owner']}/{params['repo']}"
+            body = {"ref": f"refs/{ref}", "node_id": "MDM6UmVm", "url": f"{repository}/git/refs/{ref}",
+                    "object": {"type": kind, "sha": sha, "url": f"{repository}/git/{kind}s/{sha}"}}
+            jsonschema.validate(body, response_schema("get-ref", 200))
+            self._send(200, json.dumps(body).encode())
 
         def _upload(self, record: Recorded) -> None:
             try:

@@ -69,10 +69,11 @@ def upload(directory: Path, fake: FakeCodeScanning, *extra: str, clock: FakeCloc
 
 
 def test_the_contract_is_github_s_published_description():
-    """The vendored operations are the two the REST reference documents, from a named @octokit/openapi version."""
+    """The vendored operations are the ones the REST reference documents, from a named @octokit/openapi version."""
     assert CONTRACT["package_version"]
     assert CONTRACT["operations"]["upload-sarif"]["operationId"] == "code-scanning/upload-sarif"
     assert CONTRACT["operations"]["get-sarif"]["operationId"] == "code-scanning/get-sarif"
+    assert CONTRACT["operations"]["get-ref"]["operationId"] == "git/get-ref"
     assert set(CONTRACT["operations"]["upload-sarif"]["responses"]) >= {"202", "403", "404", "413"}
 
 
@@ -177,6 +178,38 @@ def test_a_refusal_of_one_file_does_not_stop_the_next_but_a_repository_refusal_d
     assert out.startswith("results-002.sarif: complete")
     assert "results-001.sarif: GitHub refused the SARIF data as too large" in err
     assert "results-003.sarif: GitHub denied code scanning" in err
+
+
+def test_without_commit_sha_the_commit_ref_points_at_is_asked_from_github(tmp_path, capsys):
+    """A scheduled scan has no checkout: `git/get-ref` (https://docs.github.com/rest/git/refs#get-a-reference) names the commit."""
+    write(tmp_path, "results.sarif", sarif_log())
+    head = "aa218f56b14c9653891f9e74264a383fa43fefbd"
+    fake = FakeCodeScanning(token=TOKEN, refs={"heads/main": ("commit", head)})
+    clock = FakeClock()
+    with CodeScanningServer(fake) as server:
+        code = github.main([str(tmp_path), "--repository", "octo-org/cloud-audit", "--ref", REF, "--api-url", server.url],
+                           environ={"GITHUB_TOKEN": TOKEN}, clock=clock, sleep=clock.sleep)
+    assert code == 0
+    assert fake.violations == []
+    assert [r.operation for r in fake.requests][:2] == ["get-ref", "upload-sarif"]
+    assert fake.requests[0].path_params["ref"] == "heads/main"
+    assert fake.requests[1].body["commit_sha"] == head
+
+
+@pytest.mark.parametrize("refs, said", [
+    ({}, "refs/heads/main not found in octo-org/cloud-audit (404)"),
+    ({"heads/main": ("tag", "aa218f56b14c9653891f9e74264a383fa43fefbd")}, "points at a tag, not a commit: give --commit-sha"),
+])
+def test_a_ref_github_cannot_resolve_is_one_line_and_exit_6(tmp_path, capsys, refs, said):
+    write(tmp_path, "results.sarif", sarif_log())
+    fake = FakeCodeScanning(token=TOKEN, refs=refs)
+    with CodeScanningServer(fake) as server:
+        code = github.main([str(tmp_path), "--repository", "octo-org/cloud-audit", "--ref", REF, "--api-url", server.url],
+                           environ={"GITHUB_TOKEN": TOKEN})
+    assert code == github.EXIT_REFUSED
+    assert fake.violations == [] and [r.operation for r in fake.requests] == ["get-ref"]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and said in err
 
 
 def test_waiting_gives_up_after_the_timeout_by_the_clock_not_by_sleeping(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Writes code-scanning-openapi.json: the two code-scanning operations ``orgscan upload github`` calls.
+"""Writes code-scanning-openapi.json: the three operations ``orgscan upload github`` calls.
 
 Source: GitHub's OpenAPI description as the ``@octokit/openapi`` npm package ships it
 (``generated/api.github.com.json``; every local ``$ref`` is resolved here). To refresh::
@@ -7,8 +7,8 @@ Source: GitHub's OpenAPI description as the ``@octokit/openapi`` npm package shi
     python tests/scanner/integrations/data/extract_code_scanning_openapi.py \
         /tmp/package/generated/api.github.com.json
 
-Kept: ``code-scanning/upload-sarif`` and ``code-scanning/get-sarif`` (path, parameters, request body,
-responses), and GitHub's generic 401 (``requires_authentication``) and 422 (``validation_failed``)
+Kept: ``code-scanning/upload-sarif``, ``code-scanning/get-sarif`` and ``git/get-ref`` (path, parameters,
+request body, responses), and GitHub's generic 401 (``requires_authentication``) and 422 (``validation_failed``)
 answers from ``components.responses``, which the two operations do not list but any endpoint can give.
 The long Markdown descriptions of the operations are dropped; schema descriptions are kept.
 """
@@ -21,6 +21,8 @@ from pathlib import Path
 OPERATIONS = {
     "upload-sarif": ("/repos/{owner}/{repo}/code-scanning/sarifs", "post"),
     "get-sarif": ("/repos/{owner}/{repo}/code-scanning/sarifs/{sarif_id}", "get"),
+    # `--commit-sha` left out: the commit --ref points at
+    "get-ref": ("/repos/{owner}/{repo}/git/ref/{ref}", "get"),
 }
 GENERIC_RESPONSES = {"401": "requires_authentication", "422": "validation_failed"}
 
