@@ -16,6 +16,23 @@ PENDING_COMMANDS = {("history", "list")}
 PENDING_POLICY_FLAGS = {"--scanner": 0}
 
 
+#: Values for the environment variables the scheduled build sets (scanner/deploy.py), to check its commands
+#: as the build runs them: an option that takes a number gets a number.
+SAMPLE_BUILD_ENVIRONMENT = {
+    "ORGSCAN_REGIONS": "all", "ORGSCAN_ROLE_NAME": "OrgScanAudit", "ORGSCAN_EXTERNAL_ID": "correct-horse-battery-staple",
+    "ORGSCAN_FORMATS": "html,sarif,markdown", "ORGSCAN_OUTPUT_DIR": "/out/scan", "ORGSCAN_HISTORY": "s3://bucket/orgscan",
+    "ORGSCAN_HISTORY_KEEP": "52", "ORGSCAN_HISTORY_KMS_KEY": "arn:aws:kms:us-east-1:111111111111:key/abc",
+    "ORGSCAN_GITHUB_REPOSITORY": "octo-org/cloud-audit", "ORGSCAN_GITHUB_REF": "refs/heads/main",
+}
+
+
+def expand_build_variables(command: str) -> str:
+    """``command`` with every ``"$ORGSCAN_..."`` of the build replaced by a sample value."""
+    for name, value in SAMPLE_BUILD_ENVIRONMENT.items():
+        command = command.replace(f'"${name}"', shlex.quote(value))
+    return command
+
+
 class CommandError(AssertionError):
     """The command does not parse."""
 

@@ -22,17 +22,11 @@ import pytest
 import yaml
 
 from scanner.cli import main
-from tests.orgscan_commands import CommandError, parse_orgscan
+from tests.orgscan_commands import SAMPLE_BUILD_ENVIRONMENT, CommandError, expand_build_variables, parse_orgscan
 
 MANAGEMENT = "111111111111"
 SCENARIO = {"organization": {"management_account": MANAGEMENT, "regions": ["us-east-1"]},
             "accounts": [{"id": MANAGEMENT, "name": "management", "email": "management@example.com"}]}
-BUILD_ENVIRONMENT = {
-    "ORGSCAN_REGIONS": "all", "ORGSCAN_ROLE_NAME": "OrgScanAudit", "ORGSCAN_EXTERNAL_ID": "correct-horse-battery-staple",
-    "ORGSCAN_FORMATS": "html,sarif,markdown", "ORGSCAN_OUTPUT_DIR": "/out/scan", "ORGSCAN_HISTORY": "s3://bucket/orgscan",
-    "ORGSCAN_HISTORY_KEEP": "52", "ORGSCAN_HISTORY_KMS_KEY": "arn:aws:kms:us-east-1:111111111111:key/abc",
-    "ORGSCAN_GITHUB_REPOSITORY": "octo-org/cloud-audit", "ORGSCAN_GITHUB_REF": "refs/heads/main",
-}
 
 
 def orgscan(*argv: str) -> tuple[int, str, str]:
@@ -132,17 +126,14 @@ def _commands(buildspec: str) -> list[str]:
 
 def _expand(command: str) -> list[str]:
     """The orgscan part of a buildspec line, with the build's environment filled in, as argv."""
-    first = command.split(";")[0]
-    for name, value in BUILD_ENVIRONMENT.items():
-        first = first.replace(f'"${name}"', shlex.quote(value))
-    return shlex.split(first)
+    return shlex.split(expand_build_variables(command.split(";")[0]))
 
 
 def test_the_build_runs_a_scan_with_history_and_uploads_when_a_repository_is_given():
     project = scanner_template()["Resources"]["ScanProject"]["Properties"]
     with_github, without = project["Source"]["BuildSpec"]["Fn::If"][1:]
     variables = {v["Name"] for v in project["Environment"]["EnvironmentVariables"]}
-    assert set(BUILD_ENVIRONMENT) <= variables
+    assert set(SAMPLE_BUILD_ENVIRONMENT) <= variables
 
     plain = _commands(without)
     scan = _expand(plain[0])
