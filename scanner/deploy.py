@@ -273,11 +273,14 @@ def scanner_template(own_account_actions: list[str], role_name: str) -> dict[str
                             "Version": "2012-10-17",
                             "Statement": [
                                 {
-                                    # The member role's trust policy demands the external id (orgscan passes --external-id).
+                                    # The member role's trust policy demands the external id; asking for it here too
+                                    # (sts:ExternalId is a condition key of sts:AssumeRole) keeps this role from
+                                    # assuming the audit role without it, whatever a member stack says.
                                     "Sid": "AssumeMemberAuditRole",
                                     "Effect": "Allow",
                                     "Action": "sts:AssumeRole",
                                     "Resource": {"Fn::Sub": partition_arn + ":iam::*:role/${MemberRoleName}"},
+                                    "Condition": {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}},
                                 },
                                 {
                                     "Sid": "ReadOrganization",

