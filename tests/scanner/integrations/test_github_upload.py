@@ -355,3 +355,8 @@ def test_the_token_is_not_in_the_client_s_repr():
     client = github.CodeScanningClient("https://api.github.com", "o/r", TOKEN)
     assert TOKEN not in repr(client) and TOKEN not in str(vars(client).get("_base"))
     assert os.environ.get("GITHUB_TOKEN") != TOKEN
+
+
+def test_upload_without_a_target_names_both_targets(capsys):
+    assert orgscan(["upload"]) == 2
+    assert capsys.readouterr().err == "orgscan: error: orgscan upload: name a target: securityhub, github\n"
