@@ -10,6 +10,9 @@ Exit codes (also in the README):
 * 5: with ``--fail-on-incomplete``: the scan is incomplete, some result is ERROR because AWS could not
   be asked (connection failures, or throttling or 5xx answers that outlasted the SDK's retries)
 * 130: interrupted (SIGINT or SIGTERM); ``orgscan scan --resume DIR`` finishes the scan
+
+``orgscan upload github`` has its own (``scanner/integrations/github.py``): 0, 1 processing failed,
+2 usage, 6 GitHub refused a request, 7 GitHub unreachable or too slow.
 """
 from __future__ import annotations
 
@@ -92,6 +95,15 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
     _plugin_arguments(parser)
 
 
+def _deploy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cloudformation", action="store_true", required=True,
+                        help="print the template: schedule, CodeBuild project, scanner role, history bucket, logs")
+    parser.add_argument("--role-name", default="OrgScanAudit", help="default of the MemberRoleName parameter (default OrgScanAudit)")
+    parser.add_argument("--checks", type=split_list, metavar="ID[,ID]", help="only these checks' actions for the scanner's own account")
+    parser.add_argument("--config", metavar="FILE", help="the scan's TOML file: its plugins and plugin options count")
+    _plugin_arguments(parser)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="orgscan", description="Organization-wide AWS compliance scanner.")
     parser.add_argument("--version", action="version", version=f"orgscan {__version__}")
@@ -121,12 +133,15 @@ def _build_parser() -> argparse.ArgumentParser:
     policy = commands.add_parser("iam-policy", help="least-privilege policy for the member-account audit role")
     _policy_arguments(policy)
 
+    deploy = commands.add_parser("deploy", help="CloudFormation template of the scanner side of a scheduled scan")
+    _deploy_arguments(deploy)
+
     commands.add_parser("demo", help="scan the simulated organization on loopback and write every report", add_help=False)
     suppressions = commands.add_parser("suppressions", help="accepted risks: import-prowler converts a Prowler mute list",
                                        add_help=False)
     suppressions.add_argument("suppressions_command", nargs="?", choices=("import-prowler",))
     upload = commands.add_parser("upload", help="upload results to a service", add_help=False)
-    upload.add_argument("target", nargs="?", choices=("securityhub",))
+    upload.add_argument("target", nargs="?", choices=("securityhub", "github"))
     return parser
 
 
@@ -146,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from reports.securityhub_upload import main as upload_main
 
             code = upload_main(argv[2:])
+        elif argv[:2] == ["upload", "github"]:
+            from scanner.integrations.github import main as github_upload_main
+
+            code = github_upload_main(argv[2:])
         else:
             code = _dispatch(argv)
         # Output that fit in stdout's buffer meets a closed pipe here, inside the handlers below,
@@ -178,9 +197,11 @@ def _dispatch(argv: list[str]) -> int:
         return _scan(parser, argv)
     if argv[0] == "iam-policy":
         return _iam_policy(argv)
+    if argv[0] == "deploy":
+        return _deploy(argv)
     args = parser.parse_args(argv)
     if args.command == "upload":
-        raise UsageError("orgscan upload: name a target: securityhub")
+        raise UsageError("orgscan upload: name a target: securityhub, github")
     if args.command == "suppressions":
         raise UsageError("orgscan suppressions: name a command: import-prowler")
     manager = build_plugin_manager(args.plugin or [], args.disable_plugin or [])
@@ -294,6 +315,38 @@ def _iam_policy(argv: list[str]) -> int:
     note = managed_policy_note(checks)
     if note and not args["cloudformation"]:
         print(f"orgscan: note: {note}", file=sys.stderr)
+    return 0
+
+
+def _deploy(argv: list[str]) -> int:
+    """``orgscan deploy --cloudformation``: the scanner's own account is read with the actions the checks need."""
+    from scanner.config import validate_role_name
+    from scanner.deploy import render_scanner_template
+    from scanner.iam_policy import member_actions
+    from scanner.scan import select_checks
+
+    pre = _Parser(add_help=False)
+    pre.add_argument("--config")
+    pre.add_argument("--plugin", action="append", default=[])
+    pre.add_argument("--disable-plugin", action="append", default=[])
+    early, _ = pre.parse_known_args(argv[1:])
+    preview = read_config(early.config, plugin_keys=set(), lenient=True) if early.config else {}
+    manager = build_plugin_manager([*preview.get("plugin", []), *early.plugin],
+                                   [*preview.get("disable_plugin", []), *early.disable_plugin])
+    parser = _Parser(prog="orgscan deploy")
+    _deploy_arguments(parser)
+    group = parser.add_argument_group("plugin options")
+    before = set(id(a) for a in parser._actions)
+    manager.hook.orgscan_add_options(group=group)
+    plugin_keys = {action.dest for action in parser._actions if id(action) not in before}
+    args = vars(parser.parse_args(argv[1:]))
+    validate_role_name(args["role_name"])
+    config = read_config(args["config"], plugin_keys=plugin_keys) if args["config"] else {}
+    plugin_options = {**config.get("plugin_options", {}), **{k: v for k, v in args.items() if k in plugin_keys and v is not None}}
+    settings = ScanSettings(**{k: v for k, v in config.items() if k not in ("plugin_options", "checks", "exclude_checks")},
+                            plugin_options=plugin_options)
+    checks = select_checks(collect_checks(manager, settings.options()), args["checks"] or [], [])
+    print(render_scanner_template(member_actions(checks), args["role_name"]))
     return 0
 
 
