@@ -70,7 +70,7 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
         "https://docs.aws.amazon.com/whitepapers/latest/building-scalable-secure-multi-vpc-network-infrastructure/centralized-access-to-vpc-private-endpoints.html",
         "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ListHostedZonesByVPC.html",
-        "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-forwarding-outbound-queries.html",
+        "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-overview-forward-vpc-to-network-domain-name-matches.html",
     ),
     compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Traffic privacy"),),
 )

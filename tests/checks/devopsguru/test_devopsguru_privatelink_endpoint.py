@@ -116,9 +116,10 @@ def test_access_denied_is_error_naming_the_action(judge):
 # [ListHostedZonesByVPC] lists "all the private hosted zones that a specified VPC is associated with, regardless of
 #   which Amazon Web Services account ... owns the hosted zones", owner in Owner.OwningAccount.
 #   https://docs.aws.amazon.com/Route53/latest/APIReference/API_ListHostedZonesByVPC.html
-# [Resolver rules] a forwarding rule sends queries "for the domain name" it names to its target IPs; of several
-#   matching rules the most specific domain name wins; a SYSTEM rule makes Resolver answer the name itself.
-#   https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-forwarding-outbound-queries.html
+# [Resolver rules] a rule matches a query for its domain name or a subdomain of it; of several matching rules the most
+#   specific domain name wins ("How Resolver determines whether the domain name in a query matches any rules"); FORWARD
+#   sends the query to the rule's target IPs, SYSTEM makes Resolver process it itself (botocore's RuleType documentation).
+#   https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-overview-forward-vpc-to-network-domain-name-matches.html
 # [DevOps Guru endpoints] DevOps Guru's API host is devops-guru.<region>.amazonaws.com.
 #   https://docs.aws.amazon.com/general/latest/gr/devops-guru.html
 # orgscan's decision (docs/checks/devopsguru.md): only a zone or FORWARD rule named exactly
