@@ -246,13 +246,17 @@ def forwarding_rule_evidence(rule: Mapping[str, Any], wanted: str) -> dict[str, 
     if not addresses and not isinstance(rule.get("ResolverEndpointId"), str):
         return None  # forwards nowhere
     return {
-        "id": rule.get("Id"),
         "domain_name": domain,
         "target_ips": addresses,
         "resolver_endpoint_id": rule.get("ResolverEndpointId") if isinstance(rule.get("ResolverEndpointId"), str) else None,
         "owner_id": rule.get("OwnerId") if isinstance(rule.get("OwnerId"), str) else None,
         "share_status": rule.get("ShareStatus") if isinstance(rule.get("ShareStatus"), str) else None,
     }
+
+
+def _text(value: Any) -> str:
+    """``value`` when AWS sent a string, else a placeholder: a hostile number is never formatted (Python limits int digits)."""
+    return value if isinstance(value, str) else "?"
 
 
 def _unreadable(error: AwsError) -> str:
@@ -285,7 +289,7 @@ def central_routes(ctx, vpc_id: str, wanted: str) -> tuple[list[CentralRoute], d
     rules_seen = []
     for association in associations:
         if association.get("Status") != "COMPLETE":
-            rules_seen.append(f"{association['ResolverRuleId']} (association {association.get('Status')})")
+            rules_seen.append(f"{association['ResolverRuleId']} (association {_text(association.get('Status'))})")
             continue
         try:
             rule = resolver_rule(ctx, association["ResolverRuleId"])
@@ -294,8 +298,8 @@ def central_routes(ctx, vpc_id: str, wanted: str) -> tuple[list[CentralRoute], d
             continue
         evidence = forwarding_rule_evidence(rule, wanted)
         if evidence is not None:
-            routes.append(CentralRoute("resolver_rule", evidence))
-        rules_seen.append(f"{association['ResolverRuleId']} ({rule.get('RuleType')} {rule.get('DomainName')})")
+            routes.append(CentralRoute("resolver_rule", {"id": association["ResolverRuleId"], **evidence}))
+        rules_seen.append(f"{association['ResolverRuleId']} ({_text(rule.get('RuleType'))} {_text(rule.get('DomainName'))})")
     seen["resolver_rules"] = rules_seen[:_EVIDENCE_LIMIT]
     return routes, seen, failures
 

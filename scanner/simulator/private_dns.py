@@ -18,7 +18,8 @@ AWS does across accounts are missing:
   (``SHARED_BY_ME`` to its owner) (Route 53 Developer Guide, "Sharing Resolver
   rules with other AWS accounts and using shared rules").
 
-:func:`install` patches both; :func:`apply_private_dns` writes a scenario's zones,
+:func:`install` patches both (and lets Route 53's GET calls pass moto's signature check under
+IAM enforcement); :func:`apply_private_dns` writes a scenario's zones,
 rules and associations into moto's models once every account's VPCs exist.
 """
 from __future__ import annotations
@@ -83,6 +84,42 @@ def install() -> None:
         return zones
 
     Route53Backend.list_hosted_zones_by_vpc = list_hosted_zones_by_vpc  # type: ignore[method-assign]
+
+    # moto fills the parameters of a bodiless GET (ListHostedZonesByVPC is GET /hostedzonesbyvpc?vpcid=...) with the
+    # request headers and query; its signature check then signs them as a payload, where the client signed an empty
+    # one, and rejects the call under IAM enforcement. The query is signed as part of the path already.
+    from xml.sax.saxutils import escape
+
+    from moto.core.exceptions import _RESTError
+    from moto.route53.responses import Route53
+
+    original_authorize = Route53._authenticate_and_authorize_normal_action
+
+    def authorize(self: Any, resource: str = "*") -> None:
+        if self.method != "GET" or self.raw_body:
+            original_authorize(self, resource)
+            return
+        saved = self.data
+        self.data = {}
+        try:
+            original_authorize(self, resource)
+        finally:
+            self.data = saved
+
+    def authorize_as_route53(self: Any, resource: str = "*") -> None:
+        # moto writes its authorization errors as <ErrorResponse><Errors><Error>, the query services' shape; Route 53
+        # answers <ErrorResponse><Error> (its REST-XML shape), which is what the SDK reads the error code from.
+        try:
+            authorize(self, resource)
+        except _RESTError as error:
+            error.description = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+                f"<Error><Type>Sender</Type><Code>{escape(error.error_type)}</Code><Message>{escape(error.message)}</Message>"
+                "</Error><RequestId>simulator</RequestId></ErrorResponse>"
+            )
+            raise
+
+    Route53._authenticate_and_authorize_normal_action = authorize_as_route53  # type: ignore[method-assign]
 
     original_get = Route53ResolverBackend.get_resolver_rule
 

@@ -392,3 +392,20 @@ def test_another_accounts_zone_and_shared_rule_are_seen_by_the_vpc_owner(make_or
     with pytest.raises(botocore.exceptions.ClientError) as caught:
         sim.client("route53resolver", "us-east-1", account_id="444444444444").get_resolver_rule(ResolverRuleId=rule["Id"])
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_route53_get_calls_pass_iam_enforcement_and_denials_read_as_route53s(make_org):
+    # Under IAM enforcement a signed GET with a query (ListHostedZonesByVPC) must pass the signature check, and a
+    # denial must be Route 53's REST-XML error (<ErrorResponse><Error><Code>AccessDenied), as AWS sends it.
+    from scanner.simulator import Faults
+
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ec2:DescribeVpcs", "route53:ListHostedZonesByVPC"], "Resource": "*"}]}
+    org = {**HUB_AND_SPOKE, "organization": {**HUB_AND_SPOKE["organization"], "role_policy": allow}}
+    sim = make_org(org, Faults(iam_enforcement=True))
+    vpc = sim.client("ec2", "us-east-1", account_id="333333333333").describe_vpcs()["Vpcs"][0]["VpcId"]
+    zones = sim.client("route53", "us-east-1", account_id="333333333333").list_hosted_zones_by_vpc(VPCId=vpc, VPCRegion="us-east-1")
+    assert [z["Owner"]["OwningAccount"] for z in zones["HostedZoneSummaries"]] == ["222222222222"]
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        sim.client("route53", "us-east-1", account_id="333333333333").list_hosted_zones(MaxItems="1")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    assert "route53:ListHostedZones" in caught.value.response["Error"]["Message"]
