@@ -64,11 +64,14 @@ def apply_scenario(scenario: Scenario) -> None:
 
     mock_random.seed(scenario_seed(scenario))
     _create_organization(scenario)
-    for account in scenario.accounts:
-        _apply_account(scenario, account)
+    vpc_ids = {account.id: _apply_account(scenario, account) for account in scenario.accounts}
     # After every account's keys exist: DevOps Guru's key may be another account's.
     for account in scenario.accounts:
         _apply_devops_guru_grants(account)
+    # After every account's VPCs exist: a VPC may use another account's zone or shared Resolver rule.
+    from scanner.simulator.private_dns import apply_private_dns
+
+    apply_private_dns(scenario, vpc_ids)
 
 
 def scenario_seed(scenario: Scenario) -> int:
@@ -179,7 +182,8 @@ def _fixed_role_session(account_id: str, iam: Any) -> None:
     sts_backends[account_id]["aws"].assumed_roles.append(session)
 
 
-def _apply_account(scenario: Scenario, account: Account) -> None:
+def _apply_account(scenario: Scenario, account: Account) -> list[str]:
+    """Create the account's resources; the ids of its declared VPCs, in order."""
     from moto.iam.models import iam_backends
 
     iam = iam_backends[account.id]["global"]
@@ -204,12 +208,13 @@ def _apply_account(scenario: Scenario, account: Account) -> None:
     _apply_kms(account)
     _apply_sns(account)
     _apply_devops_guru(account)
-    _apply_vpcs(scenario, account)
+    vpc_ids = _apply_vpcs(scenario, account)
     _apply_trails(account)
     _apply_event_data_stores(account)
     _apply_events(account)
     _apply_macie(account)
     _apply_cloudformation(account)
+    return vpc_ids
 
 
 def _apply_user_credentials(account: Account, iam: Any, user: Any) -> None:
@@ -392,11 +397,12 @@ def _apply_cloudformation(account: Account) -> None:
             cloudformation_backends[account.id][spec.region].create_stack(name=spec.name, template=json.dumps(template), parameters={})
 
 
-def _apply_vpcs(scenario: Scenario, account: Account) -> None:
+def _apply_vpcs(scenario: Scenario, account: Account) -> list[str]:
     from moto.ec2.models import ec2_backends
 
+    vpc_ids: list[str] = []
     if account.status == "SUSPENDED" and not account.vpcs:
-        return  # never scanned: moto may create its default VPCs lazily
+        return vpc_ids  # never scanned: moto may create its default VPCs lazily
     # A VPC declared `default = true` is the region's default VPC: it is kept even when default_vpc is false.
     declared_default = {spec.region for spec in account.vpcs if spec.default}
     for region in scenario.regions:
@@ -413,6 +419,7 @@ def _apply_vpcs(scenario: Scenario, account: Account) -> None:
         else:
             vpc = ec2.create_vpc(cidr_block=spec.cidr)
             subnet_ids = [ec2.create_subnet(vpc.id, cidr).id for cidr in spec.subnets]
+        vpc_ids.append(vpc.id)
         if spec.tags:
             ec2.create_tags([vpc.id], spec.tags)
         for endpoint_spec in spec.endpoints:
@@ -430,6 +437,7 @@ def _apply_vpcs(scenario: Scenario, account: Account) -> None:
             endpoint.state = endpoint_spec.state
             if endpoint_spec.without_policy:
                 endpoint.policy_document = None
+    return vpc_ids
 
 
 def _delete_default_vpc(ec2: Any) -> None:

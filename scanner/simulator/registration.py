@@ -64,6 +64,7 @@ def install() -> None:
         _patch_organizations_reads()
         _patch_account_summary()
         _patch_macie()
+        _patch_private_dns()
         _installed = True
 
 
@@ -233,6 +234,13 @@ def _patch_macie() -> None:
             self.data = saved
 
     MacieResponse._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]
+
+
+def _patch_private_dns() -> None:
+    # Zones of other accounts in ListHostedZonesByVPC, Resolver rules shared through AWS RAM (private_dns.py).
+    from scanner.simulator import private_dns
+
+    private_dns.install()
 
 
 def _allow_devops_guru_delegated_administrator() -> None:

@@ -146,6 +146,14 @@ class VpcEndpoint:
         return self.service if "." in self.service else f"com.amazonaws.{region}.{self.service}"
 
 
+@dataclass(frozen=True)
+class DnsReference:
+    """A private hosted zone or Resolver rule, named by its owner account and its name, that a VPC is associated with."""
+
+    account: str
+    name: str
+
+
 @dataclass
 class Vpc:
     region: str
@@ -154,6 +162,35 @@ class Vpc:
     tags: dict[str, str] = field(default_factory=dict)
     endpoints: list[VpcEndpoint] = field(default_factory=list)
     default: bool = False
+    # Hub and spoke: private hosted zones (of any account) and Resolver rules (own or shared) associated with the VPC.
+    hosted_zones: list[DnsReference] = field(default_factory=list)
+    resolver_rules: list[DnsReference] = field(default_factory=list)
+
+
+@dataclass
+class HostedZone:
+    """A Route 53 private hosted zone, created with the account's first VPC of ``region`` (AWS needs one at creation)."""
+
+    name: str
+    region: str
+
+
+#: Resolver rule types a scenario can create (RECURSIVE is AWS's own auto-defined rule; botocore's RuleTypeOption).
+RESOLVER_RULE_TYPES = ("FORWARD", "SYSTEM", "DELEGATE")
+RESOLVER_RULE_STATES = ("COMPLETE", "DELETING", "UPDATING", "FAILED")
+
+
+@dataclass
+class ResolverRule:
+    """A Route 53 Resolver rule in one region, shared through AWS RAM with ``shared_with`` accounts."""
+
+    name: str
+    region: str
+    domain: str
+    type: str = "FORWARD"
+    target_ips: tuple[str, ...] = ()
+    status: str = "COMPLETE"
+    shared_with: tuple[str, ...] = ()
 
 
 @dataclass
@@ -267,6 +304,8 @@ class Account:
     kms_keys: list[KmsKey] = field(default_factory=list)
     devops_guru: list[DevOpsGuruSetup] = field(default_factory=list)
     vpcs: list[Vpc] = field(default_factory=list)
+    hosted_zones: list[HostedZone] = field(default_factory=list)
+    resolver_rules: list[ResolverRule] = field(default_factory=list)
     trails: list[Trail] = field(default_factory=list)
     event_data_stores: list[EventDataStore] = field(default_factory=list)
     iam_roles: list[IamPrincipal] = field(default_factory=list)
@@ -502,6 +541,7 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> S
                 raise root.place.child("accounts").child(index).child("event_data_stores").child(store_index).child(
                     "organization").fail("an organization event data store belongs to the management account")
     _check_key_ids_unique(accounts, root.place)
+    _check_dns_references(accounts, root.place)
     return Scenario(
         name=name,
         management_account_id=management_id,
@@ -599,7 +639,17 @@ def _read_account(table: _Table, regions: tuple[str, ...], units: tuple[str, ...
             raise table.place.child("devops_guru").child(index).child("region").fail(f"DevOps Guru in {setup.region} is already declared")
         seen_guru_regions.add(setup.region)
     for vpc_table in table.tables("vpcs"):
-        account.vpcs.append(_read_vpc(vpc_table, regions))
+        account.vpcs.append(_read_vpc(vpc_table, regions, account_id))
+    for zone_table in table.tables("hosted_zones"):
+        zone = HostedZone(name=_dns_name(zone_table, "name"), region=_region(zone_table, regions))
+        if any(existing.name == zone.name for existing in account.hosted_zones):
+            raise zone_table.place.child("name").fail(f"a hosted zone {zone.name} is already declared in this account")
+        if not account.default_vpc and not any(vpc.region == zone.region for vpc in account.vpcs):
+            raise zone_table.place.child("region").fail(f"a private hosted zone is created with a VPC of its account: declare one in {zone.region}")
+        zone_table.finish()
+        account.hosted_zones.append(zone)
+    for rule_table in table.tables("resolver_rules"):
+        account.resolver_rules.append(_read_resolver_rule(rule_table, regions, account))
     for trail_table in table.tables("trails"):
         account.trails.append(_read_trail(trail_table, regions))
     for store_table in table.tables("event_data_stores"):
@@ -762,7 +812,59 @@ def _read_devops_guru(table: _Table, regions: tuple[str, ...]) -> DevOpsGuruSetu
     return setup
 
 
-def _read_vpc(table: _Table, regions: tuple[str, ...]) -> Vpc:
+def _dns_name(table: _Table, key: str) -> str:
+    """A DNS name as Route 53 and Resolver report it: lower case, ending with a dot."""
+    name = table.get(key, str, required=True)
+    labels = name.rstrip(".").split(".")
+    if not name or len(name) > 255 or not all(re.fullmatch(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?", label) for label in labels):
+        raise table.place.child(key).fail(f"{name!r} is not a DNS name")
+    return name.rstrip(".").lower() + "."
+
+
+def _dns_references(table: _Table, key: str, account_id: str) -> list[DnsReference]:
+    references = []
+    for item in table.tables(key):
+        account = item.get("account", str, account_id)
+        if not ACCOUNT_ID.fullmatch(account):
+            raise item.place.child("account").fail(f"{account!r} is not a 12-digit account id")
+        references.append(DnsReference(account, item.get("name", str, required=True)))
+        item.finish()
+    return references
+
+
+def _read_resolver_rule(table: _Table, regions: tuple[str, ...], account: Account) -> ResolverRule:
+    import ipaddress
+
+    rule = ResolverRule(
+        name=table.get("name", str, required=True),
+        region=_region(table, regions),
+        domain=_dns_name(table, "domain"),
+        type=table.choice("type", RESOLVER_RULE_TYPES, "FORWARD"),
+        target_ips=table.strings("target_ips"),
+        status=table.choice("status", RESOLVER_RULE_STATES, "COMPLETE"),
+        shared_with=table.strings("shared_with"),
+    )
+    if not re.fullmatch(r"[A-Za-z0-9_ -]{1,64}", rule.name) or rule.name.isdigit():
+        raise table.place.child("name").fail(f"{rule.name!r} is not a Resolver rule name (letters, digits, - _ and spaces; at most 64)")
+    if any(existing.name == rule.name and existing.region == rule.region for existing in account.resolver_rules):
+        raise table.place.child("name").fail(f"a Resolver rule {rule.name} is already declared in {rule.region}")
+    for index, address in enumerate(rule.target_ips):
+        try:
+            ipaddress.IPv4Address(address)
+        except ValueError:
+            raise table.place.child("target_ips").child(index).fail(f"{address!r} is not an IPv4 address") from None
+    if rule.type == "FORWARD" and not rule.target_ips:
+        raise table.place.child("target_ips").fail("a FORWARD rule forwards to at least one IP address")
+    if rule.type == "SYSTEM" and rule.target_ips:
+        raise table.place.child("target_ips").fail("a SYSTEM rule has no target IP addresses")
+    for index, shared in enumerate(rule.shared_with):
+        if not ACCOUNT_ID.fullmatch(shared) or shared == account.id:
+            raise table.place.child("shared_with").child(index).fail(f"{shared!r} is not another account's 12-digit id")
+    table.finish()
+    return rule
+
+
+def _read_vpc(table: _Table, regions: tuple[str, ...], account_id: str = "") -> Vpc:
     import ipaddress
 
     vpc = Vpc(region=_region(table, regions), default=table.get("default", bool, False))
@@ -794,6 +896,8 @@ def _read_vpc(table: _Table, regions: tuple[str, ...]) -> Vpc:
             raise endpoint_table.place.child("without_policy").fail("give either policy or without_policy, not both")
         endpoint_table.finish()
         vpc.endpoints.append(endpoint)
+    vpc.hosted_zones = _dns_references(table, "hosted_zones", account_id)
+    vpc.resolver_rules = _dns_references(table, "resolver_rules", account_id)
     table.finish()
     return vpc
 
@@ -933,6 +1037,28 @@ def _read_topic(table: _Table, regions: tuple[str, ...]) -> SnsTopic:
         sub_table.finish()
     table.finish()
     return topic
+
+
+def _check_dns_references(accounts: list[Account], place: _Place) -> None:
+    """Every zone and rule a VPC names exists; another account's rule must be shared with the VPC's account."""
+    by_id = {account.id: account for account in accounts}
+    for account_index, account in enumerate(accounts):
+        for vpc_index, vpc in enumerate(account.vpcs):
+            where = place.child("accounts").child(account_index).child("vpcs").child(vpc_index)
+            for index, zone in enumerate(vpc.hosted_zones):
+                owner = by_id.get(zone.account)
+                name = zone.name.rstrip(".").lower() + "."
+                if owner is None or not any(z.name == name for z in owner.hosted_zones):
+                    raise where.child("hosted_zones").child(index).fail(f"account {zone.account} declares no hosted zone {name}")
+            for index, reference in enumerate(vpc.resolver_rules):
+                owner = by_id.get(reference.account)
+                rule = next((r for r in owner.resolver_rules if r.name == reference.name and r.region == vpc.region), None) if owner else None
+                if rule is None:
+                    raise where.child("resolver_rules").child(index).fail(
+                        f"account {reference.account} declares no Resolver rule {reference.name!r} in {vpc.region}")
+                if reference.account != account.id and account.id not in rule.shared_with:
+                    raise where.child("resolver_rules").child(index).fail(
+                        f"Resolver rule {reference.name!r} of account {reference.account} is not shared with {account.id} (shared_with)")
 
 
 def _check_key_ids_unique(accounts: list[Account], place: _Place) -> None:

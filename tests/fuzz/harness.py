@@ -91,7 +91,12 @@ SCENARIO: dict[str, Any] = {
             ],
             "devops_guru": [{"encryption": {"type": "CUSTOMER_MANAGED_KEY", "kms_key": "alias/devops-guru", "opt_in_status": "ENABLED"},
                              "stacks": ["*"], "notification_topics": ["alerts"]}],
-            "vpcs": [{"cidr": "10.7.0.0/16", "subnets": ["10.7.1.0/24"], "endpoints": [{"service": "devops-guru"}]}],
+            # The second VPC reaches DevOps Guru through a Resolver rule and has a zone: Route 53's answers are read for it.
+            "vpcs": [{"cidr": "10.7.0.0/16", "subnets": ["10.7.1.0/24"], "endpoints": [{"service": "devops-guru"}]},
+                     {"cidr": "10.8.0.0/16", "subnets": ["10.8.1.0/24"], "hosted_zones": [{"name": "internal.example.com"}],
+                      "resolver_rules": [{"name": "devops-guru-central"}]}],
+            "hosted_zones": [{"name": "internal.example.com"}],
+            "resolver_rules": [{"name": "devops-guru-central", "domain": "devops-guru.us-east-1.amazonaws.com", "target_ips": ["10.7.1.10"]}],
             "trails": [{"name": "fuzz-trail", "multi_region": True, "logging": True, "log_file_validation": True,
                         "tags": {"api_key": PLANTED_SECRET}}],
             "iam_roles": [{"name": "deployer", "description": f"uses {PLANTED_SECRET}", "tags": {"secret": PLANTED_SECRET}}],

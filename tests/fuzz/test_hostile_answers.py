@@ -67,6 +67,8 @@ JSON_ACTIONS = [
     ("events:ListApiDestinations", ("urls_no_embedded_credentials",)),
     ("devops-guru:ListNotificationChannels", NOTIFICATION_TOPICS),
     ("macie2:GetMacieSession", ("macie_enabled",)),
+    ("route53resolver:ListResolverRuleAssociations", ("devopsguru_privatelink_endpoint",)),
+    ("route53resolver:GetResolverRule", ("devopsguru_privatelink_endpoint",)),
 ]
 XML_ACTIONS = [
     ("iam:GetAccountSummary", ("iam_root_mfa_enabled",)),
@@ -83,6 +85,7 @@ XML_ACTIONS = [
     ("iam:ListAccessKeys", ("iam_user_access_keys_rotated",)),
     ("iam:GetAccessKeyLastUsed", ("iam_user_access_keys_rotated",)),
     ("cloudformation:DescribeStacks", ("names_no_sensitive_data",)),
+    ("route53:ListHostedZonesByVPC", ("devopsguru_privatelink_endpoint",)),
 ]
 
 

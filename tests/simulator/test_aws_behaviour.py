@@ -341,3 +341,71 @@ def test_cloudtrail_lake_event_data_stores_answer_as_aws_does(make_org):
     with pytest.raises(botocore.exceptions.ClientError) as caught:
         member.get_event_data_store(EventDataStore=org_arn)
     assert caught.value.response["Error"]["Code"] == "EventDataStoreNotFoundException"
+
+
+HUB_AND_SPOKE = {
+    "organization": {"management_account": "111111111111", "regions": ["us-east-1"]},
+    "accounts": [
+        {"id": "111111111111", "name": "management", "email": "m@example.com", "default_vpc": False},
+        {"id": "222222222222", "name": "hub", "email": "h@example.com", "default_vpc": False,
+         "vpcs": [{"cidr": "10.9.0.0/16", "subnets": ["10.9.1.0/24"]}],
+         "hosted_zones": [{"name": "devops-guru.us-east-1.amazonaws.com"}],
+         "resolver_rules": [{"name": "central", "domain": "devops-guru.us-east-1.amazonaws.com", "target_ips": ["10.9.1.10"],
+                             "shared_with": ["333333333333"]}]},
+        {"id": "333333333333", "name": "spoke", "email": "s@example.com", "default_vpc": False,
+         "vpcs": [{"hosted_zones": [{"account": "222222222222", "name": "devops-guru.us-east-1.amazonaws.com"}],
+                   "resolver_rules": [{"account": "222222222222", "name": "central"}]}]},
+        {"id": "444444444444", "name": "bystander", "email": "b@example.com", "default_vpc": False, "vpcs": [{}]},
+    ],
+}
+
+
+def test_another_accounts_zone_and_shared_rule_are_seen_by_the_vpc_owner(make_org):
+    # Route 53 API Reference, ListHostedZonesByVPC: every private hosted zone associated with the VPC "regardless of which
+    # Amazon Web Services account ... owns the hosted zones", the owner in Owner.OwningAccount. A Resolver rule shared
+    # through AWS RAM is read with its owner's OwnerId and ShareStatus SHARED_WITH_ME (SHARED_BY_ME to the owner).
+    sim = make_org(HUB_AND_SPOKE)
+    spoke_ec2 = sim.client("ec2", "us-east-1", account_id="333333333333")
+    spoke_vpc = spoke_ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    zones = sim.client("route53", "us-east-1", account_id="333333333333").list_hosted_zones_by_vpc(VPCId=spoke_vpc, VPCRegion="us-east-1")
+    (zone,) = zones["HostedZoneSummaries"]
+    assert zone["Name"] == "devops-guru.us-east-1.amazonaws.com." and zone["Owner"] == {"OwningAccount": "222222222222"}
+    # The zone's own account lists it for its own VPC, the one it was created with.
+    hub_vpc = sim.client("ec2", "us-east-1", account_id="222222222222").describe_vpcs()["Vpcs"][0]["VpcId"]
+    hub_zones = sim.client("route53", "us-east-1", account_id="222222222222").list_hosted_zones_by_vpc(VPCId=hub_vpc, VPCRegion="us-east-1")
+    assert [z["Owner"] for z in hub_zones["HostedZoneSummaries"]] == [{"OwningAccount": "222222222222"}]
+    # A bystander's VPC is associated with nothing.
+    bystander_vpc = sim.client("ec2", "us-east-1", account_id="444444444444").describe_vpcs()["Vpcs"][0]["VpcId"]
+    bystander_r53 = sim.client("route53", "us-east-1", account_id="444444444444")
+    assert bystander_r53.list_hosted_zones_by_vpc(VPCId=bystander_vpc, VPCRegion="us-east-1")["HostedZoneSummaries"] == []
+
+    resolver = sim.client("route53resolver", "us-east-1", account_id="333333333333")
+    (association,) = resolver.list_resolver_rule_associations()["ResolverRuleAssociations"]
+    assert association["VPCId"] == spoke_vpc and association["Status"] == "COMPLETE"
+    rule = resolver.get_resolver_rule(ResolverRuleId=association["ResolverRuleId"])["ResolverRule"]
+    assert (rule["OwnerId"], rule["ShareStatus"], rule["RuleType"], rule["DomainName"]) == (
+        "222222222222", "SHARED_WITH_ME", "FORWARD", "devops-guru.us-east-1.amazonaws.com.")
+    assert rule["TargetIps"] == [{"Ip": "10.9.1.10", "Port": 53}]
+    owner_view = sim.client("route53resolver", "us-east-1", account_id="222222222222").get_resolver_rule(ResolverRuleId=rule["Id"])
+    assert owner_view["ResolverRule"]["ShareStatus"] == "SHARED_BY_ME"
+    # The rule is not shared with the bystander.
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        sim.client("route53resolver", "us-east-1", account_id="444444444444").get_resolver_rule(ResolverRuleId=rule["Id"])
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_route53_get_calls_pass_iam_enforcement_and_denials_read_as_route53s(make_org):
+    # Under IAM enforcement a signed GET with a query (ListHostedZonesByVPC) must pass the signature check, and a
+    # denial must be Route 53's REST-XML error (<ErrorResponse><Error><Code>AccessDenied), as AWS sends it.
+    from scanner.simulator import Faults
+
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ec2:DescribeVpcs", "route53:ListHostedZonesByVPC"], "Resource": "*"}]}
+    org = {**HUB_AND_SPOKE, "organization": {**HUB_AND_SPOKE["organization"], "role_policy": allow}}
+    sim = make_org(org, Faults(iam_enforcement=True))
+    vpc = sim.client("ec2", "us-east-1", account_id="333333333333").describe_vpcs()["Vpcs"][0]["VpcId"]
+    zones = sim.client("route53", "us-east-1", account_id="333333333333").list_hosted_zones_by_vpc(VPCId=vpc, VPCRegion="us-east-1")
+    assert [z["Owner"]["OwningAccount"] for z in zones["HostedZoneSummaries"]] == ["222222222222"]
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        sim.client("route53", "us-east-1", account_id="333333333333").list_hosted_zones(MaxItems="1")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    assert "route53:ListHostedZones" in caught.value.response["Error"]["Message"]

@@ -195,6 +195,16 @@ def test_default_organization_scan_passes_and_fails_every_built_in_check(simulat
         ('\n[[accounts.macie]]\nstatus = "DISABLED"\n', "accounts[0].macie[0].status", "is not one of ENABLED, PAUSED"),
         ('\n[[accounts.macie]]\n[[accounts.macie]]\n', "accounts[0].macie[1].region", "is already declared"),
         ('\n[[accounts.cloudformation_stacks]]\nname = "1-stack"\n', "accounts[0].cloudformation_stacks[0].name", "is not a stack name"),
+        # hub-and-spoke DNS (private hosted zones, Resolver rules)
+        ('\n[[accounts.hosted_zones]]\nname = "not a name"\n', "accounts[0].hosted_zones[0].name", "is not a DNS name"),
+        ('\n[[accounts.resolver_rules]]\nname = "r"\ndomain = "example.com"\n', "accounts[0].resolver_rules[0].target_ips", "at least one IP address"),
+        ('\n[[accounts.resolver_rules]]\nname = "r"\ndomain = "example.com"\ntype = "RECURSIVE"\n', "accounts[0].resolver_rules[0].type", "is not one of FORWARD, SYSTEM, DELEGATE"),
+        ('\n[[accounts.resolver_rules]]\nname = "r"\ndomain = "example.com"\ntarget_ips = ["10.0.0.300"]\n', "accounts[0].resolver_rules[0].target_ips[0]", "is not an IPv4 address"),
+        ('\n[[accounts.vpcs]]\nhosted_zones = [{ account = "999999999999", name = "example.com" }]\n', "accounts[0].vpcs[0].hosted_zones[0]", "declares no hosted zone example.com."),
+        ('\n[[accounts.vpcs]]\nresolver_rules = [{ name = "r" }]\n', "accounts[0].vpcs[0].resolver_rules[0]", "declares no Resolver rule 'r'"),
+        ('\n[[accounts.resolver_rules]]\nname = "r"\ndomain = "example.com"\ntarget_ips = ["10.0.0.2"]\n'
+         '[[accounts]]\nid = "222222222222"\nname = "x"\nemail = "x@example.com"\n[[accounts.vpcs]]\nresolver_rules = [{ account = "111111111111", name = "r" }]\n',
+         "accounts[1].vpcs[0].resolver_rules[0]", "is not shared with 222222222222"),
     ],
 )
 def test_new_scenario_fields_are_checked(tmp_path, addition, place, problem):
@@ -262,6 +272,11 @@ DEFAULT_SCENARIO_ROWS = [
     ("devopsguru_privatelink_endpoint", "444444444444", "eu-west-1", "FAIL", "has no interface endpoint"),
     ("devopsguru_privatelink_endpoint", "333333333333", "us-east-1", "FAIL", "private DNS"),
     ("devopsguru_privatelink_endpoint", "888888888888", "eu-west-1", "FAIL", "pending"),
+    # hub and spoke: web-dev's default VPCs use the security account's central endpoint through its private hosted
+    # zone (us-east-1) and its shared Resolver forwarding rule (eu-west-1) (issue 18; AWS whitepaper "Building a
+    # Scalable and Secure Multi-VPC AWS Network Infrastructure", Centralized access to VPC private endpoints)
+    ("devopsguru_privatelink_endpoint", "555555555555", "us-east-1", "PASS", "through private hosted zone"),
+    ("devopsguru_privatelink_endpoint", "555555555555", "eu-west-1", "PASS", "through Resolver forwarding rule"),
     # devopsguru_endpoint_policy_restricted: the default full access, and "*" limited only by aws:SourceVpc
     ("devopsguru_endpoint_policy_restricted", "333333333333", "us-east-1", "FAIL", "default full access"),
     ("devopsguru_endpoint_policy_restricted", "121212121212", "eu-west-1", "FAIL", "Sid 'FromTheResearchVpc'"),
