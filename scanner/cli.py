@@ -3,7 +3,8 @@
 Exit codes (also in the README):
 
 * 0: no FAIL at or above ``--fail-on`` and no ERROR
-* 1: a FAIL at or above ``--fail-on`` (default ``low``)
+* 1: a FAIL at or above ``--fail-on`` (default ``low``); with ``--fail-on-new``, only a FAIL that is new
+  since the baseline counts
 * 2: usage or configuration error (one line on stderr)
 * 3: no such FAIL, but some result is ERROR
 * 4: internal error (a bug; rerun with ``--log-level debug`` for details)
@@ -69,6 +70,10 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--fail-on-incomplete", action="store_true",
                      help="exit code 5 when some result is ERROR because AWS could not be reached (connection failures, "
                           "throttling or 5xx past the retries), whatever else was found")
+    out.add_argument("--baseline", metavar="RESULTS_JSON",
+                     help="an earlier scan's results.json: mark each result new, unchanged or changed and list what was fixed")
+    out.add_argument("--fail-on-new", action="store_true",
+                     help="only FAILs that are new since the baseline (at or above --fail-on) make the exit code 1")
     out.add_argument("--quiet", action="store_true", help="no progress on stderr")
     out.add_argument("--log-level", help="debug, info, warning (default), error")
     parser.add_argument("--config", metavar="FILE", help="TOML file with the same options (the command line wins)")
@@ -96,6 +101,7 @@ def _build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", metavar="RESULTS_JSON")
     report.add_argument("--format", type=split_list, required=True, metavar="NAME[,NAME]")
     report.add_argument("--output-dir", metavar="DIR", help="default: the directory of RESULTS_JSON")
+    report.add_argument("--baseline", metavar="RESULTS_JSON", help="an earlier scan's results.json to compare with (see `orgscan scan --baseline`)")
     _plugin_arguments(report)
 
     checks = commands.add_parser("checks", help="the available checks")
@@ -279,6 +285,10 @@ def _report(args: argparse.Namespace, manager: Any) -> int:
     from scanner.output_dir import check_output_dir, make_private_dir
 
     document = load_document(Path(args.results))
+    if args.baseline:
+        from scanner.baseline import compare_with_baseline, load_baseline
+
+        document = compare_with_baseline(document, load_baseline(args.baseline))
     output_dir = Path(args.output_dir) if args.output_dir else Path(args.results).parent
     check_output_dir(output_dir)
     formats = select_formats(collect_report_formats(manager), [f for f in args.format if f != "json"])

@@ -61,6 +61,10 @@ class ScanSettings:
     fail_on: str = "low"
     #: Exit code 5 when any result is ERROR because AWS could not be asked (transport, throttling, 5xx).
     fail_on_incomplete: bool = False
+    #: An earlier results.json to compare with (``scanner.baseline``).
+    baseline: str | None = None
+    #: Exit code 1 only for FAILs that are new since the baseline.
+    fail_on_new: bool = False
     quiet: bool = False
     log_level: str = "warning"
     plugin: list[str] = field(default_factory=list)
@@ -178,7 +182,7 @@ def _coerce(path: Path, raw_key: str, key: str, value: Any) -> Any:
         if not isinstance(value, (list, str)) or (isinstance(value, list) and not all(isinstance(v, str) for v in value)):
             raise UsageError(f"{path}: {raw_key!r} must be a list of strings or a comma-separated string")
         return split_list(value)
-    expected = {"org": bool, "quiet": bool, "fail_on_incomplete": bool, "concurrency": int, "check_timeout": (int, float)}.get(key, str)
+    expected = {"org": bool, "quiet": bool, "fail_on_incomplete": bool, "fail_on_new": bool, "concurrency": int, "check_timeout": (int, float)}.get(key, str)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         kind = {bool: "true or false", int: "an integer", str: "a string"}.get(expected, "a number")  # type: ignore[arg-type]
         raise UsageError(f"{path}: {raw_key!r} must be {kind}, not {type(value).__name__}")
@@ -212,6 +216,8 @@ def validate(settings: ScanSettings) -> None:
         raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error", "critical"):
         raise UsageError(f"--log-level must be debug, info, warning, error or critical, not {settings.log_level!r}")
+    if settings.fail_on_new and not settings.baseline:
+        raise UsageError("--fail-on-new needs --baseline (an earlier scan's results.json to tell new FAILs from known ones)")
     if settings.ou and not settings.org:
         raise UsageError("--ou needs --org")
 

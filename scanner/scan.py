@@ -13,6 +13,7 @@ from typing import Any, Mapping, TextIO
 import pluggy
 
 from scanner.aws import AwsReader
+from scanner.baseline import compare_with_baseline, load_baseline
 from scanner.config import ScanSettings, settings_from_plan, validate
 from scanner.context import Account, OrganizationFacts
 from scanner.document import MAX_NAME, PLAN_FILE, Spool, build_document, find_gaps, new_scan_id, utc_now
@@ -77,18 +78,23 @@ def select_formats(available: Mapping[str, ReportFormat], names: list[str]) -> l
     return [available[n] for n in wanted]
 
 
-def exit_code_for(results: list[Mapping[str, Any]], fail_on: str, fail_on_incomplete: bool = False) -> int:
+def exit_code_for(results: list[Mapping[str, Any]], fail_on: str, fail_on_incomplete: bool = False,
+                  fail_on_new: bool = False) -> int:
     """5 for an incomplete scan when asked to tell it apart, else 1 for a FAIL at or above ``fail_on``, else 3 for any ERROR, else 0.
 
     "Incomplete" (``--fail-on-incomplete``): some result is ERROR because AWS
     could not be asked (``scanner.findings.incomplete_reason``): its FAILs are a
-    partial list, so it wins over 1.
+    partial list, so it wins over 1. With ``fail_on_new`` only FAILs new since the
+    baseline (``scanner.baseline.counts_toward_exit``) can give 1.
     """
+    from scanner.baseline import counts_toward_exit
+
     if fail_on_incomplete and any(incomplete_reason(r) for r in results):
         return EXIT_INCOMPLETE
     if fail_on != "none":
         threshold = Severity(fail_on).rank
-        if any(r["status"] == Status.FAIL.value and Severity(r["severity"]).rank >= threshold for r in results):
+        if any(r["status"] == Status.FAIL.value and Severity(r["severity"]).rank >= threshold
+               for r in counts_toward_exit(results, fail_on_new)):
             return EXIT_FAIL
     if any(r["status"] == Status.ERROR.value for r in results):
         return EXIT_ERROR
@@ -139,6 +145,8 @@ class Scan:
                 )
             self.checks = {c: available[c] for c in only_checks}
         self.formats = select_formats(collect_report_formats(manager), settings.format)
+        # Read and validated now, before any AWS call: a bad baseline is a usage error (exit 2).
+        self.baseline = load_baseline(settings.baseline) if settings.baseline else None
         self.sessions = AccountSessions(
             profile=settings.profile,
             role_name=settings.role_name,
@@ -376,10 +384,13 @@ class Scan:
         if interrupted:
             scan_section["interrupted"] = True
         document = build_document(scan_section, results)
+        if self.baseline is not None:
+            document = compare_with_baseline(document, self.baseline)
         written = write_reports(document, self.output_dir, self.formats)
         notify(self.manager, "orgscan_scan_finished", document=document, output_dir=str(self.output_dir))
         code = EXIT_INTERRUPTED if interrupted else exit_code_for(document["results"], self.settings.fail_on,
-                                                                        self.settings.fail_on_incomplete)
+                                                                        self.settings.fail_on_incomplete,
+                                                                        self.settings.fail_on_new)
         return ScanOutcome(document, self.output_dir, written, code)
 
 
