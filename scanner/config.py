@@ -65,6 +65,12 @@ class ScanSettings:
     baseline: str | None = None
     #: Exit code 1 only for FAILs that are new since the baseline.
     fail_on_new: bool = False
+    #: Where complete scans are kept and the baseline is found (``scanner.history``): a directory or s3://bucket/prefix.
+    history: str | None = None
+    #: Keep only this many most recent scans of the same scope in the history.
+    history_keep: int | None = None
+    #: SSE-KMS key for the S3 history's objects (else the bucket's default encryption).
+    history_kms_key: str | None = None
     quiet: bool = False
     log_level: str = "warning"
     plugin: list[str] = field(default_factory=list)
@@ -182,7 +188,7 @@ def _coerce(path: Path, raw_key: str, key: str, value: Any) -> Any:
         if not isinstance(value, (list, str)) or (isinstance(value, list) and not all(isinstance(v, str) for v in value)):
             raise UsageError(f"{path}: {raw_key!r} must be a list of strings or a comma-separated string")
         return split_list(value)
-    expected = {"org": bool, "quiet": bool, "fail_on_incomplete": bool, "fail_on_new": bool, "concurrency": int, "check_timeout": (int, float)}.get(key, str)
+    expected = {"org": bool, "quiet": bool, "fail_on_incomplete": bool, "fail_on_new": bool, "history_keep": int, "concurrency": int, "check_timeout": (int, float)}.get(key, str)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         kind = {bool: "true or false", int: "an integer", str: "a string"}.get(expected, "a number")  # type: ignore[arg-type]
         raise UsageError(f"{path}: {raw_key!r} must be {kind}, not {type(value).__name__}")
@@ -216,8 +222,11 @@ def validate(settings: ScanSettings) -> None:
         raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error", "critical"):
         raise UsageError(f"--log-level must be debug, info, warning, error or critical, not {settings.log_level!r}")
-    if settings.fail_on_new and not settings.baseline:
-        raise UsageError("--fail-on-new needs --baseline (an earlier scan's results.json to tell new FAILs from known ones)")
+    if settings.fail_on_new and not (settings.baseline or settings.history):
+        raise UsageError("--fail-on-new needs --baseline or --history (an earlier scan to tell new FAILs from known ones)")
+    from scanner.history import validate_history_options
+
+    validate_history_options(settings.history, settings.history_keep, settings.history_kms_key)
     if settings.ou and not settings.org:
         raise UsageError("--ou needs --org")
 
