@@ -229,3 +229,20 @@ def test_scanner_policy_names_true_iam_actions_and_the_history():
     with contextlib.redirect_stdout(out):
         assert main(["iam-policy", "--scanner"]) == 0
     assert not any(s["Sid"].startswith("OrgscanHistory") for s in json.loads(out.getvalue())["Statement"])
+
+
+def test_an_interrupted_scan_is_never_stored_and_its_resumed_scan_is(org, tmp_path, capsys):
+    history = tmp_path / "history"
+    output = tmp_path / "interrupted"
+    code = main(["scan", *FAST, "--output-dir", str(output), "--history", str(history),
+                 "--plugin", "tests.plugins.interrupting_plugin"])
+    assert code == 130
+    assert json.loads((output / "results.json").read_text(encoding="utf-8"))["scan"]["interrupted"] is True
+    assert not history.exists() or list(history.iterdir()) == []
+
+    # --resume finishes it (the history is part of the stored settings): now it is complete, and stored.
+    assert main(["scan", "--resume", str(output)]) in (1, 3)
+    resumed = json.loads((output / "results.json").read_text(encoding="utf-8"))
+    assert "interrupted" not in resumed["scan"]
+    _, later = _scan(tmp_path, "later", "--history", str(history))
+    assert later["baseline"]["scan_id"] == resumed["scan"]["id"]
