@@ -13,7 +13,7 @@ from typing import Any, Mapping, TextIO
 import pluggy
 
 from scanner.aws import AwsReader
-from scanner.baseline import compare_with_baseline, load_baseline
+from scanner.baseline import compare_with_baseline, counts_toward_exit, load_baseline
 from scanner.config import ScanSettings, settings_from_plan, validate
 from scanner.context import Account, OrganizationFacts
 from scanner.document import MAX_NAME, PLAN_FILE, Spool, build_document, find_gaps, new_scan_id, utc_now
@@ -89,8 +89,6 @@ def exit_code_for(results: list[Mapping[str, Any]], fail_on: str, fail_on_incomp
     partial list, so it wins over 1. With ``fail_on_new`` only FAILs new since the
     baseline (``scanner.baseline.counts_toward_exit``) can give 1.
     """
-    from scanner.baseline import counts_toward_exit
-
     if fail_on_incomplete and any(incomplete_reason(r) for r in results):
         return EXIT_INCOMPLETE
     if fail_on != "none":
