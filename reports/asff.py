@@ -190,9 +190,34 @@ def build_findings(document: Mapping[str, Any], statuses: tuple[str, ...] = ("FA
     ]
 
 
+def build_fixed_findings(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """ASFF findings for the baseline's FAILs whose resource is gone (``--baseline``): PASSED and ARCHIVED.
+
+    As ``orgscan upload securityhub`` does for a finding whose resource is gone,
+    the finding (same ``Id``: the fingerprint) is archived; its compliance is
+    PASSED because the failure is fixed. A fixed finding that passes now is the
+    current PASS result, already a PASSED finding with the same ``Id``.
+    """
+    check_document(document)
+    document = displayable(document)
+    catalogue = check_catalogue(document)
+    findings = []
+    for record in sorted(document.get("fixed") or [], key=result_sort_key):
+        if record.get("fixed_reason") != "gone" or record["check_id"] not in catalogue:
+            continue
+        finding = build_finding(record, catalogue[record["check_id"]], document)
+        finding["Compliance"]["Status"] = "PASSED"
+        finding["RecordState"] = "ARCHIVED"
+        finding["Severity"] = finding["FindingProviderFields"]["Severity"] = {
+            "Label": "INFORMATIONAL", "Original": finding["Severity"]["Original"]}
+        finding["ProductFields"]["orgscan/Status"] = "FIXED"
+        findings.append(finding)
+    return findings
+
+
 def write_asff(document: Mapping[str, Any], output_dir: Path) -> list[Path]:
     """Write ``findings.asff.json`` into ``output_dir`` (atomically, owner-only)."""
-    content = json.dumps(build_findings(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    content = json.dumps(build_findings(document) + build_fixed_findings(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     return [write_private_file(Path(output_dir) / FILE_NAME, content.encode("utf-8"))]
 
 

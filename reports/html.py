@@ -37,6 +37,10 @@ from reports.overview import (
 )
 
 FILE_NAME = "report.html"
+#: A result's ``change`` against the baseline (scanner/baseline.py), in the order the filter lists them.
+CHANGES = ("new", "changed", "unchanged")
+#: Entries of each list of the "Since the last scan" section; the findings filter shows them all.
+DELTA_LISTED = 100
 TEMPLATES = Path(__file__).with_name("templates")
 
 # Inside <script> the HTML parser ends the element at "</script" and treats
@@ -95,6 +99,7 @@ def findings_data(document: Mapping[str, Any]) -> dict[str, Any]:
     resource_types: dict[str, int] = {}
     severity_index = {severity: index for index, severity in enumerate(SEVERITIES)}
     status_index = {status: index for index, status in enumerate(STATUSES)}
+    change_index = {change: index for index, change in enumerate(CHANGES)}
 
     rows = []
     for result in sorted(document["results"], key=result_sort_key):
@@ -114,6 +119,7 @@ def findings_data(document: Mapping[str, Any]) -> dict[str, Any]:
             result.get("evidence") or {},
             text(result.get("fingerprint")),
             _suppression_cell(result),
+            change_index.get(text(result.get("change"))),
         ])
     return {
         "checks": [
@@ -125,6 +131,7 @@ def findings_data(document: Mapping[str, Any]) -> dict[str, Any]:
         "statuses": list(STATUSES),
         "severities": list(SEVERITIES),
         "resourceTypes": list(resource_types),
+        "changes": list(CHANGES),
         "rows": rows,
     }
 
@@ -179,6 +186,7 @@ def render_html(document: Mapping[str, Any]) -> str:
         return {"status": status, "label": label, "title": title}
 
     template = _environment().get_template("report.html.j2")
+    delta = since_last_scan(document)
     return template.render(
         scope=scope,
         interrupted=bool(scan.get("interrupted")),
@@ -203,7 +211,43 @@ def render_html(document: Mapping[str, Any]) -> str:
         script_hash=_csp_hash(script),
         data_json=Markup(script_safe_json(findings_data(document))),
         suppressions=suppression_view(document),
+        delta=delta,
     )
+
+
+def since_last_scan(document: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the "Since the last scan" section shows (``None`` without a baseline): counts and the first rows of each list.
+
+    "New" lists new FAIL and ERROR results (a new PASS is no news); "changed" shows each
+    result's earlier status, severity and message next to today's.
+    """
+    baseline = document.get("baseline")
+    if not isinstance(baseline, Mapping):
+        return None
+    results = sorted(document["results"], key=result_sort_key)
+    new = [r for r in results if r.get("change") == "new" and r["status"] in ("FAIL", "ERROR")]
+    changed = [r for r in results if r.get("change") == "changed"]
+    fixed = sorted(document.get("fixed") or [], key=result_sort_key)
+
+    def row(result: Mapping[str, Any]) -> dict[str, str]:
+        previous = result.get("previous") or {}
+        return {key: text(result.get(key)) for key in (
+            "check_id", "status", "severity", "account_id", "region", "resource_id", "message", "fixed_reason")} | {
+            "previous_status": text(previous.get("status")), "previous_severity": text(previous.get("severity")),
+            "previous_message": text(previous.get("message"))}
+
+    return {
+        "scan_id": text(baseline.get("scan_id")),
+        "started_at": text(baseline.get("started_at")),
+        "new_count": len(new),
+        "new_results": sum(1 for r in results if r.get("change") == "new"),
+        "fixed_count": len(fixed),
+        "changed_count": len(changed),
+        "new": [row(r) for r in new[:DELTA_LISTED]],
+        "fixed": [row(r) for r in fixed[:DELTA_LISTED]],
+        "changed": [row(r) for r in changed[:DELTA_LISTED]],
+        "listed": DELTA_LISTED,
+    }
 
 
 def write_html(document: Mapping[str, Any], output_dir: Path) -> list[Path]:

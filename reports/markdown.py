@@ -8,11 +8,12 @@ from typing import Any, Mapping
 from scanner import hookimpl
 from scanner.reporting import ReportFormat, write_private_file
 
-from reports.overview import SEVERITIES, build_overview, check_document, displayable, ordered_statuses, percent, text
+from reports.overview import SEVERITIES, build_overview, check_document, displayable, ordered_statuses, percent, result_sort_key, text
 
 FILE_NAME = "summary.md"
 TOP_CHECKS = 10
 LISTED_ACCOUNTS = 20
+LISTED_DELTA = 20
 
 # GitHub renders job summaries as Markdown with inline HTML: account names
 # and error messages come from AWS and must not become markup or links. Values
@@ -53,6 +54,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         f"{len(overview.checks)} check(s); {escape(scan.get('started_at'))} to {escape(scan.get('finished_at'))}.",
         "",
     ]
+    lines += delta_lines(document)
     if scan.get("interrupted"):
         lines += ["**The scan was interrupted: results are incomplete** (`orgscan scan --resume DIR` finishes it).", ""]
     lines += [
@@ -108,6 +110,40 @@ def suppression_lines(document: Mapping[str, Any]) -> list[str]:
         if entries:
             names = ", ".join(escape(entry.get("id") or f"suppression[{entry.get('index')}]") for entry in entries)
             lines += ["", f"{len(entries)} suppression entr{'y' if len(entries) == 1 else 'ies'} {label}: {names}."]
+    return lines
+
+
+def delta_lines(document: Mapping[str, Any]) -> list[str]:
+    """The "Since the last scan" block that leads the summary when the document was compared with a baseline."""
+    baseline = document.get("baseline")
+    if not isinstance(baseline, Mapping):
+        return []
+    results = sorted(document["results"], key=result_sort_key)
+    new = [r for r in results if r.get("change") == "new" and r["status"] == "FAIL"]
+    changed = [r for r in results if r.get("change") == "changed"]
+    fixed = sorted(document.get("fixed") or [], key=result_sort_key)
+    lines = [
+        "### Since the last scan",
+        "",
+        f"Compared with scan {escape(baseline.get('scan_id'))} of {escape(baseline.get('started_at'))}: "
+        f"**{len(new)} new FAIL**, **{len(fixed)} fixed**, {len(changed)} changed.",
+        "",
+    ]
+
+    def table(title: str, rows: list[Mapping[str, Any]], status: Any) -> None:
+        if not rows:
+            return
+        nonlocal lines
+        lines += [f"| {title} | Severity | Account | Region | Check | Resource |", "| --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {escape(status(r))} | {escape(r['severity'])} | {escape(r['account_id'])} | {escape(r['region'])} | "
+                  f"{escape(r['check_id'])} | {escape(r['resource_id'])} |" for r in rows[:LISTED_DELTA]]
+        if len(rows) > LISTED_DELTA:
+            lines.append(f"\n…and {len(rows) - LISTED_DELTA} more (see report.html or results.json).")
+        lines.append("")
+
+    table("New", new, lambda r: r["status"])
+    table("Fixed", fixed, lambda r: "passes now" if r.get("fixed_reason") == "passes" else "resource gone")
+    table("Changed", changed, lambda r: f"{(r.get('previous') or {}).get('status', '')} → {r['status']}")
     return lines
 
 

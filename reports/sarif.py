@@ -95,7 +95,7 @@ def fits_one_file(document: Mapping[str, Any], include_pass: bool = False, limit
     """
     limits = limits or GITHUB_LIMITS
     reported = {"FAIL", "ERROR", "PASS"} if include_pass else {"FAIL", "ERROR"}
-    selected = [r for r in document["results"] if r["status"] in reported]
+    selected = [r for r in document["results"] if r["status"] in reported] + list(document.get("fixed") or [])
     if sum(1 for r in selected if r["status"] != "ERROR") > limits.results_per_run:
         return False
     bound = 1_000_000 + sum(1_000 + 4 * len(json.dumps(r, ensure_ascii=False)) for r in selected)
@@ -116,7 +116,10 @@ def build_sarif(
     builder = _RunBuilder(document, rules, rule_index, include_pass)
 
     reported = {"FAIL", "ERROR", "PASS"} if include_pass else {"FAIL", "ERROR"}
-    selected = sorted((r for r in document["results"] if r["status"] in reported), key=result_sort_key)
+    # Fixed findings (``--baseline``) are reported too, as results with baselineState "absent"; with PASS
+    # results, one that passes now is that PASS result (baselineState "updated", same fingerprint).
+    fixed = [f for f in document.get("fixed") or [] if not (include_pass and f.get("fixed_reason") == "passes")]
+    selected = sorted([*(r for r in document["results"] if r["status"] in reported), *fixed], key=result_sort_key)
     whole = _RunGroup(keys=(), results=selected, notes=_account_notes(document))
 
     runs: list[dict[str, Any]] = []
@@ -338,6 +341,11 @@ class _RunBuilder:
         suppressions = sarif_suppressions(result)
         if suppressions:
             sarif_result["suppressions"] = suppressions
+        state = baseline_state(result)
+        if state is not None:
+            sarif_result["baselineState"] = state
+            if state == "absent":
+                properties["fixed_reason"] = text(result.get("fixed_reason"))
         return sarif_result
 
     def _notification(self, result: Mapping[str, Any]) -> dict[str, Any]:
@@ -380,6 +388,15 @@ def sarif_suppressions(result: Mapping[str, Any]) -> list[dict[str, Any]]:
             "entry_id": entry.get("id"),
         },
     }]
+#: SARIF 2.1.0 section 3.27.24 (result.baselineState) for orgscan's ``change`` (scanner/baseline.py).
+BASELINE_STATE = {"new": "new", "unchanged": "unchanged", "changed": "updated"}
+
+
+def baseline_state(result: Mapping[str, Any]) -> str | None:
+    """The result's SARIF ``baselineState``: ``absent`` for a fixed finding, else from its ``change``; ``None`` without a baseline."""
+    if "fixed_reason" in result:
+        return "absent"
+    return BASELINE_STATE.get(text(result.get("change"))) if result.get("change") else None
 
 
 def _analysis_scope(document: Mapping[str, Any]) -> str:

@@ -3,12 +3,15 @@
 Exit codes (also in the README):
 
 * 0: no FAIL at or above ``--fail-on`` and no ERROR
-* 1: a FAIL at or above ``--fail-on`` (default ``low``), accepted risks (``--suppressions``) not counted
+* 1: a FAIL at or above ``--fail-on`` (default ``low``), accepted risks (``--suppressions``) not counted;
+  with ``--fail-on-new``, only a FAIL that is new since the baseline counts
 * 2: usage or configuration error (one line on stderr)
 * 3: no such FAIL, but some result is ERROR
 * 4: internal error (a bug; rerun with ``--log-level debug`` for details)
 * 5: with ``--fail-on-incomplete``: the scan is incomplete, some result is ERROR because AWS could not
   be asked (connection failures, or throttling or 5xx answers that outlasted the SDK's retries)
+* 6: the scan finished and wrote its reports, but the history (``--history``) could not be written;
+  or, before scanning, it could not be read (one line naming the bucket, key and IAM action)
 * 130: interrupted (SIGINT or SIGTERM); ``orgscan scan --resume DIR`` finishes the scan
 
 ``orgscan upload github`` has its own (``scanner/integrations/github.py``): 0, 1 processing failed,
@@ -26,12 +29,13 @@ from typing import Any, Sequence
 
 from scanner import __version__
 from scanner.config import FAIL_ON_CHOICES, ScanSettings, read_config, split_list, validate
-from scanner.errors import UsageError
+from scanner.errors import HistoryError, UsageError
 from scanner.logsetup import configure_logging
 from scanner.plugins import build_plugin_manager, collect_checks, collect_report_formats, describe_plugins
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 4
+EXIT_HISTORY = 6
 log = logging.getLogger("orgscan")
 
 
@@ -73,6 +77,16 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
                      help="exit code 5 when some result is ERROR because AWS could not be reached (connection failures, "
                           "throttling or 5xx past the retries), whatever else was found")
     _suppression_arguments(out)
+    out.add_argument("--baseline", metavar="RESULTS_JSON",
+                     help="an earlier scan's results.json: mark each result new, unchanged or changed and list what was fixed")
+    out.add_argument("--fail-on-new", action="store_true",
+                     help="only FAILs that are new since the baseline (at or above --fail-on) make the exit code 1")
+    out.add_argument("--history", metavar="DIR|s3://BUCKET/PREFIX",
+                     help="keep every complete scan there, and compare with the most recent earlier scan of the same scope "
+                          "(--baseline wins)")
+    out.add_argument("--history-keep", type=int, metavar="N", help="with --history: keep only the N most recent scans of this scope")
+    out.add_argument("--history-kms-key", metavar="KEY",
+                     help="with an s3:// history: encrypt its objects with this KMS key (SSE-KMS; default: the bucket's default encryption)")
     out.add_argument("--quiet", action="store_true", help="no progress on stderr")
     out.add_argument("--log-level", help="debug, info, warning (default), error")
     parser.add_argument("--config", metavar="FILE", help="TOML file with the same options (the command line wins)")
@@ -91,6 +105,10 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cloudformation", action="store_true", help="a CloudFormation template (for StackSets) creating the role")
     parser.add_argument("--role-name", default="OrgScanAudit", help="the role's name (default OrgScanAudit)")
     parser.add_argument("--checks", type=split_list, metavar="ID[,ID]", help="only these checks' actions")
+    parser.add_argument("--scanner", action="store_true",
+                        help="the policy of the scanner principal (the role or user that runs orgscan), not the member audit role's")
+    parser.add_argument("--history", metavar="s3://BUCKET/PREFIX", help="with --scanner: the S3 history it reads and writes")
+    parser.add_argument("--history-kms-key", metavar="KEY", help="with --scanner: the KMS key of the history's objects")
     parser.add_argument("--config", metavar="FILE", help="the scan's TOML file: its plugins and plugin options (the Prowler bridge) count")
     _plugin_arguments(parser)
 
@@ -118,6 +136,7 @@ def _build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", type=split_list, required=True, metavar="NAME[,NAME]")
     report.add_argument("--output-dir", metavar="DIR", help="default: the directory of RESULTS_JSON")
     _suppression_arguments(report)
+    report.add_argument("--baseline", metavar="RESULTS_JSON", help="an earlier scan's results.json to compare with (see `orgscan scan --baseline`)")
     _plugin_arguments(report)
 
     checks = commands.add_parser("checks", help="the available checks")
@@ -135,6 +154,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     deploy = commands.add_parser("deploy", help="CloudFormation template of the scanner side of a scheduled scan")
     _deploy_arguments(deploy)
+    history = commands.add_parser("history", help="the scans kept by --history")
+    history_commands = history.add_subparsers(dest="history_command", metavar="list", parser_class=_Parser, required=True)
+    history_list = history_commands.add_parser("list", help="list the complete scans kept at LOCATION, oldest first")
+    history_list.add_argument("location", metavar="DIR|s3://BUCKET/PREFIX")
+    history_list.add_argument("--format", choices=("table", "json"), default="table")
+    history_list.add_argument("--profile", help="AWS profile for an s3:// history (default: the standard credential chain)")
 
     commands.add_parser("demo", help="scan the simulated organization on loopback and write every report", add_help=False)
     suppressions = commands.add_parser("suppressions", help="accepted risks: import-prowler converts a Prowler mute list",
@@ -174,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"orgscan: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except HistoryError as error:
+        print(f"orgscan: error: {error}", file=sys.stderr)
+        return EXIT_HISTORY
     except KeyboardInterrupt:
         print("orgscan: interrupted", file=sys.stderr)
         return 130
@@ -200,6 +228,8 @@ def _dispatch(argv: list[str]) -> int:
     if argv[0] == "deploy":
         return _deploy(argv)
     args = parser.parse_args(argv)
+    if args.command == "history":
+        return _history_list(args)
     if args.command == "upload":
         raise UsageError("orgscan upload: name a target: securityhub, github")
     if args.command == "suppressions":
@@ -308,9 +338,22 @@ def _iam_policy(argv: list[str]) -> int:
     validate_role_name(args["role_name"])
     config = read_config(args["config"], plugin_keys=plugin_keys) if args["config"] else {}
     plugin_options = {**config.get("plugin_options", {}), **{k: v for k, v in args.items() if k in plugin_keys and v is not None}}
-    settings = ScanSettings(**{k: v for k, v in config.items() if k not in ("plugin_options", "checks", "exclude_checks")},
+    settings = ScanSettings(**{k: v for k, v in config.items() if k not in ("plugin_options", "checks", "exclude_checks", "history", "history_kms_key", "history_keep", "baseline", "fail_on_new")},
                             plugin_options=plugin_options)
     checks = select_checks(collect_checks(manager, settings.options()), args["checks"] or [], [])
+    if args["scanner"]:
+        from scanner.history import validate_history_options
+        from scanner.iam_policy import scanner_policy
+
+        if args["cloudformation"]:
+            raise UsageError("orgscan iam-policy: --scanner prints a policy; the scanner side's template is `orgscan deploy --cloudformation`")
+        history = args["history"] or config.get("history")
+        kms_key = args["history_kms_key"] or config.get("history_kms_key")
+        validate_history_options(history, None, kms_key)
+        print(json.dumps(scanner_policy(checks, role_name=args["role_name"], history=history, kms_key=kms_key), indent=2))
+        return 0
+    if args["history"] or args["history_kms_key"]:
+        raise UsageError("orgscan iam-policy: --history and --history-kms-key go with --scanner")
     print(render_policy(checks, cloudformation=args["cloudformation"], role_name=args["role_name"]))
     note = managed_policy_note(checks)
     if note and not args["cloudformation"]:
@@ -366,6 +409,10 @@ def _report(args: argparse.Namespace, manager: Any) -> int:
         document = apply_suppressions(document, load_suppressions(args.suppressions, max_days=max_days, today=today), today)
     elif args.suppressions_max_days is not None:
         raise UsageError("--suppressions-max-days needs --suppressions FILE")
+    if args.baseline:
+        from scanner.baseline import compare_with_baseline, load_baseline
+
+        document = compare_with_baseline(document, load_baseline(args.baseline))
     output_dir = Path(args.output_dir) if args.output_dir else Path(args.results).parent
     check_output_dir(output_dir)
     formats = select_formats(collect_report_formats(manager), [f for f in args.format if f != "json"])
@@ -374,6 +421,31 @@ def _report(args: argparse.Namespace, manager: Any) -> int:
     make_private_dir(output_dir)
     for path in write_reports(document, output_dir, formats):
         print(path)
+    return 0
+
+
+def _history_list(args: argparse.Namespace) -> int:
+    """``orgscan history list LOCATION``: one line per complete scan kept there, oldest first."""
+    from scanner.history import open_history
+    from scanner.sanitizer import safe_text
+
+    store = open_history(args.location, profile=args.profile)
+    entries = store.entries()
+    if args.format == "json":
+        print(json.dumps([{"name": e.name, "location": store.where(e.name), **dict(e.manifest)} for e in entries], indent=2))
+        return 0
+    rows = []
+    for entry in entries:
+        scope, counts = entry.scope, entry.manifest.get("by_status") or {}
+        # A manifest is a file in a bucket or directory others may write to: its values are shown made safe.
+        rows.append(tuple(safe_text(str(cell), 200) for cell in (
+            entry.name, entry.manifest.get("started_at"), scope["mode"], scope.get("organization_id") or "-",
+            ",".join(map(str, scope["regions"])), len(scope["checks"]),
+            f"{counts.get('FAIL', 0)}/{counts.get('PASS', 0)}/{counts.get('ERROR', 0)}")))
+    if not rows:
+        print(f"orgscan: no complete scan in {store.location}", file=sys.stderr)
+        return 0
+    _print_table(("SCAN", "STARTED", "MODE", "ORGANIZATION", "REGIONS", "CHECKS", "FAIL/PASS/ERROR"), rows)
     return 0
 
 

@@ -65,6 +65,16 @@ class ScanSettings:
     suppressions: str | None = None
     #: How far ahead a suppression's expiry date may lie, in days from the day it is read.
     suppressions_max_days: int = 365
+    #: An earlier results.json to compare with (``scanner.baseline``).
+    baseline: str | None = None
+    #: Exit code 1 only for FAILs that are new since the baseline.
+    fail_on_new: bool = False
+    #: Where complete scans are kept and the baseline is found (``scanner.history``): a directory or s3://bucket/prefix.
+    history: str | None = None
+    #: Keep only this many most recent scans of the same scope in the history.
+    history_keep: int | None = None
+    #: SSE-KMS key for the S3 history's objects (else the bucket's default encryption).
+    history_kms_key: str | None = None
     quiet: bool = False
     log_level: str = "warning"
     plugin: list[str] = field(default_factory=list)
@@ -186,7 +196,8 @@ def _coerce(path: Path, raw_key: str, key: str, value: Any) -> Any:
         if not isinstance(value, (list, str)) or (isinstance(value, list) and not all(isinstance(v, str) for v in value)):
             raise UsageError(f"{path}: {raw_key!r} must be a list of strings or a comma-separated string")
         return split_list(value)
-    expected = {"org": bool, "quiet": bool, "fail_on_incomplete": bool, "concurrency": int, "suppressions_max_days": int, "check_timeout": (int, float)}.get(key, str)
+    expected = {"org": bool, "quiet": bool, "fail_on_incomplete": bool, "fail_on_new": bool, "history_keep": int,
+                "concurrency": int, "suppressions_max_days": int, "check_timeout": (int, float)}.get(key, str)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         kind = {bool: "true or false", int: "an integer", str: "a string"}.get(expected, "a number")  # type: ignore[arg-type]
         raise UsageError(f"{path}: {raw_key!r} must be {kind}, not {type(value).__name__}")
@@ -223,6 +234,11 @@ def validate(settings: ScanSettings) -> None:
     from scanner.suppressions import validate_max_days
 
     validate_max_days(settings.suppressions_max_days)
+    if settings.fail_on_new and not (settings.baseline or settings.history):
+        raise UsageError("--fail-on-new needs --baseline or --history (an earlier scan to tell new FAILs from known ones)")
+    from scanner.history import validate_history_options
+
+    validate_history_options(settings.history, settings.history_keep, settings.history_kms_key)
     if settings.ou and not settings.org:
         raise UsageError("--ou needs --org")
 

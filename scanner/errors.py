@@ -14,6 +14,10 @@ class DocumentError(UsageError):
     """A result document (or a spool file) that is not one this orgscan can read: exit 2, one line naming the file."""
 
 
+class HistoryError(OrgscanError):
+    """The scan history (``--history``) could not be read or written: one line naming the location, key and IAM action."""
+
+
 class AwsError(OrgscanError):
     """An AWS call failed after the SDK's retries; ``action`` is the IAM action, e.g. ``kms:GetKeyPolicy``."""
 

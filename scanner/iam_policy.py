@@ -43,6 +43,29 @@ def managed_policy_note(checks: Mapping[str, Check]) -> str | None:
             "attached to the audit role (the --cloudformation template attaches them)")
 
 
+def scanner_policy(checks: Mapping[str, Check], *, role_name: str, history: str | None = None,
+                   kms_key: str | None = None) -> dict:
+    """The IAM policy of the scanner principal (the role or user that runs ``orgscan scan``), not the audit role's.
+
+    It may read the organization, assume the audit role in every account, read
+    its own account as the audit role reads the others (the caller's own account
+    is scanned with its own credentials), and use the S3 history, with the KMS
+    key, when one is given (``scanner.history.history_resources``).
+    """
+    from scanner.history import history_resources
+
+    organization = sorted(a for a in HOST_CALLER_ACTIONS if a.startswith("organizations:"))
+    statements: list[dict] = [
+        {"Sid": "OrgscanReadOrganization", "Effect": "Allow", "Action": organization, "Resource": "*"},
+        {"Sid": "OrgscanAssumeAuditRole", "Effect": "Allow", "Action": ["sts:AssumeRole"],
+         "Resource": f"arn:aws:iam::*:role/{role_name}"},
+        {"Sid": "OrgscanReadOwnAccount", "Effect": "Allow", "Action": member_actions(checks), "Resource": "*"},
+    ]
+    if history:
+        statements.extend(history_resources(history, kms_key))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def policy_document(actions: list[str]) -> dict:
     return {
         "Version": "2012-10-17",

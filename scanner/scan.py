@@ -13,10 +13,12 @@ from typing import Any, Mapping, TextIO
 import pluggy
 
 from scanner.aws import AwsReader
+from scanner.baseline import compare_with_baseline, counts_toward_exit, load_baseline
 from scanner.config import ScanSettings, settings_from_plan, validate
 from scanner.context import Account, OrganizationFacts
 from scanner.document import MAX_NAME, PLAN_FILE, Spool, build_document, find_gaps, new_scan_id, utc_now
-from scanner.errors import AwsError, UsageError
+from scanner.errors import AwsError, HistoryError, UsageError
+from scanner.history import entry_name, open_history, scope_of
 from scanner.findings import incomplete_reason
 from scanner.iam_policy import member_actions
 from scanner.model import Check, Severity, Status
@@ -47,6 +49,7 @@ EXIT_FAIL = 1
 EXIT_USAGE = 2
 EXIT_ERROR = 3
 EXIT_INCOMPLETE = 5
+EXIT_HISTORY = 6
 EXIT_INTERRUPTED = 130
 
 
@@ -78,20 +81,22 @@ def select_formats(available: Mapping[str, ReportFormat], names: list[str]) -> l
     return [available[n] for n in wanted]
 
 
-def exit_code_for(results: list[Mapping[str, Any]], fail_on: str, fail_on_incomplete: bool = False) -> int:
+def exit_code_for(results: list[Mapping[str, Any]], fail_on: str, fail_on_incomplete: bool = False,
+                  fail_on_new: bool = False) -> int:
     """5 for an incomplete scan when asked to tell it apart, else 1 for a FAIL at or above ``fail_on``, else 3 for any ERROR, else 0.
 
     "Incomplete" (``--fail-on-incomplete``): some result is ERROR because AWS
     could not be asked (``scanner.findings.incomplete_reason``): its FAILs are a
     partial list, so it wins over 1. A suppressed FAIL (an accepted risk,
-    ``scanner.suppressions``) does not count.
+    ``scanner.suppressions``) does not count, and with ``fail_on_new`` only FAILs
+    new since the baseline (``scanner.baseline.counts_toward_exit``) can give 1.
     """
     if fail_on_incomplete and any(incomplete_reason(r) for r in results):
         return EXIT_INCOMPLETE
     if fail_on != "none":
         threshold = Severity(fail_on).rank
         if any(r["status"] == Status.FAIL.value and Severity(r["severity"]).rank >= threshold and not is_suppressed(r)
-               for r in results):
+               for r in counts_toward_exit(results, fail_on_new)):
             return EXIT_FAIL
     if any(r["status"] == Status.ERROR.value for r in results):
         return EXIT_ERROR
@@ -147,6 +152,11 @@ class Scan:
         if settings.suppressions:
             self.suppressions = load_suppressions(settings.suppressions, max_days=settings.suppressions_max_days,
                                                   today=today_utc())
+        # Read and validated now, before any AWS call: a bad baseline is a usage error (exit 2).
+        self.baseline = load_baseline(settings.baseline) if settings.baseline else None
+        self.history = (open_history(settings.history, kms_key=settings.history_kms_key, profile=settings.profile,
+                                     region=settings.regions[0] if settings.regions and settings.regions != ["all"] else None)
+                        if settings.history else None)
         self.sessions = AccountSessions(
             profile=settings.profile,
             role_name=settings.role_name,
@@ -229,8 +239,41 @@ class Scan:
 
     # running -------------------------------------------------------------------
 
+    def _baseline_from_history(self, plan: Mapping[str, Any]) -> None:
+        """Check that the history can be read and, without ``--baseline``, take the baseline from it (HistoryError otherwise).
+
+        Done before any check runs: a history that cannot be read stops the scan
+        before it costs anything (exit code 6).
+        """
+        if self.history is None:
+            return
+        self.history.check_access()
+        if self.baseline is not None:
+            return
+        found = self.history.find_baseline(scope_of(plan), entry_name({"started_at": plan["started_at"], "id": plan["scan_id"]}))
+        if found is not None:
+            entry, self.baseline = found
+            if not self.settings.quiet:
+                print(f"orgscan: comparing with scan {entry.scan_id} from the history ({self.history.where(entry.name)})",
+                      file=self.stderr)
+
+    def _store_in_history(self, document: Mapping[str, Any], written: list[Path]) -> str | None:
+        """Store the complete scan in the history and prune it; the one-line reason when that failed, else ``None``."""
+        if self.history is None:
+            return None
+        try:
+            entry = self.history.store(document, written)
+            pruned = self.history.prune(self.settings.history_keep, scope_of(document["scan"])) if self.settings.history_keep else []
+        except HistoryError as error:
+            return str(error)
+        if not self.settings.quiet:
+            note = f"; removed {len(pruned)} older scan(s)" if pruned else ""
+            print(f"orgscan: stored in the history: {self.history.where(entry.name)}{note}", file=self.stderr)
+        return None
+
     def run(self, plan: dict[str, Any], resuming: bool = False) -> ScanOutcome:
         settings = self.settings
+        self._baseline_from_history(plan)
         accounts = {a["id"]: PlannedAccount(a["id"], a["name"], a["status"], a["error"], a["regions"]) for a in plan["accounts"]}
         scan_section = self._scan_section(plan)
         if not resuming:
@@ -386,10 +429,18 @@ class Scan:
         document = build_document(scan_section, results)
         if self.suppressions is not None:
             document = apply_suppressions(document, self.suppressions, today_utc())
+        if self.baseline is not None:
+            document = compare_with_baseline(document, self.baseline)
         written = write_reports(document, self.output_dir, self.formats)
         notify(self.manager, "orgscan_scan_finished", document=document, output_dir=str(self.output_dir))
         code = EXIT_INTERRUPTED if interrupted else exit_code_for(document["results"], self.settings.fail_on,
-                                                                        self.settings.fail_on_incomplete)
+                                                                        self.settings.fail_on_incomplete,
+                                                                        self.settings.fail_on_new)
+        # Only a complete scan is kept, and only once its reports are all written.
+        problem = None if interrupted else self._store_in_history(document, written)
+        if problem is not None:
+            print(f"orgscan: error: {problem} (the reports are in {self.output_dir})", file=self.stderr)
+            code = EXIT_HISTORY
         return ScanOutcome(document, self.output_dir, written, code)
 
 

@@ -7,10 +7,11 @@
   var checks = data.checks, accounts = data.accounts, regions = data.regions;
   var statuses = data.statuses, severities = data.severities, resourceTypes = data.resourceTypes;
   var rows = data.rows;
-  var F = { check: 0, status: 1, severity: 2, account: 3, region: 4, type: 5, id: 6, arn: 7, message: 8, evidence: 9, fingerprint: 10, suppression: 11 };
+  var F = { check: 0, status: 1, severity: 2, account: 3, region: 4, type: 5, id: 6, arn: 7, message: 8, evidence: 9, fingerprint: 10, suppression: 11, change: 12 };
   var PASS = statuses.indexOf("PASS");
 
-  var state = { text: "", account: "", region: "", check: "", severity: "", status: "not-pass",
+  var changes = data.changes || [];
+  var state = { text: "", account: "", region: "", check: "", severity: "", status: "not-pass", change: "",
                 sort: "", direction: 1, page: 0, pageSize: 100, suppressed: "hide" };
   // Accepted risks (a suppression file was applied) are hidden until the "Accepted risks" filter shows them.
   var suppressedFilter = byId("filter-suppressed");
@@ -61,6 +62,7 @@
     if (state.region !== "" && row[F.region] !== +state.region) { return false; }
     if (state.check !== "" && row[F.check] !== +state.check) { return false; }
     if (state.severity !== "" && row[F.severity] !== +state.severity) { return false; }
+    if (state.change !== "" && row[F.change] !== +state.change) { return false; }
     for (var t = 0; t < terms.length; t++) {
       if (haystack[index].indexOf(terms[t]) === -1) { return false; }
     }
@@ -215,6 +217,11 @@
   bindSelect("filter-severity", "severity");
   bindSelect("filter-status", "status");
   if (suppressedFilter) { bindSelect("filter-suppressed", "suppressed"); }
+  // Only a report compared with a baseline has the change filter (the "Since the last scan" section).
+  if (byId("filter-change")) {
+    addOptions(byId("filter-change"), changes);
+    bindSelect("filter-change", "change");
+  }
 
   var typing = null;
   byId("filter-text").addEventListener("input", function (event) {
@@ -229,7 +236,8 @@
     ["filter-account", "filter-region", "filter-check", "filter-severity"].forEach(function (id) { byId(id).value = ""; });
     byId("filter-status").value = "not-pass";
     byId("filter-text").value = "";
-    state.text = state.account = state.region = state.check = state.severity = "";
+    if (byId("filter-change")) { byId("filter-change").value = ""; }
+    state.text = state.account = state.region = state.check = state.severity = state.change = "";
     state.status = "not-pass";
     if (suppressedFilter) { suppressedFilter.value = state.suppressed = "hide"; }
     applyFilters();

@@ -14,6 +14,8 @@ from typing import Iterator, Sequence
 from scanner.errors import UsageError
 
 REPORT_FORMATS = "html,sarif,asff,csv,markdown"
+#: Where the demo keeps "last week's" scan, the baseline of the one it shows (inside --output-dir).
+BASELINE_DIR = "last-week"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency-ms", metavar="MS", type=float, default=0.0, help="add this much latency to every API call")
     parser.add_argument("--keep-running", action="store_true", help="do not scan: serve the organization and print the variables to export, until Ctrl-C")
     parser.add_argument("--output-dir", metavar="DIR", default="./orgscan-demo", help="where the reports go (default: ./orgscan-demo)")
+    parser.add_argument("--single-scan", action="store_true",
+                        help="scan once, without the earlier scan the reports are compared with (the default with --accounts)")
     return parser
 
 
@@ -63,10 +67,16 @@ def main(argv: Sequence[str]) -> int:
             from scanner.cli import main as orgscan_main
 
             accepted = _demo_suppressions(output_dir) if not args.scenario and args.accounts is None else []
-            code = orgscan_main(
-                ["scan", "--org", "--regions", ",".join(scenario.regions), "--format", REPORT_FORMATS, "--output-dir", str(output_dir),
-                 *accepted]
-            )
+            scan = ["scan", "--org", "--regions", ",".join(scenario.regions), "--output-dir"]
+            compared: list[str] = []
+            if not (args.single_scan or args.accounts is not None):
+                # "Last week's" scan, then a week of changes, so that today's reports show a delta.
+                baseline_dir = output_dir / BASELINE_DIR
+                orgscan_main([*scan, str(baseline_dir), "--quiet", *accepted])
+                if (baseline_dir / "results.json").exists():
+                    _a_week_later(sim, baseline_dir / "results.json")
+                    compared = ["--baseline", str(baseline_dir / "results.json")]
+            code = orgscan_main([*scan, str(output_dir), "--format", REPORT_FORMATS, *compared, *accepted])
     _print_summary(output_dir, code)
     return code
 
@@ -115,6 +125,40 @@ def _demo_suppressions(output_dir: Path) -> list[str]:
                                     a_week_ago=today - timedelta(days=7))
     write_private_file(path, text.encode("utf-8"))
     return ["--suppressions", str(path)]
+def _a_week_later(sim, baseline: Path) -> None:  # type: ignore[no-untyped-def]
+    """Change the organization as a week of work would, through the accounts' own API: one fix, one new finding.
+
+    The KMS key that last week's scan found open to everyone gets a policy that trusts only its account;
+    another scanned member account creates a key whose policy lets everyone decrypt.
+    """
+    document = json.loads(baseline.read_text(encoding="utf-8"))
+    scan = document["scan"]
+    public = next((r for r in document["results"]
+                   if r["check_id"] == "kms_key_policy_no_public_access" and r["status"] == "FAIL"), None)
+    if public is not None:
+        sim.client("kms", public["region"], account_id=public["account_id"]).put_key_policy(
+            KeyId=public["resource_id"], PolicyName="default", Policy=json.dumps(_key_policy(public["account_id"])))
+        print(f"A week later: the key {public['resource_id']} of account {public['account_id']} is no longer public,",
+              file=sys.stderr)
+    # A member account other than the fixed key's if there is one, else the management account.
+    candidates = sorted((a["id"] for a in scan["accounts"] if a["status"] == "scanned"
+                         and (public is None or a["id"] != public["account_id"])),
+                        key=lambda account_id: account_id == scan.get("management_account_id"))
+    member = candidates[0] if candidates else None
+    if member is not None:
+        policy = _key_policy(member)
+        policy["Statement"].append({"Sid": "ShareWithEveryone", "Effect": "Allow", "Principal": "*",
+                                    "Action": "kms:Decrypt", "Resource": "*"})
+        sim.client("kms", scan["regions"][0], account_id=member).create_key(
+            Description="shared by mistake", Policy=json.dumps(policy))
+        print(f"and account {member} created a key that everyone may use.", file=sys.stderr)
+
+
+def _key_policy(account_id: str) -> dict:
+    # The default key policy's first statement (AWS KMS developer guide, "Default key policy").
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "Enable IAM User Permissions", "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"}]}
 
 
 def _scenario(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -150,6 +194,11 @@ def _print_summary(output_dir: Path, code: int) -> None:
     if accepted:
         print(f"Accepted risks: {accepted['suppressed']} FAIL(s) suppressed by {accepted['source']}, "
               f"{len(accepted['expired'])} entry(ies) expired, {len(accepted['unused'])} unused")
+    baseline = document.get("baseline")
+    if isinstance(baseline, dict):
+        new = sum(1 for r in document.get("results", []) if r.get("change") == "new" and r["status"] == "FAIL")
+        print(f"Since last week's scan ({output_dir / BASELINE_DIR}): {new} new FAIL, "
+              f"{len(document.get('fixed') or [])} fixed, {baseline['counts'].get('changed', 0)} changed")
     report = output_dir / "report.html"
     if report.exists():
         print(f"HTML report: {report.resolve()}")

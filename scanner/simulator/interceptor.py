@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import parse_qs
 
@@ -130,6 +130,9 @@ class Call:
     access_key: str
     account_id: str
     params: Mapping[str, Any]
+    #: Lower-cased request headers and the path, for the checks that need them (S3 bucket policies).
+    headers: Mapping[str, str] = field(default_factory=dict)
+    path: str = ""
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -229,9 +232,12 @@ def identify(method: str, path: str, query: str, headers: Mapping[str, str], bod
             if route_method == method and pattern.match(path) and set(required_query) <= query_keys:
                 operation = name
                 break
+    if service == "s3" and operation == "CopyObject" and "x-amz-copy-source" not in header:
+        # PutObject and CopyObject share method and path; only CopyObject names a source.
+        operation = "PutObject"
     from moto.iam.models import get_account_id_from
 
-    return Call(service, region, operation, protocol, access_key, get_account_id_from(access_key), params)
+    return Call(service, region, operation, protocol, access_key, get_account_id_from(access_key), params, header, path)
 
 
 # -- error responses --------------------------------------------------------------------------
@@ -377,6 +383,8 @@ class Interceptor:
         denied = [each for each in actions if faults.action_denied(call.account_id, each)]
         if denied:
             return access_denied(call, self._caller_arn(call, assumed), denied_action=denied[0])
+        if call.service == "s3" and call.operation in _S3_OBJECT_ACTIONS:
+            return _s3_denied_by_bucket_policy(call, self._caller_arn(call, assumed))
         if call.service == "kms":
             return self._kms_key_elsewhere(call, assumed)
         if call.service == "organizations":
@@ -439,6 +447,88 @@ class Interceptor:
         if assumed is not None:
             return assumed.arn
         return f"arn:aws:iam::{call.account_id}:user/unknown"
+
+
+#: Request headers behind the S3 condition keys the simulator evaluates in bucket policies
+#: (Amazon S3 User Guide, "Bucket policy examples": requiring server-side encryption).
+_S3_CONDITION_HEADERS = {
+    "s3:x-amz-server-side-encryption": "x-amz-server-side-encryption",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id": "x-amz-server-side-encryption-aws-kms-key-id",
+}
+
+
+#: Object operations whose bucket policy the simulator evaluates, and the IAM action a policy names them by.
+_S3_OBJECT_ACTIONS = {"PutObject": "s3:putobject", "GetObject": "s3:getobject", "HeadObject": "s3:getobject",
+                      "DeleteObject": "s3:deleteobject"}
+
+
+def _s3_denied_by_bucket_policy(call: Call, caller_arn: str) -> tuple[int, dict[str, str], bytes] | None:
+    """AccessDenied when an explicit Deny of the bucket's policy applies to this object request, else ``None``.
+
+    moto's own evaluation ignores conditions (registration._patch_s3_bucket_policies);
+    this reads Deny statements with the encryption condition keys (``StringEquals``,
+    ``StringNotEquals``, ``Null``) and ``aws:SecureTransport`` (the loopback HTTP
+    stands for HTTPS, so it is ``true``). A statement with any other condition
+    key is not evaluated (it never denies here).
+    """
+    import fnmatch
+
+    from moto.s3.models import s3_backends
+
+    bucket_name, _, key = call.path.lstrip("/").partition("/")
+    try:
+        bucket = s3_backends[call.account_id]["aws"].get_bucket(bucket_name)
+        policy = json.loads(bucket.policy) if bucket.policy else {}
+    except Exception:
+        return None  # no such bucket or no readable policy: moto answers
+    context = {name: call.headers.get(header) for name, header in _S3_CONDITION_HEADERS.items()}
+    context["aws:securetransport"] = "true"
+    statements = policy.get("Statement", []) if isinstance(policy, dict) else []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
+            continue
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        arn = f"arn:aws:s3:::{bucket_name}/{key}"
+        if not any(fnmatch.fnmatchcase(_S3_OBJECT_ACTIONS[call.operation], str(a).lower()) for a in actions):
+            continue
+        if not any(fnmatch.fnmatchcase(arn, str(r)) for r in resources):
+            continue
+        if _s3_conditions_hold(statement.get("Condition", {}), context):
+            action = "s3:" + {"s3:putobject": "PutObject", "s3:getobject": "GetObject", "s3:deleteobject": "DeleteObject"}[
+                _S3_OBJECT_ACTIONS[call.operation]]
+            message = f"User: {caller_arn} is not authorized to perform: {action} on resource: \"{arn}\" with an explicit deny in a resource-based policy"
+            return error_response(call, "AccessDenied", message, 403)
+    return None
+
+
+def _s3_conditions_hold(condition: Any, context: Mapping[str, str | None]) -> bool:
+    if not isinstance(condition, dict):
+        return False
+    for operator, tests in condition.items():
+        if not isinstance(tests, dict):
+            return False
+        for name, expected in tests.items():
+            name = name.lower()
+            if name not in context:
+                return False  # a condition the simulator does not evaluate: the statement is not applied
+            values = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
+            actual = context[name]
+            if operator == "StringEquals":
+                holds = actual is not None and actual in values
+            elif operator == "StringNotEquals":
+                holds = actual is None or actual not in values
+            elif operator == "Null":
+                holds = (actual is None) == (values[0].lower() == "true")
+            elif operator == "Bool":
+                holds = actual is not None and actual.lower() == values[0].lower()
+            else:
+                return False
+            if not holds:
+                return False
+    return True
 
 
 def _set_iam_enforcement(enabled: bool) -> None:

@@ -65,6 +65,7 @@ def install() -> None:
         _patch_account_summary()
         _patch_macie()
         _patch_private_dns()
+        _patch_s3_bucket_policies()
         _installed = True
 
 
@@ -190,6 +191,20 @@ def _patch_account_summary() -> None:
         return answer
 
     AccountSummary.summary_map = property(summary_map)  # type: ignore[assignment]
+
+
+def _patch_s3_bucket_policies() -> None:
+    # moto 5.2.1 evaluates a bucket policy on object requests without the request's condition keys, and
+    # a statement whose condition does not hold counts as a denial whatever its effect: a policy that
+    # denies puts *without* encryption then denies encrypted puts too. The interceptor evaluates bucket
+    # policies' explicit denies with the request's headers instead (interceptor._s3_denied_by_bucket_policy).
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        return PermissionResult.NEUTRAL
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
 def _patch_macie() -> None:

@@ -32,6 +32,20 @@ ou = "Prod"
 root_mfa = false
 default_vpc = false
 
+# Open to everyone (a "Principal": "*" statement without a condition: AWS KMS developer guide,
+# "Key policies", Principal); the demo fixes it between its two scans.
+[[accounts.kms_keys]]
+id = "2b2b2b2b-2222-4222-8222-000000000001"
+region = "us-east-1"
+description = "public by mistake"
+rotation = true
+policy = '''
+{"Version": "2012-10-17", "Statement": [
+  {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "kms:*", "Resource": "*"},
+  {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}
+]}
+'''
+
 [[accounts]]
 id = "333333333333"
 name = "locked"
@@ -68,6 +82,16 @@ def test_demo_scans_and_writes_every_report(tmp_path):
     assert f"HTML report: {(output / 'report.html').resolve()}" in finished.stdout
     assert "Results:" in finished.stdout
     assert "Traceback" not in finished.stderr
+    # The reports are compared with "last week's" scan: the public key was fixed in between, and the
+    # management account (the only other scanned account) created a public key.
+    last_week = json.loads((output / "last-week" / "results.json").read_text())
+    assert document["baseline"]["scan_id"] == last_week["scan"]["id"]
+    assert [(f["account_id"], f["check_id"], f["fixed_reason"]) for f in document["fixed"]] == [
+        ("222222222222", "kms_key_policy_no_public_access", "passes")]
+    new_fails = [r for r in document["results"] if r["change"] == "new" and r["status"] == "FAIL"]
+    assert [(r["account_id"], r["check_id"]) for r in new_fails] == [("111111111111", "kms_key_policy_no_public_access")]
+    assert "Since last week's scan" in finished.stdout and "1 new FAIL, 1 fixed" in finished.stdout
+    assert 'id="since-last-scan"' in (output / "report.html").read_text()
 
 
 def test_demo_rejects_bad_options(tmp_path, capsys):
