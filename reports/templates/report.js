@@ -10,7 +10,7 @@
   var F = { check: 0, status: 1, severity: 2, account: 3, region: 4, type: 5, id: 6, arn: 7, message: 8, evidence: 9, fingerprint: 10 };
   var PASS = statuses.indexOf("PASS");
 
-  var state = { text: "", account: "", region: "", check: "", severity: "", status: "not-pass",
+  var state = { ou: "", text: "", account: "", region: "", check: "", severity: "", status: "not-pass",
                 sort: "", direction: 1, page: 0, pageSize: 100 };
   var visible = [];
   var opened = {};
@@ -46,7 +46,13 @@
             severities[row[F.severity]]].join("\u0001").toLowerCase();
   }
 
+  // Whether an account is under the chosen OU (its own OU or one above it); every account when none is chosen.
+  function inChosenOu(accountIndex) {
+    return state.ou === "" || (accounts[accountIndex].ous || ["unknown"]).indexOf(state.ou) !== -1;
+  }
+
   function matches(row, index, terms) {
+    if (!inChosenOu(row[F.account])) { return false; }
     if (state.status === "not-pass") { if (row[F.status] === PASS) { return false; } }
     else if (state.status !== "" && row[F.status] !== +state.status) { return false; }
     if (state.account !== "" && row[F.account] !== +state.account) { return false; }
@@ -176,6 +182,41 @@
     }
   }
 
+  function percentText(counts) {
+    var judged = counts.PASS + counts.FAIL;
+    return judged === 0 ? "n/a" : (counts.PASS * 100 / judged).toFixed(1) + "%";
+  }
+
+  // The OU filter applies to every view: accounts (and their OU groups), the matrix, the checks' counts
+  // (recounted from the results of the OU's accounts) and the findings.
+  function applyOu() {
+    var tagged = document.querySelectorAll("[data-ous]");
+    for (var i = 0; i < tagged.length; i++) {
+      var ous = tagged[i].getAttribute("data-ous").split(" ");
+      tagged[i].hidden = state.ou !== "" && ous.indexOf(state.ou) === -1;
+    }
+    var groups = document.querySelectorAll("details.ou-group");
+    for (var g = 0; g < groups.length; g++) {
+      groups[g].hidden = groups[g].querySelector("tr[data-ous]:not([hidden])") === null;
+    }
+    var counts = {};
+    checks.forEach(function (check) { counts[check.id] = { FAIL: 0, ERROR: 0, PASS: 0, NOT_APPLICABLE: 0 }; });
+    for (var r = 0; r < rows.length; r++) {
+      if (inChosenOu(rows[r][F.account])) { counts[checks[rows[r][F.check]].id][statuses[rows[r][F.status]]] += 1; }
+    }
+    var checkRows = document.querySelectorAll("#checks tr[data-check]");
+    for (var c = 0; c < checkRows.length; c++) {
+      var own = counts[checkRows[c].getAttribute("data-check")];
+      if (!own) { continue; }
+      var cells = checkRows[c].querySelectorAll("td[data-count]");
+      for (var k = 0; k < cells.length; k++) {
+        var key = cells[k].getAttribute("data-count");
+        cells[k].textContent = key === "rate" ? percentText(own) : String(own[key]);
+      }
+    }
+    applyFilters();
+  }
+
   function bindSelect(id, key) {
     byId(id).addEventListener("change", function (event) { state[key] = event.target.value; applyFilters(); });
   }
@@ -190,6 +231,9 @@
   bindSelect("filter-check", "check");
   bindSelect("filter-severity", "severity");
   bindSelect("filter-status", "status");
+  if (byId("filter-ou")) {
+    byId("filter-ou").addEventListener("change", function (event) { state.ou = event.target.value; applyOu(); });
+  }
 
   var typing = null;
   byId("filter-text").addEventListener("input", function (event) {
