@@ -15,7 +15,7 @@ from checks.devopsguru.gather import (
 )
 from checks.kms.gather import MalformedResponse
 from scanner.errors import AwsError
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
     id="devopsguru_privatelink_endpoint",
@@ -48,7 +48,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/vpc-interface-endpoints.html",
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
     ),
-    compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Traffic privacy"),),
 )
 
 _VPC_SCOPES = ("with-subnets", "all")

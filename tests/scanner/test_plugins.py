@@ -49,7 +49,7 @@ def test_plugins_command_lists_distributions_and_hooks(capsys):
     assert listed["tests.plugins.fake_plugin"]["distribution"] is None
     assert set(listed["tests.plugins.fake_plugin"]["hooks"]) == {
         "orgscan_add_options", "orgscan_register_checks", "orgscan_register_report_formats",
-        "orgscan_scan_started", "orgscan_result", "orgscan_scan_finished"}
+        "orgscan_register_frameworks", "orgscan_scan_started", "orgscan_result", "orgscan_scan_finished"}
     assert main(["plugins"]) == 0
     table = capsys.readouterr().out
     assert table.splitlines()[0].split() == ["PLUGIN", "DISTRIBUTION", "HOOKS"]
