@@ -9,7 +9,8 @@ from scanner import hookimpl
 from scanner.reporting import ReportFormat, write_private_file
 
 from reports.overview import (
-    SEVERITIES, build_overview, check_document, displayable, ordered_statuses, ou_groups, ou_names, percent, text,
+    SEVERITIES, build_overview, check_document, compliance_of, displayable, ordered_statuses, ou_groups, ou_names, percent,
+    text,
 )
 
 FILE_NAME = "summary.md"
@@ -74,6 +75,18 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         lines += ["", "### Checks with the most failures", "", "| Check | Severity | FAIL | PASS |", "| --- | --- | ---: | ---: |"]
         lines += [f"| {escape(row.id)}: {escape(row.title)} | {escape(row.severity)} | {row.counts['FAIL']} | "
                   f"{row.counts.get('PASS', 0)} |" for row in failing]
+
+    for framework in compliance_of(document):
+        controls = framework.get("controls") or []
+        failing_controls = sum(1 for control in controls if control.get("status") == "FAIL")
+        lines += ["", f"### Compliance: {escape(framework.get('name') or framework.get('framework'))}"
+                      + (f" {escape(framework.get('version'))}" if framework.get("version") else ""), "",
+                  f"{failing_controls} of {len(controls)} control(s) failing.", "",
+                  "| Control | Status | FAIL | ERROR | PASS | Failing accounts |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {escape(control.get('id'))}: {escape(control.get('title'))} | {escape(control.get('status'))} | "
+                  f"{(control.get('counts') or {}).get('FAIL', 0)} | {(control.get('counts') or {}).get('ERROR', 0)} | "
+                  f"{(control.get('counts') or {}).get('PASS', 0)} | {len(control.get('failing_accounts') or [])} |"
+                  for control in controls]
 
     if overview.has_ou_paths:
         groups = sorted(ou_groups(overview.accounts), key=lambda g: (-g.counts.get("FAIL", 0), g.label))

@@ -388,6 +388,17 @@ def build_overview(document: Mapping[str, Any]) -> Overview:
     )
 
 
+def compliance_of(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The per-control summary (``summary.compliance``), recomputed from ``scan.frameworks`` when the summary lacks it."""
+    from scanner.frameworks import compliance_summary
+
+    summary = (document.get("summary") or {}).get("compliance")
+    if isinstance(summary, list):
+        return [entry for entry in summary if isinstance(entry, Mapping)]
+    frameworks = [f for f in document.get("scan", {}).get("frameworks") or [] if isinstance(f, Mapping)]
+    return compliance_summary(frameworks, document.get("results") or []) if frameworks else []
+
+
 def percent(rate: float | None) -> str:
     """A pass rate for people: ``"87.5%"``, or ``"n/a"`` when nothing was judged."""
     return "n/a" if rate is None else f"{rate * 100:.1f}%"

@@ -64,7 +64,7 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="Dask scheduler address for --executor dask")
     out = parser.add_argument_group("output")
     out.add_argument("--output-dir", metavar="DIR", help="where results.json and reports go (default ./orgscan-out)")
-    out.add_argument("--format", type=split_list, metavar="NAME[,NAME]", help="report formats besides json: html, sarif, sarif-with-pass, asff, csv, markdown")
+    out.add_argument("--format", type=split_list, metavar="NAME[,NAME]", help="report formats besides json: html, sarif, sarif-with-pass, asff, csv, compliance-csv, markdown")
     out.add_argument("--fail-on", choices=FAIL_ON_CHOICES, help="lowest FAIL severity that makes the exit code 1 (default low)")
     out.add_argument("--fail-on-incomplete", action="store_true",
                      help="exit code 5 when some result is ERROR because AWS could not be reached (connection failures, "

@@ -187,6 +187,29 @@
     return judged === 0 ? "n/a" : (counts.PASS * 100 / judged).toFixed(1) + "%";
   }
 
+  // A compliance control counts the results of its checks (in the chosen OU); its status is the worst present.
+  function recountControls() {
+    var controls = document.querySelectorAll("#compliance tr[data-checks]");
+    for (var c = 0; c < controls.length; c++) {
+      var wanted = controls[c].getAttribute("data-checks").split(" ");
+      var counts = { FAIL: 0, ERROR: 0, PASS: 0, NOT_APPLICABLE: 0 }, failing = {};
+      for (var r = 0; r < rows.length; r++) {
+        if (!inChosenOu(rows[r][F.account]) || wanted.indexOf(checks[rows[r][F.check]].id) === -1) { continue; }
+        var status = statuses[rows[r][F.status]];
+        counts[status] += 1;
+        if (status === "FAIL") { failing[accounts[rows[r][F.account]].id] = true; }
+      }
+      var worst = ["FAIL", "ERROR", "PASS", "NOT_APPLICABLE"].filter(function (s) { return counts[s] > 0; })[0] || "NO_RESULTS";
+      var cells = controls[c].querySelectorAll("td[data-count]");
+      for (var k = 0; k < cells.length; k++) {
+        var key = cells[k].getAttribute("data-count");
+        if (key === "status") { cells[k].textContent = worst; cells[k].className = "status-" + worst; }
+        else if (key === "accounts") { cells[k].textContent = Object.keys(failing).sort().join(", "); }
+        else { cells[k].textContent = String(counts[key]); }
+      }
+    }
+  }
+
   // The OU filter applies to every view: accounts (and their OU groups), the matrix, the checks' counts
   // (recounted from the results of the OU's accounts) and the findings.
   function applyOu() {
@@ -204,6 +227,7 @@
     for (var r = 0; r < rows.length; r++) {
       if (inChosenOu(rows[r][F.account])) { counts[checks[rows[r][F.check]].id][statuses[rows[r][F.status]]] += 1; }
     }
+    recountControls();
     var checkRows = document.querySelectorAll("#checks tr[data-check]");
     for (var c = 0; c < checkRows.length; c++) {
       var own = counts[checkRows[c].getAttribute("data-check")];
