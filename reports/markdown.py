@@ -80,7 +80,8 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         controls = framework.get("controls") or []
         failing_controls = sum(1 for control in controls if control.get("status") == "FAIL")
         lines += ["", f"### Compliance: {escape(framework.get('name') or framework.get('framework'))}"
-                      + (f" {escape(framework.get('version'))}" if framework.get("version") else ""), "",
+                      + (f" {escape(framework.get('version'))}" if framework.get("version")
+                         and framework["version"] not in text(framework.get("name")) else ""), "",
                   f"{failing_controls} of {len(controls)} control(s) failing.", "",
                   "| Control | Status | FAIL | ERROR | PASS | Failing accounts |", "| --- | --- | ---: | ---: | ---: | ---: |"]
         lines += [f"| {escape(control.get('id'))}: {escape(control.get('title'))} | {escape(control.get('status'))} | "
