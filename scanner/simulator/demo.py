@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 
 from scanner.errors import UsageError
 
-REPORT_FORMATS = "html,sarif,asff,csv,markdown"
+REPORT_FORMATS = "html,sarif,asff,csv,compliance-csv,markdown"
 
 
 def build_parser() -> argparse.ArgumentParser:
