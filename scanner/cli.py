@@ -293,7 +293,10 @@ def _report(args: argparse.Namespace, manager: Any) -> int:
 def _checks_list(args: argparse.Namespace, manager: Any) -> int:
     checks = collect_checks(manager, ScanSettings().options())
     if args.format == "json":
-        print(json.dumps([c.metadata.to_dict() for c in checks.values()], indent=2))
+        from scanner.frameworks import check_entry, collect_frameworks, mappings_by_check
+
+        mappings = mappings_by_check(collect_frameworks(manager))
+        print(json.dumps([check_entry(c.metadata, mappings) for c in checks.values()], indent=2))
         return 0
     rows = [(c.id, c.metadata.severity.value, c.metadata.scope.value, c.metadata.service, c.metadata.title) for c in checks.values()]
     _print_table(("ID", "SEVERITY", "SCOPE", "SERVICE", "TITLE"), rows)

@@ -138,6 +138,19 @@ def mappings_by_check(frameworks: Iterable[Framework]) -> dict[str, list[dict[st
     return mappings
 
 
+def check_entry(metadata: Any, mappings: Mapping[str, list[dict[str, str]]]) -> dict[str, Any]:
+    """A check's metadata as ``scan.checks[]`` (and ``orgscan checks list``) show it, ``compliance`` from the framework files.
+
+    ``mappings`` is :func:`mappings_by_check` of the loaded frameworks. A plugin check may
+    still declare ``CheckMetadata.compliance`` itself: those mappings are kept after the
+    framework files' ones, but only a framework file gives the per-control summary.
+    """
+    entry = metadata.to_dict()
+    mapped = list(mappings.get(metadata.id, []))
+    entry["compliance"] = mapped + [m for m in entry["compliance"] if m not in mapped]
+    return entry
+
+
 def compliance_summary(frameworks: Sequence[Mapping[str, Any]], results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Per framework, per control: its status, PASS/FAIL/ERROR/NOT_APPLICABLE counts and the accounts failing it.
 

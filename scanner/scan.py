@@ -18,7 +18,7 @@ from scanner.context import Account, OrganizationFacts
 from scanner.document import MAX_NAME, PLAN_FILE, Spool, build_document, find_gaps, new_scan_id, utc_now
 from scanner.errors import AwsError, UsageError
 from scanner.findings import incomplete_reason
-from scanner.frameworks import collect_frameworks, mappings_by_check
+from scanner.frameworks import check_entry, collect_frameworks, mappings_by_check
 from scanner.iam_policy import member_actions
 from scanner.model import Check, Severity, Status
 from scanner.output_dir import record_written, remove_earlier_reports
@@ -334,22 +334,10 @@ class Scan:
             "organization_id": plan["organization_id"],
             "management_account_id": plan["management_account_id"],
             "regions": plan["regions"],
-            "checks": [self._check_entry(c) for c in plan["checks"]],
+            "checks": [check_entry(self.checks[c].metadata, mappings_by_check(self.frameworks)) for c in plan["checks"]],
             "frameworks": [framework.to_dict() for framework in self.frameworks],
             "accounts": [{**{k: a[k] for k in ("id", "name", "status", "error")}, "ou_path": a.get("ou_path")} for a in plan["accounts"]],
         }
-
-    def _check_entry(self, check_id: str) -> dict[str, Any]:
-        """A check's ``scan.checks[]`` entry; its ``compliance`` is what the framework files map to it.
-
-        A plugin check may still declare ``CheckMetadata.compliance`` itself: those
-        mappings are kept (after the framework files' ones), but only a framework
-        file gives the per-control summary.
-        """
-        entry = self.checks[check_id].metadata.to_dict()
-        mapped = mappings_by_check(self.frameworks).get(check_id, [])
-        entry["compliance"] = mapped + [m for m in entry["compliance"] if m not in mapped]
-        return entry
 
     def _finish(
         self,

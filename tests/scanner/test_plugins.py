@@ -64,6 +64,8 @@ def test_checks_list_shows_every_check_with_its_metadata(capsys):
         assert check["severity"] in {"critical", "high", "medium", "low", "informational"}
         assert check["scope"] in {"regional", "account"}
         assert check["remediation"]["text"] and check["rationale"] and check["title"]
+    # Compliance mappings come from the framework files (checks/frameworks), not from the checks' code.
+    assert {"framework": "CIS AWS Foundations Benchmark v3.0.0", "control": "1.5"} in checks["iam_root_mfa_enabled"]["compliance"]
     assert main(["checks", "list"]) == 0
     assert "devopsguru_cmk_enabled" in capsys.readouterr().out
 
