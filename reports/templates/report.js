@@ -187,6 +187,25 @@
     return judged === 0 ? "n/a" : (counts.PASS * 100 / judged).toFixed(1) + "%";
   }
 
+  // The summary cards and failures by severity, for the chosen OU.
+  function recountSummary() {
+    var counts = { FAIL: 0, ERROR: 0, PASS: 0, NOT_APPLICABLE: 0 }, bySeverity = {};
+    severities.forEach(function (s) { bySeverity[s] = 0; });
+    for (var r = 0; r < rows.length; r++) {
+      if (!inChosenOu(rows[r][F.account])) { continue; }
+      var status = statuses[rows[r][F.status]];
+      counts[status] += 1;
+      if (status === "FAIL") { bySeverity[severities[rows[r][F.severity]]] += 1; }
+    }
+    var cells = document.querySelectorAll("#summary [data-summary]");
+    for (var c = 0; c < cells.length; c++) {
+      var key = cells[c].getAttribute("data-summary");
+      if (key === "rate") { cells[c].textContent = percentText(counts); }
+      else if (key.indexOf("sev-") === 0) { cells[c].textContent = String(bySeverity[key.slice(4)] || 0); }
+      else { cells[c].textContent = String(counts[key] || 0); }
+    }
+  }
+
   // A compliance control counts the results of its checks (in the chosen OU); its status is the worst present.
   function recountControls() {
     var controls = document.querySelectorAll("#compliance tr[data-checks]");
@@ -228,6 +247,7 @@
       if (inChosenOu(rows[r][F.account])) { counts[checks[rows[r][F.check]].id][statuses[rows[r][F.status]]] += 1; }
     }
     recountControls();
+    recountSummary();
     var checkRows = document.querySelectorAll("#checks tr[data-check]");
     for (var c = 0; c < checkRows.length; c++) {
       var own = counts[checkRows[c].getAttribute("data-check")];

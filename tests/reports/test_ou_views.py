@@ -39,6 +39,10 @@ def github_html(markdown_text):
     return cmarkgfm.github_flavored_markdown_to_html(markdown_text, options=Options.CMARK_OPT_UNSAFE)
 
 
+def accounts_of(document):
+    return {r["account_id"] for r in document["results"]}
+
+
 def counts_of(document, account_ids):
     return Counter(r["status"] for r in document["results"] if r["account_id"] in account_ids)
 
@@ -71,6 +75,12 @@ def test_html_groups_accounts_by_ou_and_every_view_filters_by_ou(make_org, run_o
         assert set(page.locator("#matrix tbody tr:not([hidden])").evaluate_all("rs => rs.map(r => r.dataset.account)")) == under_workloads
         assert set(page.locator("#accounts tr[data-account]:not([hidden])").evaluate_all("rs => rs.map(r => r.dataset.account)")) == under_workloads
         assert page.locator(f"#accounts details.ou-group[data-ou='{ids['Sandbox']}']").is_hidden()
+        # The summary cards count that OU's results too.
+        in_ou = counts_of(document, under_workloads)
+        for status in ("FAIL", "ERROR", "PASS", "NOT_APPLICABLE"):
+            assert page.locator(f"#summary [data-summary='{status}']").text_content() == str(in_ou[status]), status
+        judged = in_ou["PASS"] + in_ou["FAIL"]
+        assert page.locator("#summary [data-summary='rate']").text_content() == f"{in_ou['PASS'] * 100 / judged:.1f}%"
         for check_id in ("fake_vpc_count", "fake_account_alias_present"):
             expected = Counter(r["status"] for r in document["results"]
                                if r["account_id"] in under_workloads and r["check_id"] == check_id)
@@ -80,6 +90,7 @@ def test_html_groups_accounts_by_ou_and_every_view_filters_by_ou(make_org, run_o
         # Back to every OU: everything is shown again.
         page.select_option("#filter-ou", value="")
         assert visible_rows(page) == min(100, len(document["results"]))
+        assert page.locator("#summary [data-summary='FAIL']").text_content() == str(counts_of(document, set(accounts_of(document)))["FAIL"])
         assert page.locator("#matrix tbody tr[hidden]").count() == 0
         assert problems == []
     finally:
