@@ -1,4 +1,10 @@
-"""The ``csv`` format: ``report.csv``, one row per result, for spreadsheets."""
+"""The ``csv`` format: ``report.csv``, one row per result, for spreadsheets.
+
+``ou_path`` holds the account's OU names root first joined by ``/``
+(``Root/Workloads/Prod``); since an OU name may itself contain ``/``,
+``ou_path_ids`` holds the same path as ids (``r-ab12/ou-ab12-11111111``),
+which never do. Both are empty in account mode or when the path is unknown.
+"""
 from __future__ import annotations
 
 import csv
@@ -10,12 +16,12 @@ from typing import Any, Mapping
 from scanner import hookimpl
 from scanner.reporting import ReportFormat, write_private_file
 
-from reports.overview import check_catalogue, check_document, displayable, result_sort_key, text
+from reports.overview import check_catalogue, check_document, displayable, ou_ids, ou_names, ou_path_of, result_sort_key, text
 
 FILE_NAME = "report.csv"
 
 COLUMNS = (
-    "status", "severity", "account_id", "account_name", "region", "check_id", "title", "service",
+    "status", "severity", "account_id", "account_name", "ou_path", "ou_path_ids", "region", "check_id", "title", "service",
     "resource_type", "resource_id", "resource_arn", "message", "evidence", "remediation", "fingerprint",
     "suppression",
 )
@@ -42,6 +48,10 @@ def render_csv(document: Mapping[str, Any]) -> bytes:
         text(account.get("id")): text(account.get("name"))
         for account in document.get("scan", {}).get("accounts") or []
     }
+    account_paths = {
+        text(account.get("id")): ou_path_of(account.get("ou_path"))
+        for account in document.get("scan", {}).get("accounts") or []
+    }
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
@@ -52,6 +62,8 @@ def render_csv(document: Mapping[str, Any]) -> bytes:
             "severity": text(result.get("severity")) or meta.get("severity", ""),
             "account_id": result["account_id"],
             "account_name": account_names.get(result["account_id"], ""),
+            "ou_path": ou_names(ou_path_of(result.get("ou_path")) or account_paths.get(result["account_id"])),
+            "ou_path_ids": ou_ids(ou_path_of(result.get("ou_path")) or account_paths.get(result["account_id"])),
             "region": result["region"],
             "check_id": result["check_id"],
             "title": text(result.get("title")) or meta.get("title", ""),

@@ -29,8 +29,13 @@ from reports.overview import (
     build_overview,
     check_catalogue,
     check_document,
+    compliance_of,
     displayable,
     ordered_statuses,
+    ou_choices,
+    ou_groups,
+    ou_memberships,
+    ou_path_of,
     percent,
     result_sort_key,
     text,
@@ -92,6 +97,9 @@ def findings_data(document: Mapping[str, Any]) -> dict[str, Any]:
     check_ids = sorted(catalogue)
     check_index = {check_id: index for index, check_id in enumerate(check_ids)}
     account_names = {text(a.get("id")): text(a.get("name")) for a in document["scan"].get("accounts") or []}
+    # Each account's OUs (ids, root first; ["unknown"] when not known) for the OU filter.
+    account_ous = {text(a.get("id")): [unit["id"] for unit in ou_path_of(a.get("ou_path")) or []]
+                   for a in document["scan"].get("accounts") or []}
     account_ids = sorted(set(account_names) | {r["account_id"] for r in document["results"]})
     account_index = {account_id: index for index, account_id in enumerate(account_ids)}
     regions = sorted({r["region"] for r in document["results"]})
@@ -126,7 +134,8 @@ def findings_data(document: Mapping[str, Any]) -> dict[str, Any]:
             {key: catalogue[check_id][key] for key in ("id", "title", "rationale", "remediation", "references", "compliance")}
             for check_id in check_ids
         ],
-        "accounts": [{"id": account_id, "name": account_names.get(account_id, "")} for account_id in account_ids],
+        "accounts": [{"id": account_id, "name": account_names.get(account_id, ""), "ous": account_ous.get(account_id) or ["unknown"]}
+                     for account_id in account_ids],
         "regions": regions,
         "statuses": list(STATUSES),
         "severities": list(SEVERITIES),
@@ -199,10 +208,14 @@ def render_html(document: Mapping[str, Any]) -> str:
         status_counts=ordered_statuses(overview.status_counts),
         failed_by_severity=[(severity, overview.failed_by_severity.get(severity, 0)) for severity in SEVERITIES],
         accounts=overview.accounts,
+        ou_groups=ou_groups(overview.accounts) if overview.has_ou_paths else [],
+        ou_choices=ou_choices(overview.accounts) if overview.has_ou_paths else [],
+        ou_memberships=lambda row: " ".join(ou_memberships(row)),
         scanned_count=sum(1 for row in overview.accounts if row.status == "scanned"),
         errored=overview.errored_accounts,
         skipped=overview.skipped_accounts,
         checks=overview.checks,
+        compliance=compliance_of(document),
         matrix_cell=matrix_cell,
         percent=percent,
         css=Markup(css),

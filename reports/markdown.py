@@ -8,12 +8,16 @@ from typing import Any, Mapping
 from scanner import hookimpl
 from scanner.reporting import ReportFormat, write_private_file
 
-from reports.overview import SEVERITIES, build_overview, check_document, displayable, ordered_statuses, percent, result_sort_key, text
+from reports.overview import (
+    SEVERITIES, build_overview, check_document, compliance_of, displayable, ordered_statuses, ou_groups, ou_names, percent,
+    result_sort_key, text,
+)
 
 FILE_NAME = "summary.md"
 TOP_CHECKS = 10
 LISTED_ACCOUNTS = 20
 LISTED_DELTA = 20
+LISTED_OUS = 20
 
 # GitHub renders job summaries as Markdown with inline HTML: account names
 # and error messages come from AWS and must not become markup or links. Values
@@ -76,10 +80,36 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         lines += [f"| {escape(row.id)}: {escape(row.title)} | {escape(row.severity)} | {row.counts['FAIL']} | "
                   f"{row.counts.get('PASS', 0)} |" for row in failing]
 
+    for framework in compliance_of(document):
+        controls = framework.get("controls") or []
+        failing_controls = sum(1 for control in controls if control.get("status") == "FAIL")
+        lines += ["", f"### Compliance: {escape(framework.get('name') or framework.get('framework'))}"
+                      + (f" {escape(framework.get('version'))}" if framework.get("version")
+                         and framework["version"] not in text(framework.get("name")) else ""), "",
+                  f"{failing_controls} of {len(controls)} control(s) failing.", "",
+                  "| Control | Status | FAIL | ERROR | PASS | Failing accounts |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {escape(control.get('id'))}: {escape(control.get('title'))} | {escape(control.get('status'))} | "
+                  f"{(control.get('counts') or {}).get('FAIL', 0)} | {(control.get('counts') or {}).get('ERROR', 0)} | "
+                  f"{(control.get('counts') or {}).get('PASS', 0)} | {len(control.get('failing_accounts') or [])} |"
+                  for control in controls]
+
+    if overview.has_ou_paths:
+        groups = sorted(ou_groups(overview.accounts), key=lambda g: (-g.counts.get("FAIL", 0), g.label))
+        lines += ["", "### By organizational unit", "", "| OU | Accounts | FAIL | ERROR | PASS | Pass rate |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {escape(group.label)} | {len(group.accounts)} | {group.counts.get('FAIL', 0)} | "
+                  f"{group.counts.get('ERROR', 0)} | {group.counts.get('PASS', 0)} | {percent(group.pass_rate)} |"
+                  for group in groups[:LISTED_OUS]]
+        if len(groups) > LISTED_OUS:
+            lines.append(f"\n…and {len(groups) - LISTED_OUS} more OUs (see report.html or results.json).")
+
     unreached = overview.errored_accounts + overview.skipped_accounts
     if unreached:
-        lines += ["", "### Accounts not scanned", "", "| Account | Status | Reason |", "| --- | --- | --- |"]
-        lines += [f"| {escape(row.id)} {escape(row.name)} | {escape(row.status)} | {escape(row.error)} |"
+        with_ou = overview.has_ou_paths
+        lines += ["", "### Accounts not scanned", "", "| Account | " + ("OU | " if with_ou else "") + "Status | Reason |",
+                  "| --- | " + ("--- | " if with_ou else "") + "--- | --- |"]
+        lines += [f"| {escape(row.id)} {escape(row.name)} | " + (f"{escape(ou_names(row.ou_path) or 'unknown')} | " if with_ou else "")
+                  + f"{escape(row.status)} | {escape(row.error)} |"
                   for row in unreached[:LISTED_ACCOUNTS]]
         if len(unreached) > LISTED_ACCOUNTS:
             lines.append(f"\n…and {len(unreached) - LISTED_ACCOUNTS} more (see report.html or results.json).")

@@ -187,6 +187,27 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
+def ou_path_of(value: Any) -> list[dict[str, str]] | None:
+    """A document's ``ou_path`` as a clean list of ``{"id", "name"}`` strings, or ``None`` when absent or unknown."""
+    if not isinstance(value, list):
+        return None
+    path = [{"id": text(unit.get("id")), "name": text(unit.get("name"))} for unit in value if isinstance(unit, Mapping)]
+    return path if path and all(unit["id"] for unit in path) else None
+
+
+def ou_names(path: list[dict[str, str]] | None) -> str:
+    """The OU path's names joined by ``/``, root first (``Root/Workloads/Prod``); empty when unknown.
+
+    An OU name may itself contain ``/``: :func:`ou_ids` is the unambiguous form.
+    """
+    return "/".join(unit["name"] or unit["id"] for unit in path) if path else ""
+
+
+def ou_ids(path: list[dict[str, str]] | None) -> str:
+    """The OU path's ids joined by ``/``, root first (``r-ab12/ou-ab12-11111111``); empty when unknown."""
+    return "/".join(unit["id"] for unit in path) if path else ""
+
+
 @dataclass
 class AccountRow:
     id: str
@@ -194,6 +215,8 @@ class AccountRow:
     status: str
     error: str
     counts: Counter = field(default_factory=Counter)
+    #: Root first; ``None``: not read (account mode) or unknown.
+    ou_path: list[dict[str, str]] | None = None
 
     @property
     def pass_rate(self) -> float | None:
@@ -216,6 +239,59 @@ class CheckRow:
 def _pass_rate(counts: Mapping[str, int]) -> float | None:
     judged = counts.get("PASS", 0) + counts.get("FAIL", 0)
     return None if judged == 0 else counts.get("PASS", 0) / judged
+
+
+@dataclass
+class OuGroup:
+    """The accounts directly in one OU (the last unit of ``path``), or those whose OU is unknown (``path`` None)."""
+
+    path: list[dict[str, str]] | None
+    accounts: list[AccountRow]
+    counts: Counter = field(default_factory=Counter)
+
+    @property
+    def key(self) -> str:
+        """The OU's id (``unknown`` for accounts whose OU path the organization did not give)."""
+        return self.path[-1]["id"] if self.path else "unknown"
+
+    @property
+    def label(self) -> str:
+        return ou_names(self.path) if self.path else "OU unknown"
+
+    @property
+    def pass_rate(self) -> float | None:
+        return _pass_rate(self.counts)
+
+
+def ou_groups(accounts: Sequence[AccountRow]) -> list[OuGroup]:
+    """Accounts grouped by the OU they sit in, in path order (parents before children), unknown paths last."""
+    groups: dict[str, OuGroup] = {}
+    for row in accounts:
+        key = ou_ids(row.ou_path) or "unknown"
+        group = groups.setdefault(key, OuGroup(row.ou_path, []))
+        group.accounts.append(row)
+        group.counts.update(row.counts)
+    return sorted(groups.values(), key=lambda g: (g.path is None, [(u["name"].lower(), u["id"]) for u in g.path or []]))
+
+
+def ou_memberships(row: AccountRow) -> list[str]:
+    """The ids of every OU (and root) an account is under, for filtering by OU; ``["unknown"]`` when unknown."""
+    return [unit["id"] for unit in row.ou_path] if row.ou_path else ["unknown"]
+
+
+def ou_choices(accounts: Sequence[AccountRow]) -> list[tuple[str, str]]:
+    """Every OU above some account as (id, label), parents before children; ``("unknown", ...)`` last if any."""
+    seen: dict[str, list[dict[str, str]]] = {}
+    unknown = False
+    for row in accounts:
+        if not row.ou_path:
+            unknown = True
+            continue
+        for depth in range(1, len(row.ou_path) + 1):
+            seen.setdefault(row.ou_path[depth - 1]["id"], row.ou_path[:depth])
+    choices = sorted(seen.values(), key=lambda path: [(u["name"].lower(), u["id"]) for u in path])
+    result = [(path[-1]["id"], ou_names(path)) for path in choices]
+    return result + ([("unknown", "OU unknown")] if unknown else [])
 
 
 @dataclass
@@ -253,6 +329,11 @@ class Overview:
     def skipped_accounts(self) -> list[AccountRow]:
         return [row for row in self.accounts if row.status == "skipped"]
 
+    @property
+    def has_ou_paths(self) -> bool:
+        """Whether any account's OU path is known (an organization scan that read them)."""
+        return any(row.ou_path for row in self.accounts)
+
 
 def build_overview(document: Mapping[str, Any]) -> Overview:
     """Count the document's results by status, severity, account, check and (account, check)."""
@@ -273,6 +354,7 @@ def build_overview(document: Mapping[str, Any]) -> Overview:
 
     accounts: list[AccountRow] = []
     listed: set[str] = set()
+    result_paths = {r["account_id"]: r.get("ou_path") for r in document.get("results") or [] if r.get("ou_path")}
     for entry in document.get("scan", {}).get("accounts") or []:
         account_id = text(entry.get("id"))
         listed.add(account_id)
@@ -283,10 +365,12 @@ def build_overview(document: Mapping[str, Any]) -> Overview:
                 status=text(entry.get("status")) or "scanned",
                 error=text(entry.get("error")),
                 counts=per_account.get(account_id, Counter()),
+                ou_path=ou_path_of(entry.get("ou_path", result_paths.get(account_id))),
             )
         )
     for account_id in sorted(set(per_account) - listed):
-        accounts.append(AccountRow(id=account_id, name="", status="scanned", error="", counts=per_account[account_id]))
+        accounts.append(AccountRow(id=account_id, name="", status="scanned", error="", counts=per_account[account_id],
+                                   ou_path=ou_path_of(result_paths.get(account_id))))
     accounts.sort(key=lambda row: (row.name.lower() or "\uffff", row.id))
 
     checks = [
@@ -302,6 +386,17 @@ def build_overview(document: Mapping[str, Any]) -> Overview:
         checks=checks,
         matrix=dict(matrix),
     )
+
+
+def compliance_of(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The per-control summary (``summary.compliance``), recomputed from ``scan.frameworks`` when the summary lacks it."""
+    from scanner.frameworks import compliance_summary
+
+    summary = (document.get("summary") or {}).get("compliance")
+    if isinstance(summary, list):
+        return [entry for entry in summary if isinstance(entry, Mapping)]
+    frameworks = [f for f in document.get("scan", {}).get("frameworks") or [] if isinstance(f, Mapping)]
+    return compliance_summary(frameworks, document.get("results") or []) if frameworks else []
 
 
 def percent(rate: float | None) -> str:

@@ -71,7 +71,7 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="Dask scheduler address for --executor dask")
     out = parser.add_argument_group("output")
     out.add_argument("--output-dir", metavar="DIR", help="where results.json and reports go (default ./orgscan-out)")
-    out.add_argument("--format", type=split_list, metavar="NAME[,NAME]", help="report formats besides json: html, sarif, sarif-with-pass, asff, csv, markdown")
+    out.add_argument("--format", type=split_list, metavar="NAME[,NAME]", help="report formats besides json: html, sarif, sarif-with-pass, asff, csv, compliance-csv, markdown")
     out.add_argument("--fail-on", choices=FAIL_ON_CHOICES, help="lowest FAIL severity that makes the exit code 1 (default low)")
     out.add_argument("--fail-on-incomplete", action="store_true",
                      help="exit code 5 when some result is ERROR because AWS could not be reached (connection failures, "
@@ -452,7 +452,10 @@ def _history_list(args: argparse.Namespace) -> int:
 def _checks_list(args: argparse.Namespace, manager: Any) -> int:
     checks = collect_checks(manager, ScanSettings().options())
     if args.format == "json":
-        print(json.dumps([c.metadata.to_dict() for c in checks.values()], indent=2))
+        from scanner.frameworks import check_entry, collect_frameworks, mappings_by_check
+
+        mappings = mappings_by_check(collect_frameworks(manager))
+        print(json.dumps([check_entry(c.metadata, mappings) for c in checks.values()], indent=2))
         return 0
     rows = [(c.id, c.metadata.severity.value, c.metadata.scope.value, c.metadata.service, c.metadata.title) for c in checks.values()]
     _print_table(("ID", "SEVERITY", "SCOPE", "SERVICE", "TITLE"), rows)

@@ -25,6 +25,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from scanner import __version__
 from scanner.errors import UsageError
+from scanner.frameworks import compliance_summary
 from scanner.model import Severity, Status, fingerprint
 from scanner.sanitizer import safe_evidence, safe_optional_text, safe_text
 
@@ -376,8 +377,9 @@ def _open_failure(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def summarise(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Counts by status, severity (of FAILs), account and check, and the pass rate."""
+def summarise(results: Iterable[Mapping[str, Any]], frameworks: list[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Counts by status, severity (of FAILs), account and check, the pass rate, and per compliance control."""
+    results = list(results)
     by_status: Counter = Counter()
     failed_by_severity: Counter = Counter()
     per_account: dict[str, Counter] = {}
@@ -397,6 +399,7 @@ def summarise(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "pass_rate": round(by_status[Status.PASS.value] / judged, 4) if judged else None,
         "accounts": {a: dict(sorted(c.items())) for a, c in sorted(per_account.items())},
         "checks": {c: dict(sorted(n.items())) for c, n in sorted(per_check.items())},
+        **({"compliance": compliance_summary(frameworks, results)} if frameworks else {}),
     }
 
 
@@ -422,7 +425,7 @@ def build_document(scan: Mapping[str, Any], results: list[dict[str, Any]]) -> di
         "tool": {"name": "orgscan", "version": __version__},
         "scan": dict(scan),
         "results": results,
-        "summary": summarise(results),
+        "summary": summarise(results, scan.get("frameworks")),
     }
 
 
@@ -431,5 +434,5 @@ def load_document(path: Path) -> dict[str, Any]:
     from scanner.results_schema import load_document as load_valid_document
 
     document = load_valid_document(path)
-    document.setdefault("summary", summarise(document["results"]))
+    document.setdefault("summary", summarise(document["results"], document["scan"].get("frameworks")))
     return document

@@ -8,7 +8,8 @@ Built-in checks and report writers are registered exactly that way.
 Hooks are grouped by the phase of a run in which they fire:
 
 * initialization: ``orgscan_add_options``
-* contribution: ``orgscan_register_checks``, ``orgscan_register_report_formats``
+* contribution: ``orgscan_register_checks``, ``orgscan_register_report_formats``,
+  ``orgscan_register_frameworks``
 * scan: ``orgscan_scan_started``, ``orgscan_result``, ``orgscan_scan_finished``
 
 The plugin-author guide ``docs/plugins.md`` is checked against this file by
@@ -22,6 +23,7 @@ import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
     import argparse
+    from pathlib import Path
 
     from scanner.model import Check
     from scanner.reporting import ReportFormat
@@ -75,6 +77,22 @@ def orgscan_register_report_formats() -> Sequence["ReportFormat"]:
         function from the canonical result document (``results.json`` as a
         dict) and an output directory to the paths it wrote. Report writers
         never call AWS.
+    """
+
+
+@hookspec
+def orgscan_register_frameworks() -> Sequence["str | Path"]:
+    """Contribute compliance framework files: data mapping a framework's controls to check ids.
+
+    Fires once per run, when the checks are collected (``orgscan scan``; also
+    ``orgscan checks list``). Each file is TOML in the shape of
+    ``scanner/schemas/framework.schema.json`` (``docs/frameworks.md``) and is
+    validated when loaded: a wrong file stops the run with exit code 2 and one
+    line naming the file, the entry and the field. Ship the files as package
+    data and return their paths (``Path(__file__).with_name("my.toml")``).
+
+    :return: a list of paths of framework files. Framework ids must be unique
+        across plugins; a control may name checks of any plugin.
     """
 
 

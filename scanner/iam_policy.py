@@ -11,9 +11,11 @@ HOST_MEMBER_ACTIONS = ("ec2:DescribeRegions",)
 #: Actions the host calls with the caller's own credentials in organization mode.
 HOST_CALLER_ACTIONS = (
     "organizations:DescribeOrganization",
+    "organizations:DescribeOrganizationalUnit",
     "organizations:ListAccounts",
     "organizations:ListAccountsForParent",
     "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListParents",
     "sts:AssumeRole",
     "sts:GetCallerIdentity",
 )

@@ -70,7 +70,12 @@ class Remediation:
 
 @dataclass(frozen=True)
 class ComplianceMapping:
-    """A control of a named framework that a check implements, e.g. ("CIS AWS Foundations v3.0.0", "3.5")."""
+    """A control of a named framework that a check implements, e.g. ("CIS AWS Foundations v3.0.0", "3.5").
+
+    Framework files (``orgscan_register_frameworks``, ``docs/frameworks.md``) are where orgscan's
+    own checks record this, and they alone feed the per-control summary; a plugin check may
+    still declare mappings here, which are shown with the check but summarised nowhere.
+    """
 
     framework: str
     control: str

@@ -20,6 +20,7 @@ from scanner.document import MAX_NAME, PLAN_FILE, Spool, build_document, find_ga
 from scanner.errors import AwsError, HistoryError, UsageError
 from scanner.history import entry_name, open_history, scope_of
 from scanner.findings import incomplete_reason
+from scanner.frameworks import check_entry, collect_frameworks, mappings_by_check
 from scanner.iam_policy import member_actions
 from scanner.model import Check, Severity, Status
 from scanner.output_dir import record_written, remove_earlier_reports
@@ -157,6 +158,8 @@ class Scan:
         self.history = (open_history(settings.history, kms_key=settings.history_kms_key, profile=settings.profile,
                                      region=settings.regions[0] if settings.regions and settings.regions != ["all"] else None)
                         if settings.history else None)
+        # Validated now (exit 2 before any AWS call), recorded in the document so reports need nothing else.
+        self.frameworks = collect_frameworks(manager)
         self.sessions = AccountSessions(
             profile=settings.profile,
             role_name=settings.role_name,
@@ -187,6 +190,7 @@ class Scan:
             ous=settings.ou,
             accounts=settings.accounts,
             exclude_accounts=settings.exclude_accounts,
+            concurrency=settings.concurrency,
         )
         if not account_plan.accounts:
             raise UsageError("no accounts to scan (check --ou, --accounts and --exclude-accounts)")
@@ -210,7 +214,8 @@ class Scan:
             "checks": list(self.checks),
             # Account names and errors come from AWS (the account's owner names it): made safe here, once.
             "accounts": [
-                {"id": a.id, "name": safe_text(a.name, MAX_NAME), "status": a.status, "error": safe_optional_text(a.error, MAX_NAME), "regions": a.regions}
+                {"id": a.id, "name": safe_text(a.name, MAX_NAME), "status": a.status, "error": safe_optional_text(a.error, MAX_NAME),
+                 "regions": a.regions, "ou_path": a.ou_path}
                 for a in account_plan.accounts
             ],
             "settings": self.settings.to_dict(),
@@ -274,7 +279,9 @@ class Scan:
     def run(self, plan: dict[str, Any], resuming: bool = False) -> ScanOutcome:
         settings = self.settings
         self._baseline_from_history(plan)
-        accounts = {a["id"]: PlannedAccount(a["id"], a["name"], a["status"], a["error"], a["regions"]) for a in plan["accounts"]}
+        accounts = {a["id"]: PlannedAccount(a["id"], a["name"], a["status"], a["error"], a["regions"], a.get("ou_path"))
+                    for a in plan["accounts"]}
+        self._ou_paths = {a.id: a.ou_path for a in accounts.values()}
         scan_section = self._scan_section(plan)
         if not resuming:
             self.spool.create()
@@ -334,7 +341,14 @@ class Scan:
             return DaskExecutor(self.settings, plan)
         return LocalExecutor(self.settings.concurrency)
 
+    def _with_ou_path(self, record: dict[str, Any]) -> dict[str, Any]:
+        """``record`` with its account's OU path (read once, at planning), so every result says which OU owns it."""
+        record["ou_path"] = self._ou_paths.get(record["account_id"])
+        return record
+
     def _target_done(self, outcome: TargetOutcome, progress: Progress | None, account_finished: bool = False) -> None:
+        for record in outcome.records:
+            self._with_ou_path(record)
         self.spool.write_target(outcome.target.account_id, outcome.target.region, outcome.planned_checks, outcome.records)
         for record in outcome.records:
             notify(self.manager, "orgscan_result", result=_public(record))
@@ -371,8 +385,9 @@ class Scan:
             "organization_id": plan["organization_id"],
             "management_account_id": plan["management_account_id"],
             "regions": plan["regions"],
-            "checks": [self.checks[c].metadata.to_dict() for c in plan["checks"]],
-            "accounts": [{k: a[k] for k in ("id", "name", "status", "error")} for a in plan["accounts"]],
+            "checks": [check_entry(self.checks[c].metadata, mappings_by_check(self.frameworks)) for c in plan["checks"]],
+            "frameworks": [framework.to_dict() for framework in self.frameworks],
+            "accounts": [{**{k: a[k] for k in ("id", "name", "status", "error")}, "ou_path": a.get("ou_path")} for a in plan["accounts"]],
         }
 
     def _finish(
@@ -408,7 +423,7 @@ class Scan:
                 if interrupted
                 else "no result was recorded for this check (internal error)"
             )
-            results.append(error_records(self.checks[check_id], account_id, region, reason))
+            results.append(self._with_ou_path(error_records(self.checks[check_id], account_id, region, reason)))
         bridged = {}
         for record in results:
             if record["check_id"] not in self.checks and record["check_id"] not in bridged:
@@ -558,6 +573,10 @@ def validate_plan(plan: Mapping[str, Any], source: str) -> None:
             fail(f"{where}.status", "must be scanned, error or skipped")
         if not isinstance(account.get("name"), str) or not (account.get("error") is None or isinstance(account["error"], str)):
             fail(where, "name must be a string and error a string or null")
+        ou_path = account.get("ou_path")
+        if ou_path is not None and not (isinstance(ou_path, list) and all(
+                isinstance(unit, dict) and isinstance(unit.get("id"), str) and isinstance(unit.get("name"), str) for unit in ou_path)):
+            fail(f"{where}.ou_path", "must be null or an array of {id, name} strings")
         regions = account.get("regions")
         if not isinstance(regions, list) or not all(isinstance(r, str) and r in plan["regions"] for r in regions):
             fail(f"{where}.regions", "must be regions of the plan")

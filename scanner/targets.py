@@ -7,16 +7,27 @@ accounts are listed as skipped, never dropped silently.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import logging
 import re
 from dataclasses import dataclass, field
 
 from scanner.aws import AwsReader
 from scanner.config import validate_account_ids  # noqa: F401 - its home is config; kept importable from here
 from scanner.errors import AccessDenied, AwsError, UsageError
+from scanner.sanitizer import safe_text
 from scanner.sessions import AccountSessions
+
+log = logging.getLogger(__name__)
 
 OU_ID = re.compile(r"(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})", re.ASCII)
 ENABLED_OPT_IN = {"opt-in-not-required", "opted-in"}
+#: What AWS Organizations names every root (ListRoots answers ``"Name": "Root"``); orgscan does not ask.
+ROOT_NAME = "Root"
+#: OU names are at most 128 characters (CreateOrganizationalUnit, Name); longer answers are cut.
+MAX_OU_NAME = 128
+#: A root and at most five levels of OUs (AWS Organizations quotas): anything deeper is a cycle or a lying answer.
+MAX_OU_DEPTH = 6
 
 
 @dataclass
@@ -28,9 +39,12 @@ class PlannedAccount:
     status: str = "scanned"
     error: str | None = None
     regions: list[str] = field(default_factory=list)
+    #: The OUs above the account, root first, as ``{"id", "name"}``; ``None`` when not read (account
+    #: mode) or unknown (the organization would not say: a warning was logged).
+    ou_path: list[dict[str, str]] | None = None
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "status": self.status, "error": self.error}
+        return {"id": self.id, "name": self.name, "status": self.status, "error": self.error, "ou_path": self.ou_path}
 
 
 @dataclass
@@ -56,6 +70,7 @@ def plan_accounts(
     ous: list[str],
     accounts: list[str],
     exclude_accounts: list[str],
+    concurrency: int = 1,
 ) -> AccountPlan:
     """The accounts to scan; in organization mode, read from AWS Organizations."""
     caller = sessions.caller_account_id
@@ -103,7 +118,51 @@ def plan_accounts(
             entry.status = "skipped"
             entry.error = f"account is {state.lower()}"
         planned.append(entry)
+    paths = read_ou_paths(reader, [entry.id for entry in planned], concurrency)
+    for entry in planned:
+        entry.ou_path = paths[entry.id]
     return AccountPlan("organization", org["Id"], org.get("MasterAccountId"), planned)
+
+
+def read_ou_paths(reader: AwsReader, account_ids: list[str], concurrency: int = 1) -> dict[str, list[dict[str, str]] | None]:
+    """Each account's OU path (root first, ``{"id", "name"}``), or ``None`` where the organization would not say.
+
+    One ``ListParents`` per account, then one ``ListParents`` and one
+    ``DescribeOrganizationalUnit`` per OU on the way up: the reader caches
+    answers (and errors) per call, so an OU shared by many accounts is asked
+    about once. A failure (a denied call, a parent that vanished) makes that
+    account's path unknown, with a warning; it never stops the scan.
+    """
+    def path_of(account_id: str) -> list[dict[str, str]] | None:
+        try:
+            return _path_above(reader, account_id)
+        except AwsError as error:
+            log.warning("account %s: its OU path is unknown: %s", account_id, error)
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        return dict(zip(account_ids, pool.map(path_of, account_ids)))
+
+
+def _path_above(reader: AwsReader, child_id: str) -> list[dict[str, str]]:
+    """The root and OUs above ``child_id``, root first (AwsError when a call fails or an answer makes no sense)."""
+    path: list[dict[str, str]] = []
+    for _ in range(MAX_OU_DEPTH):
+        parents = reader.call("organizations", "list_parents", ChildId=child_id).get("Parents") or []
+        if len(parents) != 1 or not isinstance(parents[0], dict):
+            raise AwsError("organizations:ListParents", "UnexpectedAnswer", f"{len(parents)} parents of {child_id}")
+        parent_id = parents[0].get("Id")
+        if not isinstance(parent_id, str) or not OU_ID.fullmatch(parent_id):
+            raise AwsError("organizations:ListParents", "UnexpectedAnswer", f"a parent of {child_id} is not an OU or root id")
+        if parents[0].get("Type") == "ROOT":
+            path.append({"id": parent_id, "name": ROOT_NAME})
+            return path[::-1]
+        unit = reader.call("organizations", "describe_organizational_unit", OrganizationalUnitId=parent_id)
+        name = (unit.get("OrganizationalUnit") or {}).get("Name")
+        # The OU's name is chosen by whoever administers the organization: made safe here, once.
+        path.append({"id": parent_id, "name": safe_text(name if isinstance(name, str) else "", MAX_OU_NAME)})
+        child_id = parent_id
+    raise AwsError("organizations:ListParents", "UnexpectedAnswer", f"more than {MAX_OU_DEPTH} levels above the account")
 
 
 def _accounts_under(reader: AwsReader, parent_id: str) -> set[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from checks.cloudtrail.per_trail import judge_own_trails
 from checks.sensitive_data.detector import redact_identifier
-from scanner.model import CheckMetadata, ComplianceMapping, Remediation, Scope, Severity, check
+from scanner.model import CheckMetadata, Remediation, Scope, Severity, check
 
 METADATA = CheckMetadata(
     id="cloudtrail_log_file_validation",
@@ -24,10 +24,6 @@ METADATA = CheckMetadata(
     ),
     iam_actions=("cloudtrail:DescribeTrails",),
     references=("https://docs.aws.amazon.com/securityhub/latest/userguide/cloudtrail-controls.html#cloudtrail-4",),
-    compliance=(
-        ComplianceMapping("CIS AWS Foundations Benchmark v3.0.0", "3.2"),
-        ComplianceMapping("AWS Foundational Security Best Practices", "CloudTrail.4"),
-    ),
 )
 
 

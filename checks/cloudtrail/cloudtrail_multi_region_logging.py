@@ -11,7 +11,7 @@ from checks.cloudtrail.trails import (
     trails_covering_account,
 )
 from checks.sensitive_data.detector import redact_identifier
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
     id="cloudtrail_multi_region_logging",
@@ -47,10 +47,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudtrail-controls.html#cloudtrail-1",
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/logging-using-cloudtrail.html",
         "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-lake-organizations.html",
-    ),
-    compliance=(
-        ComplianceMapping("CIS AWS Foundations Benchmark v3.0.0", "3.1"),
-        ComplianceMapping("AWS Foundational Security Best Practices", "CloudTrail.1"),
     ),
 )
 

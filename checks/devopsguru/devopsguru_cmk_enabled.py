@@ -14,7 +14,7 @@ from checks.devopsguru.gather import (
 )
 from checks.kms.gather import MalformedResponse
 from scanner.errors import AwsError
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
     id="devopsguru_cmk_enabled",
@@ -42,7 +42,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
         "https://docs.aws.amazon.com/devops-guru/latest/APIReference/API_KMSServerSideEncryptionIntegration.html",
     ),
-    compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data encryption in DevOps Guru"),),
 )
 
 

@@ -10,7 +10,7 @@ from checks.devopsguru.gather import (
 from checks.kms.gather import DESCRIBE_KEY, LIST_ALIASES, LIST_GRANTS, GrantFacts, MalformedResponse, list_grants
 from checks.sensitive_data.detector import redact_identifier
 from scanner.errors import AwsError
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 #: What DevOps Guru needs under its key: a data key to encrypt what it stores (GenerateDataKey) and Decrypt to read it.
 REQUIRED_OPERATIONS = ("Decrypt", "GenerateDataKey")
@@ -44,7 +44,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/kms/latest/APIReference/API_ListGrants.html",
         "https://docs.aws.amazon.com/kms/latest/APIReference/API_GrantListEntry.html",
     ),
-    compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data encryption in DevOps Guru"),),
 )
 
 

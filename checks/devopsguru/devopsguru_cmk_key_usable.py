@@ -9,7 +9,7 @@ from checks.devopsguru.gather import (
     configured_key_or_finding,
 )
 from checks.kms.gather import DESCRIBE_KEY, LIST_ALIASES
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
     id="devopsguru_cmk_key_usable",
@@ -38,7 +38,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html",
         "https://docs.aws.amazon.com/devops-guru/latest/APIReference/API_KMSServerSideEncryptionIntegrationConfig.html",
     ),
-    compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data encryption in DevOps Guru"),),
 )
 
 

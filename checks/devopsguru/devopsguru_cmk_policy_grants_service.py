@@ -25,7 +25,7 @@ from checks.policy import (
 from checks.request_kinds import DEVOPS_GURU_ACTIONS
 from checks.request_kinds import devops_guru_request as _fas_request
 from scanner.errors import AwsError
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 from scanner.options import OptionError, known_options
 
 REQUIRED_ACTIONS = DEVOPS_GURU_ACTIONS
@@ -80,10 +80,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource",
         "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html",
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_forward_access_sessions.html",
-    ),
-    compliance=(
-        ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data encryption in DevOps Guru"),
-        ComplianceMapping("Amazon DevOps Guru data protection guidance", "Key policy"),
     ),
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from checks.devopsguru.gather import DESCRIBE_SERVICE_INTEGRATION, GET_RESOURCE_COLLECTION, customer_managed_key_or_finding
 from checks.kms.gather import DESCRIBE_KEY, GET_KEY_ROTATION_STATUS, LIST_ALIASES
 from scanner.errors import AwsError
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
     id="devopsguru_cmk_rotation_enabled",
@@ -29,11 +29,6 @@ METADATA = CheckMetadata(
     references=(
         "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html",
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
-    ),
-    compliance=(
-        ComplianceMapping("AWS Foundational Security Best Practices", "KMS.4"),
-        ComplianceMapping("CIS AWS Foundations Benchmark v3.0.0", "3.6"),
-        ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data encryption in DevOps Guru"),
     ),
 )
 

@@ -16,7 +16,7 @@ from checks.policy import Policy, PolicyError, parse_policy
 from checks.request_kinds import Access, OutsideCaller, allowed_accesses, outside_callers, outside_endpoint_request
 from scanner.errors import AwsError
 from scanner.findings import judge_apart
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 _GONE_STATES = ("deleted", "deleting")
 
@@ -49,7 +49,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html",
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/vpc-interface-endpoints.html",
     ),
-    compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Traffic privacy"),),
 )
 
 

@@ -18,7 +18,7 @@ from checks.devopsguru.notification_topics import (
 from checks.kms.gather import AWS_MANAGED_ALIAS_PREFIX, DESCRIBE_KEY, GET_KEY_POLICY, MalformedResponse, describe_key
 from checks.policy import PolicyError, Verdict, evaluate, parse_policy
 from scanner.errors import AwsError
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 #: What DevOps Guru (through SNS) asks of the topic's key to publish an encrypted message.
 KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
@@ -58,10 +58,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/devops-guru/latest/APIReference/API_SnsChannelConfig.html",
         "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html",
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html",
-    ),
-    compliance=(
-        ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data encryption in DevOps Guru"),
-        ComplianceMapping("Amazon DevOps Guru data protection guidance", "Permissions for Amazon SNS topics"),
     ),
 )
 

@@ -27,7 +27,7 @@ from checks.kms.gather import MalformedResponse
 from scanner.errors import AwsError
 from scanner.findings import error_kind, judge_apart, one_line
 from scanner.logsetup import redact
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
     id="devopsguru_privatelink_endpoint",
@@ -72,7 +72,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ListHostedZonesByVPC.html",
         "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-overview-forward-vpc-to-network-domain-name-matches.html",
     ),
-    compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Traffic privacy"),),
 )
 
 _VPC_SCOPES = ("with-subnets", "all")

@@ -15,7 +15,7 @@ from checks.kms.gather import MalformedResponse
 from checks.policy import Caller, CallerKind, PolicyError, Request, explicit_denies, parse_policy
 from checks.request_kinds import CALLER_CHOSEN_KEYS
 from scanner.errors import AwsError
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 #: The operations a plain-HTTP request could carry an insight through: publishing it, and reading it off as a subscriber.
 TLS_ACTIONS = ("sns:Publish", "sns:Subscribe")
@@ -49,7 +49,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-securetransport",
     ),
-    compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Use SSL/TLS to communicate with AWS resources"),),
 )
 
 

@@ -1,7 +1,7 @@
 """The account's root user has MFA, or has no credentials at all (centrally managed root access)."""
 from __future__ import annotations
 
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
     id="iam_root_mfa_enabled",
@@ -30,10 +30,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/securityhub/latest/userguide/iam-controls.html#iam-9",
         "https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html",
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html",
-    ),
-    compliance=(
-        ComplianceMapping("CIS AWS Foundations Benchmark v3.0.0", "1.5"),
-        ComplianceMapping("AWS Foundational Security Best Practices", "IAM.9"),
     ),
 )
 

@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 
 from checks.iam.users import USER_TYPE, User, list_users, no_users_finding, redact_text, user_error
 from scanner.findings import judge_apart
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 from scanner.options import OptionError, known_options
 
 METADATA = CheckMetadata(
@@ -44,11 +44,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccessKeyLastUsed.html",
         "https://docs.aws.amazon.com/securityhub/latest/userguide/iam-controls.html#iam-3",
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
-    ),
-    compliance=(
-        ComplianceMapping("CIS AWS Foundations Benchmark v3.0.0", "1.14"),
-        ComplianceMapping("AWS Foundational Security Best Practices", "IAM.3"),
-        ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data protection in DevOps Guru"),
     ),
 )
 

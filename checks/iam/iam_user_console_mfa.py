@@ -4,7 +4,7 @@ from __future__ import annotations
 from checks.iam.users import USER_TYPE, User, list_users, no_users_finding, redact_text, user_error
 from scanner.errors import AwsError
 from scanner.findings import judge_apart
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(
     id="iam_user_console_mfa",
@@ -41,11 +41,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListMFADevices.html",
         "https://docs.aws.amazon.com/securityhub/latest/userguide/iam-controls.html#iam-5",
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
-    ),
-    compliance=(
-        ComplianceMapping("CIS AWS Foundations Benchmark v3.0.0", "1.10"),
-        ComplianceMapping("AWS Foundational Security Best Practices", "IAM.5"),
-        ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data protection in DevOps Guru"),
     ),
 )
 

@@ -21,7 +21,7 @@ from checks.request_kinds import (
 )
 from checks.sensitive_data.detector import redact_identifier
 from scanner.findings import judge_apart
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 #: Actions that change who controls the key or whether it exists (AWS's "key administrators" set).
 ADMIN_ACTIONS = KMS_ADMIN_ACTIONS
@@ -61,7 +61,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html",
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
     ),
-    compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Key policy"),),
 )
 
 

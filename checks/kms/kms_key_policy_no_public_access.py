@@ -12,7 +12,7 @@ from checks.policy import CallerKind, Policy, PolicyError
 from checks.request_kinds import KMS_ACTIONS, Access, OutsideCaller, allowed_accesses, outside_callers, outside_kms_requests
 from checks.sensitive_data.detector import redact_identifier
 from scanner.findings import judge_apart
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 RESOURCE_TYPE = "AWS::KMS::Key"
 
@@ -48,10 +48,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html",
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
         "https://docs.aws.amazon.com/securityhub/latest/userguide/kms-controls.html",
-    ),
-    compliance=(
-        ComplianceMapping("AWS Foundational Security Best Practices", "KMS.5"),
-        ComplianceMapping("Amazon DevOps Guru data protection guidance", "Key policy"),
     ),
 )
 

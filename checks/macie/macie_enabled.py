@@ -6,7 +6,7 @@ from typing import Any, Mapping
 from checks.devopsguru.gather import GET_RESOURCE_COLLECTION, devops_guru_usage, integration_error, not_in_use_finding
 from checks.kms.gather import MalformedResponse
 from scanner.errors import AccessDenied, AwsError, ServiceNotAvailable
-from scanner.model import CheckMetadata, ComplianceMapping, Finding, Remediation, Scope, Severity, Status, check
+from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 GET_MACIE_SESSION = "macie2:GetMacieSession"
 SESSION_RESOURCE_ID = "macie-session"
@@ -45,7 +45,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/macie/latest/APIReference/macie.html",
         "https://docs.aws.amazon.com/macie/latest/user/accounts-mgmt-ao.html",
     ),
-    compliance=(ComplianceMapping("Amazon DevOps Guru data protection guidance", "Data protection in DevOps Guru: managed security services (Amazon Macie)"),),
 )
 
 

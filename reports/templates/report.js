@@ -11,7 +11,7 @@
   var PASS = statuses.indexOf("PASS");
 
   var changes = data.changes || [];
-  var state = { text: "", account: "", region: "", check: "", severity: "", status: "not-pass", change: "",
+  var state = { ou: "", text: "", account: "", region: "", check: "", severity: "", status: "not-pass", change: "",
                 sort: "", direction: 1, page: 0, pageSize: 100, suppressed: "hide" };
   // Accepted risks (a suppression file was applied) are hidden until the "Accepted risks" filter shows them.
   var suppressedFilter = byId("filter-suppressed");
@@ -50,12 +50,18 @@
             severities[row[F.severity]]].join("\u0001").toLowerCase();
   }
 
+  // Whether an account is under the chosen OU (its own OU or one above it); every account when none is chosen.
+  function inChosenOu(accountIndex) {
+    return state.ou === "" || (accounts[accountIndex].ous || ["unknown"]).indexOf(state.ou) !== -1;
+  }
+
   function matches(row, index, terms) {
     if (suppressedFilter) {
       var accepted = !!row[F.suppression];
       if (state.suppressed === "only" && !accepted) { return false; }
       if (state.suppressed === "hide" && accepted) { hiddenSuppressed += 1; return false; }
     }
+    if (!inChosenOu(row[F.account])) { return false; }
     if (state.status === "not-pass") { if (row[F.status] === PASS) { return false; } }
     else if (state.status !== "" && row[F.status] !== +state.status) { return false; }
     if (state.account !== "" && row[F.account] !== +state.account) { return false; }
@@ -202,6 +208,85 @@
     }
   }
 
+  function percentText(counts) {
+    var judged = counts.PASS + counts.FAIL;
+    return judged === 0 ? "n/a" : (counts.PASS * 100 / judged).toFixed(1) + "%";
+  }
+
+  // The summary cards and failures by severity, for the chosen OU.
+  function recountSummary() {
+    var counts = { FAIL: 0, ERROR: 0, PASS: 0, NOT_APPLICABLE: 0 }, bySeverity = {};
+    severities.forEach(function (s) { bySeverity[s] = 0; });
+    for (var r = 0; r < rows.length; r++) {
+      if (!inChosenOu(rows[r][F.account])) { continue; }
+      var status = statuses[rows[r][F.status]];
+      counts[status] += 1;
+      if (status === "FAIL") { bySeverity[severities[rows[r][F.severity]]] += 1; }
+    }
+    var cells = document.querySelectorAll("#summary [data-summary]");
+    for (var c = 0; c < cells.length; c++) {
+      var key = cells[c].getAttribute("data-summary");
+      if (key === "rate") { cells[c].textContent = percentText(counts); }
+      else if (key.indexOf("sev-") === 0) { cells[c].textContent = String(bySeverity[key.slice(4)] || 0); }
+      else { cells[c].textContent = String(counts[key] || 0); }
+    }
+  }
+
+  // A compliance control counts the results of its checks (in the chosen OU); its status is the worst present.
+  function recountControls() {
+    var controls = document.querySelectorAll("#compliance tr[data-checks]");
+    for (var c = 0; c < controls.length; c++) {
+      var wanted = controls[c].getAttribute("data-checks").split(" ");
+      var counts = { FAIL: 0, ERROR: 0, PASS: 0, NOT_APPLICABLE: 0 }, failing = {};
+      for (var r = 0; r < rows.length; r++) {
+        if (!inChosenOu(rows[r][F.account]) || wanted.indexOf(checks[rows[r][F.check]].id) === -1) { continue; }
+        var status = statuses[rows[r][F.status]];
+        counts[status] += 1;
+        if (status === "FAIL") { failing[accounts[rows[r][F.account]].id] = true; }
+      }
+      var worst = ["FAIL", "ERROR", "PASS", "NOT_APPLICABLE"].filter(function (s) { return counts[s] > 0; })[0] || "NO_RESULTS";
+      var cells = controls[c].querySelectorAll("td[data-count]");
+      for (var k = 0; k < cells.length; k++) {
+        var key = cells[k].getAttribute("data-count");
+        if (key === "status") { cells[k].textContent = worst; cells[k].className = "status-" + worst; }
+        else if (key === "accounts") { cells[k].textContent = Object.keys(failing).sort().join(", "); }
+        else { cells[k].textContent = String(counts[key]); }
+      }
+    }
+  }
+
+  // The OU filter applies to every view: accounts (and their OU groups), the matrix, the checks' counts
+  // (recounted from the results of the OU's accounts) and the findings.
+  function applyOu() {
+    var tagged = document.querySelectorAll("[data-ous]");
+    for (var i = 0; i < tagged.length; i++) {
+      var ous = tagged[i].getAttribute("data-ous").split(" ");
+      tagged[i].hidden = state.ou !== "" && ous.indexOf(state.ou) === -1;
+    }
+    var groups = document.querySelectorAll("details.ou-group");
+    for (var g = 0; g < groups.length; g++) {
+      groups[g].hidden = groups[g].querySelector("tr[data-ous]:not([hidden])") === null;
+    }
+    var counts = {};
+    checks.forEach(function (check) { counts[check.id] = { FAIL: 0, ERROR: 0, PASS: 0, NOT_APPLICABLE: 0 }; });
+    for (var r = 0; r < rows.length; r++) {
+      if (inChosenOu(rows[r][F.account])) { counts[checks[rows[r][F.check]].id][statuses[rows[r][F.status]]] += 1; }
+    }
+    recountControls();
+    recountSummary();
+    var checkRows = document.querySelectorAll("#checks tr[data-check]");
+    for (var c = 0; c < checkRows.length; c++) {
+      var own = counts[checkRows[c].getAttribute("data-check")];
+      if (!own) { continue; }
+      var cells = checkRows[c].querySelectorAll("td[data-count]");
+      for (var k = 0; k < cells.length; k++) {
+        var key = cells[k].getAttribute("data-count");
+        cells[k].textContent = key === "rate" ? percentText(own) : String(own[key]);
+      }
+    }
+    applyFilters();
+  }
+
   function bindSelect(id, key) {
     byId(id).addEventListener("change", function (event) { state[key] = event.target.value; applyFilters(); });
   }
@@ -221,6 +306,9 @@
   if (byId("filter-change")) {
     addOptions(byId("filter-change"), changes);
     bindSelect("filter-change", "change");
+  }
+  if (byId("filter-ou")) {
+    byId("filter-ou").addEventListener("change", function (event) { state.ou = event.target.value; applyOu(); });
   }
 
   var typing = null;

@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 
 from scanner.errors import UsageError
 
-REPORT_FORMATS = "html,sarif,asff,csv,markdown"
+REPORT_FORMATS = "html,sarif,asff,csv,compliance-csv,markdown"
 #: Where the demo keeps "last week's" scan, the baseline of the one it shows (inside --output-dir).
 BASELINE_DIR = "last-week"
 

@@ -28,6 +28,9 @@ class Faults:
       inside an account (``service:*`` denies a whole service), named as AWS's IAM
       reference names them (``s3:GetEncryptionConfiguration``, not the API operation
       GetBucketEncryption): a call is denied when any action it needs is.
+    - ``deny_requests``: ``{"organizations:ListParents": lambda call: call.params.get("ChildId") == "333333333333"}``:
+      an IAM action denied only for the requests its predicate picks (``call.account_id``,
+      ``call.params``), as a policy's Deny on one resource ARN would.
     - ``max_session_seconds``: assumed-role credentials expire this soon, and expired
       keys are then rejected with ExpiredToken, so credential refresh is exercised.
     - ``iam_enforcement``: moto checks every call against the caller's IAM policies.
@@ -47,6 +50,7 @@ class Faults:
     connection_reset_rate: float = 0.0
     deny_assume_role: set[str] = field(default_factory=set)
     deny_actions: dict[str, list[str]] = field(default_factory=dict)
+    deny_requests: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
     max_session_seconds: int | None = None
     iam_enforcement: bool = False
     fault_operations: tuple[str, ...] = ()
@@ -70,6 +74,8 @@ class Faults:
         if name == "deny_actions":
             for account_id, actions in dict(value).items():  # type: ignore[call-overload]
                 _check_action_names(f"Faults.deny_actions[{account_id!r}]", actions)
+        elif name == "deny_requests":
+            _check_action_names("Faults.deny_requests", dict(value))  # type: ignore[call-overload]
         elif name == "fault_operations":
             _check_action_names("Faults.fault_operations", value)  # type: ignore[arg-type]
         super().__setattr__(name, value)
@@ -80,6 +86,11 @@ class Faults:
         service = action.split(":", 1)[0].lower()
         wanted = action.lower()
         return any(item.lower() == wanted or item.lower() == f"{service}:*" for item in denied)
+
+    def request_denied(self, call: Any, action: str) -> bool:
+        """Whether ``deny_requests`` picks this request (``call``) for ``action``."""
+        wanted = action.lower()
+        return any(name.lower() == wanted and picks(call) for name, picks in self.deny_requests.items())
 
     def answer_edit(self, action: str) -> AnswerEdit | None:
         """The edit for successful answers to ``action``, if any (action names compare case-insensitively)."""

@@ -380,7 +380,7 @@ class Interceptor:
             denial = self.simulation.assume_role_denial(call)
             if denial:
                 return access_denied(call, self._caller_arn(call, assumed), call.params.get("RoleArn", "*"))
-        denied = [each for each in actions if faults.action_denied(call.account_id, each)]
+        denied = [each for each in actions if faults.action_denied(call.account_id, each) or faults.request_denied(call, each)]
         if denied:
             return access_denied(call, self._caller_arn(call, assumed), denied_action=denied[0])
         if call.service == "s3" and call.operation in _S3_OBJECT_ACTIONS:

@@ -82,6 +82,11 @@ def orgscan_register_report_formats():
 
 
 @hookimpl
+def orgscan_register_frameworks():
+    return [Path(__file__).with_name("fake_framework.toml")]
+
+
+@hookimpl
 def orgscan_scan_started(scan):
     _record("scan_started", {"id": scan["id"], "accounts": len(scan["accounts"])})
 

@@ -49,7 +49,7 @@ def test_plugins_command_lists_distributions_and_hooks(capsys):
     assert listed["tests.plugins.fake_plugin"]["distribution"] is None
     assert set(listed["tests.plugins.fake_plugin"]["hooks"]) == {
         "orgscan_add_options", "orgscan_register_checks", "orgscan_register_report_formats",
-        "orgscan_scan_started", "orgscan_result", "orgscan_scan_finished"}
+        "orgscan_register_frameworks", "orgscan_scan_started", "orgscan_result", "orgscan_scan_finished"}
     assert main(["plugins"]) == 0
     table = capsys.readouterr().out
     assert table.splitlines()[0].split() == ["PLUGIN", "DISTRIBUTION", "HOOKS"]
@@ -64,6 +64,8 @@ def test_checks_list_shows_every_check_with_its_metadata(capsys):
         assert check["severity"] in {"critical", "high", "medium", "low", "informational"}
         assert check["scope"] in {"regional", "account"}
         assert check["remediation"]["text"] and check["rationale"] and check["title"]
+    # Compliance mappings come from the framework files (checks/frameworks), not from the checks' code.
+    assert {"framework": "CIS AWS Foundations Benchmark v3.0.0", "control": "1.5"} in checks["iam_root_mfa_enabled"]["compliance"]
     assert main(["checks", "list"]) == 0
     assert "devopsguru_cmk_enabled" in capsys.readouterr().out
 

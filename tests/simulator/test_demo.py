@@ -73,7 +73,7 @@ def test_demo_scans_and_writes_every_report(tmp_path):
         capture_output=True, text=True, env=environment, timeout=120,
     )
     assert finished.returncode in (1, 3), finished.stderr  # FAILs (root MFA) and ERRORs (the locked account)
-    for name in ("results.json", "report.html", "results.sarif", "report.csv", "summary.md"):
+    for name in ("results.json", "report.html", "results.sarif", "report.csv", "compliance.csv", "summary.md"):
         assert (output / name).exists(), name
     document = json.loads((output / "results.json").read_text())
     accounts = {a["id"]: a["status"] for a in document["scan"]["accounts"]}
