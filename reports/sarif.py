@@ -307,7 +307,9 @@ class _RunBuilder:
         check_id = result["check_id"]
         rule = self.rules[self.rule_index[check_id]]
         severity = text(result.get("severity")).lower() or rule["properties"]["orgscan-severity"]
-        passed = result["status"] == "PASS"
+        # A fixed finding (baselineState "absent") carries the baseline's FAIL record, but nothing fails any more:
+        # as kind "fail" a dashboard that reads only kind and level (GitHub code scanning) would keep its alert open.
+        passed = result["status"] == "PASS" or baseline_state(result) == "absent"
         arn = text(result.get("resource_arn"))
         resource_id = text(result.get("resource_id")) or result["account_id"]
         location: dict[str, Any] = {

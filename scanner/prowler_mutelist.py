@@ -328,8 +328,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def main(argv: Sequence[str]) -> int:
-    """``orgscan suppressions import-prowler MUTELIST [--owner ...] [--expires DATE] [-o OUT]``; returns the exit code."""
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``orgscan suppressions import-prowler`` (also used to check documented commands)."""
     parser = _Parser(prog="orgscan suppressions import-prowler",
                      description="Convert a Prowler mute list (YAML) into an orgscan suppression file (TOML).")
     parser.add_argument("mutelist", metavar="MUTELIST_YAML")
@@ -341,6 +341,12 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("-o", "--output", metavar="OUT_TOML", help="write here (default: standard output)")
     parser.add_argument("--skip-unsupported", action="store_true",
                         help="leave out (and list) entries orgscan cannot represent, instead of refusing the file")
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    """``orgscan suppressions import-prowler MUTELIST [--owner ...] [--expires DATE] [-o OUT]``; returns the exit code."""
+    parser = build_parser()
     args = parser.parse_args(list(argv))
     max_days = validate_max_days(args.suppressions_max_days)
     if not args.owner or not args.owner.strip():

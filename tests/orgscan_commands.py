@@ -1,20 +1,9 @@
-"""Checks that an ``orgscan ...`` command line (from a doc, a template or a workflow) parses with orgscan's own argparse.
-
-Options another branch of the same issue adds (scan history, the scanner policy) are accepted only
-while this checkout's parser does not know them yet: once it does, they are parsed like any other.
-"""
+"""Checks that an ``orgscan ...`` command line (from a doc, a template or a workflow) parses with orgscan's own argparse."""
 from __future__ import annotations
 
 import argparse
 import shlex
 from typing import Sequence
-
-#: Options of `orgscan scan` that take a value, added in parallel by the scan-history work (issue 17).
-PENDING_SCAN_OPTIONS = {"--history": 1, "--history-keep": 1, "--history-kms-key": 1}
-#: Commands added by that work: `orgscan history list LOCATION`, `orgscan iam-policy --scanner`.
-PENDING_COMMANDS = {("history", "list")}
-PENDING_POLICY_FLAGS = {"--scanner": 0}
-
 
 #: Values for the environment variables the scheduled build sets (scanner/deploy.py), to check its commands
 #: as the build runs them: an option that takes a number gets a number.
@@ -37,24 +26,6 @@ class CommandError(AssertionError):
     """The command does not parse."""
 
 
-def _known_options(parser: argparse.ArgumentParser) -> set[str]:
-    return set(parser._option_string_actions)
-
-
-def _strip_unknown(argv: list[str], parser: argparse.ArgumentParser, pending: dict[str, int]) -> list[str]:
-    known = _known_options(parser)
-    kept, index = [], 0
-    while index < len(argv):
-        word = argv[index]
-        name = word.split("=", 1)[0]
-        if name in pending and name not in known:
-            index += 1 + (pending[name] if "=" not in word else 0)
-            continue
-        kept.append(word)
-        index += 1
-    return kept
-
-
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
     from scanner.errors import UsageError
 
@@ -64,11 +35,8 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Nam
         raise CommandError(f"orgscan {' '.join(argv)}: {error}") from None
 
 
-def parse_orgscan(command: str | Sequence[str]) -> argparse.Namespace | None:
-    """The parsed arguments of an ``orgscan`` command line; :class:`CommandError` when orgscan would refuse it.
-
-    ``None`` for a pending command this checkout does not have yet.
-    """
+def parse_orgscan(command: str | Sequence[str]) -> argparse.Namespace:
+    """The parsed arguments of an ``orgscan`` command line; :class:`CommandError` when orgscan would refuse it."""
     from scanner import cli
     from scanner.integrations import github
 
@@ -79,6 +47,10 @@ def parse_orgscan(command: str | Sequence[str]) -> argparse.Namespace | None:
         raise CommandError("empty orgscan command")
     if argv[:2] == ["upload", "github"]:
         return _parse(github.build_parser(cli._Parser), argv[2:])
+    if argv[:2] == ["suppressions", "import-prowler"]:
+        from scanner.prowler_mutelist import build_parser
+
+        return _parse(build_parser(), argv[2:])
     if argv[:2] == ["upload", "securityhub"]:
         from reports.securityhub_upload import _parser
 
@@ -86,16 +58,13 @@ def parse_orgscan(command: str | Sequence[str]) -> argparse.Namespace | None:
         parser.__class__ = cli._Parser
         return _parse(parser, argv[2:])
     parser = cli._build_parser()
-    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-    if tuple(argv[:2]) in PENDING_COMMANDS and argv[0] not in subcommands:
-        return None
     if argv[0] == "scan":
         scan = cli._Parser(prog="orgscan scan", argument_default=argparse.SUPPRESS)
         cli._scan_arguments(scan)
         cli._plugin_arguments(scan)
-        return _parse(scan, _strip_unknown(argv[1:], scan, PENDING_SCAN_OPTIONS))
+        return _parse(scan, argv[1:])
     if argv[0] == "iam-policy":
         policy = cli._Parser(prog="orgscan iam-policy")
         cli._policy_arguments(policy)
-        return _parse(policy, _strip_unknown(argv[1:], policy, PENDING_POLICY_FLAGS))
+        return _parse(policy, argv[1:])
     return _parse(parser, argv)

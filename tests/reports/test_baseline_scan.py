@@ -144,6 +144,8 @@ def test_sarif_baseline_state(two_scans):
     absent = by_fp[changes["fixed"]["fingerprint"]]
     assert [r["baselineState"] for r in absent] == ["absent"]
     assert absent[0]["properties"]["fixed_reason"] == "passes"
+    # Nothing fails any more: the fixed finding is not an alert (SARIF 3.27.9 kind "pass", 3.27.10 level "none").
+    assert (absent[0]["kind"], absent[0]["level"]) == ("pass", "none")
     expected = {"new": "new", "unchanged": "unchanged", "changed": "updated"}
     for record in second["results"]:
         if record["status"] == "FAIL":
