@@ -391,7 +391,9 @@ def upload(document: Mapping[str, Any], sessions: Any, *, dry_run: bool = False,
 def _parser() -> argparse.ArgumentParser:
     from scanner.sessions import DEFAULT_ROLE_NAME
 
-    parser = argparse.ArgumentParser(
+    from scanner.arguments import UsageErrorParser
+
+    parser = UsageErrorParser(
         prog="orgscan upload securityhub",
         description="Import the findings of results.json into AWS Security Hub, each into its own account and region.",
     )

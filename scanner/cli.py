@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from scanner import __version__
+from scanner.arguments import UsageErrorParser
 from scanner.config import FAIL_ON_CHOICES, ScanSettings, read_config, split_list, validate
 from scanner.errors import HistoryError, UsageError
 from scanner.logsetup import configure_logging
@@ -39,11 +40,7 @@ EXIT_HISTORY = 6
 log = logging.getLogger("orgscan")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of printing usage and exiting."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+_Parser = UsageErrorParser
 
 
 def _plugin_arguments(parser: argparse.ArgumentParser) -> None:
@@ -231,9 +228,9 @@ def _dispatch(argv: list[str]) -> int:
     if args.command == "history":
         return _history_list(args)
     if args.command == "upload":
-        raise UsageError("orgscan upload: name a target: securityhub, github")
+        raise UsageError("upload: name a target: securityhub, github")
     if args.command == "suppressions":
-        raise UsageError("orgscan suppressions: name a command: import-prowler")
+        raise UsageError("suppressions: name a command: import-prowler")
     manager = build_plugin_manager(args.plugin or [], args.disable_plugin or [])
     if args.command == "report":
         return _report(args, manager)
@@ -346,14 +343,14 @@ def _iam_policy(argv: list[str]) -> int:
         from scanner.iam_policy import scanner_policy
 
         if args["cloudformation"]:
-            raise UsageError("orgscan iam-policy: --scanner prints a policy; the scanner side's template is `orgscan deploy --cloudformation`")
+            raise UsageError("iam-policy: --scanner prints a policy; the scanner side's template is `orgscan deploy --cloudformation`")
         history = args["history"] or config.get("history")
         kms_key = args["history_kms_key"] or config.get("history_kms_key")
         validate_history_options(history, None, kms_key)
         print(json.dumps(scanner_policy(checks, role_name=args["role_name"], history=history, kms_key=kms_key), indent=2))
         return 0
     if args["history"] or args["history_kms_key"]:
-        raise UsageError("orgscan iam-policy: --history and --history-kms-key go with --scanner")
+        raise UsageError("iam-policy: --history and --history-kms-key go with --scanner")
     print(render_policy(checks, cloudformation=args["cloudformation"], role_name=args["role_name"]))
     note = managed_policy_note(checks)
     if note and not args["cloudformation"]:

@@ -48,6 +48,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Sequence
 
+from scanner.arguments import UsageErrorParser
 from scanner.errors import UsageError
 from scanner.sanitizer import safe_text
 from scanner.suppressions import DEFAULT_MAX_DAYS, parse_suppressions, today_utc, validate_max_days
@@ -321,16 +322,9 @@ def import_prowler(path: Path, *, owner: str, expires: date, max_days: int = DEF
     return outcome
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError (exit 2, one line) instead of printing usage and exiting."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``orgscan suppressions import-prowler`` (also used to check documented commands)."""
-    parser = _Parser(prog="orgscan suppressions import-prowler",
+    parser = UsageErrorParser(prog="orgscan suppressions import-prowler",
                      description="Convert a Prowler mute list (YAML) into an orgscan suppression file (TOML).")
     parser.add_argument("mutelist", metavar="MUTELIST_YAML")
     parser.add_argument("--owner", help="who accepts the imported risks (required: every accepted risk names its owner)")
@@ -350,7 +344,7 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(list(argv))
     max_days = validate_max_days(args.suppressions_max_days)
     if not args.owner or not args.owner.strip():
-        raise UsageError("orgscan suppressions import-prowler: --owner is required: every accepted risk names who accepted it")
+        raise UsageError("suppressions import-prowler: --owner is required: every accepted risk names who accepted it")
     today = today_utc()
     if args.expires is None:
         expires = today + timedelta(days=DEFAULT_IMPORT_DAYS)

@@ -46,7 +46,7 @@ def parse_orgscan(command: str | Sequence[str]) -> argparse.Namespace:
     if not argv:
         raise CommandError("empty orgscan command")
     if argv[:2] == ["upload", "github"]:
-        return _parse(github.build_parser(cli._Parser), argv[2:])
+        return _parse(github.build_parser(), argv[2:])
     if argv[:2] == ["suppressions", "import-prowler"]:
         from scanner.prowler_mutelist import build_parser
 
@@ -54,9 +54,7 @@ def parse_orgscan(command: str | Sequence[str]) -> argparse.Namespace:
     if argv[:2] == ["upload", "securityhub"]:
         from reports.securityhub_upload import _parser
 
-        parser = _parser()
-        parser.__class__ = cli._Parser
-        return _parse(parser, argv[2:])
+        return _parse(_parser(), argv[2:])
     parser = cli._build_parser()
     if argv[0] == "scan":
         scan = cli._Parser(prog="orgscan scan", argument_default=argparse.SUPPRESS)

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from scanner import __version__
+from scanner.arguments import UsageErrorParser
 from scanner.sanitizer import safe_text
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -368,16 +369,7 @@ def upload_directory(client: CodeScanningClient, prepared: Sequence[PreparedSari
     return outcomes
 
 
-class _UsageErrorParser(argparse.ArgumentParser):
-    """argparse that raises UsageError (one line, exit 2 through ``orgscan``'s handler) instead of exiting."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        from scanner.errors import UsageError
-
-        raise UsageError(f"{PROG}: {message}")
-
-
-def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+def build_parser(parser_class: type[argparse.ArgumentParser] = UsageErrorParser) -> argparse.ArgumentParser:
     """The argument parser of ``orgscan upload github``."""
     parser = parser_class(
         prog=PROG,
@@ -428,7 +420,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
          opener: urllib.request.OpenerDirector | None = None) -> int:
     """Run ``orgscan upload github``; returns the exit code (0, 1, 2, 6 or 7; see the module's docs)."""
-    args = build_parser(_UsageErrorParser).parse_args(list(sys.argv[1:] if argv is None else argv))
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         _validate(args)
         token = _token(os.environ if environ is None else environ)

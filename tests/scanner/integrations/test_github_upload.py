@@ -359,4 +359,4 @@ def test_the_token_is_not_in_the_client_s_repr():
 
 def test_upload_without_a_target_names_both_targets(capsys):
     assert orgscan(["upload"]) == 2
-    assert capsys.readouterr().err == "orgscan: error: orgscan upload: name a target: securityhub, github\n"
+    assert capsys.readouterr().err == "orgscan: error: upload: name a target: securityhub, github\n"
