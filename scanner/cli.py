@@ -172,9 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["demo"]:
-            from scanner.simulator.demo import main as demo_main
-
-            code = demo_main(argv[1:])
+            code = _demo(argv[1:])
         elif argv[:2] == ["suppressions", "import-prowler"]:
             from scanner.prowler_mutelist import main as import_prowler_main
 
@@ -211,6 +209,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("internal error", exc_info=True)
         print(f"orgscan: internal error: {type(error).__name__}: {error} (rerun with --log-level debug)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+#: What the "sim" extra installs (setup.cfg): moto and the web server its standalone mode runs on.
+SIMULATOR_PACKAGES = {"moto", "flask", "flask_cors", "werkzeug", "openapi_spec_validator", "jsonpath_ng"}
+
+
+def _demo(argv: list[str]) -> int:
+    """``orgscan demo``: without the simulator's packages, or with another moto, one line and exit 2."""
+    try:
+        from scanner.simulator.demo import main as demo_main
+        from scanner.simulator.registration import SimulatorIncompatible
+
+        try:
+            return demo_main(argv)
+        except SimulatorIncompatible as error:
+            raise UsageError(f"demo: the simulated organization cannot run: {error}") from None
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in SIMULATOR_PACKAGES:
+            raise
+        raise UsageError(f"demo: the simulated organization needs the 'sim' extra ({error.name} is not installed): "
+                         "pip install 'orgscan[sim]'") from None
 
 
 def _dispatch(argv: list[str]) -> int:
