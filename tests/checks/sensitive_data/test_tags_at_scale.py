@@ -6,6 +6,7 @@ botocore's paginator does) and measures the check itself.
 """
 from __future__ import annotations
 
+import inspect
 import time
 import tracemalloc
 from typing import Any, Iterator
@@ -62,7 +63,12 @@ def test_twenty_thousand_resources_stream_in_bounded_memory():
     print(f"{RESOURCES} resources: {elapsed:.1f} s, peak {peak / 1e6:.1f} MB")
 
 
-def test_paged_account_matches_the_reader_interface():
-    # the double answers only methods the real reader has, with the same names
+def test_the_paged_double_has_the_real_readers_methods_and_positional_parameters():
+    # The double stands in for AwsReader: the methods the check calls must exist there with the same
+    # positional parameters, or the check could pass here and fail on a real reader.
     for name in ("stream", "call", "collect"):
-        assert callable(getattr(AwsReader, name))
+        real = [p.name for p in inspect.signature(getattr(AwsReader, name)).parameters.values()
+                if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        double = [p.name for p in inspect.signature(getattr(PagedAccount, name)).parameters.values()
+                  if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        assert double == real, name
