@@ -18,6 +18,15 @@ class HistoryError(OrgscanError):
     """The scan history (``--history``) could not be read or written: one line naming the location, key and IAM action."""
 
 
+class MalformedResponse(ValueError):
+    """An AWS answer that does not have the shape its service model promises; the message names the field.
+
+    Checks raise it from their gathering code (AWS strings are hostile, and a member account's answer
+    may be anything); the runner turns it into that check's ERROR result like any other failure. It
+    lives in the host so that every check, built in or a plugin's, raises the same one.
+    """
+
+
 class AwsError(OrgscanError):
     """An AWS call failed after the SDK's retries; ``action`` is the IAM action, e.g. ``kms:GetKeyPolicy``."""
 

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from scanner.aws import AwsReader
 from scanner.findings import describe_failure, one_line
-from scanner.errors import AwsError
+from scanner.errors import AwsError, MalformedResponse
 
 KMS_EVENT_SOURCE = "kms.amazonaws.com"
 #: A stand-in event source for "management events in general": one that no
@@ -23,10 +23,6 @@ ANY_MANAGEMENT_SOURCE = "iam.amazonaws.com"
 
 #: IAM actions the trail gathering needs (every CloudTrail check declares them).
 TRAIL_ACTIONS = ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors")
-
-
-class MalformedResponse(ValueError):
-    """A CloudTrail answer that does not have the shape of its service model."""
 
 
 @dataclass

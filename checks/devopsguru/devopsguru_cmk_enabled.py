@@ -12,8 +12,7 @@ from checks.devopsguru.gather import (
     integration_error,
     not_in_use_finding,
 )
-from checks.kms.gather import MalformedResponse
-from scanner.errors import AwsError
+from scanner.errors import AwsError, MalformedResponse
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(

@@ -7,9 +7,9 @@ from checks.devopsguru.gather import (
     UPDATE_INTEGRATION_CLI,
     customer_managed_key_or_finding,
 )
-from checks.kms.gather import DESCRIBE_KEY, LIST_ALIASES, LIST_GRANTS, GrantFacts, MalformedResponse, list_grants
+from checks.kms.gather import DESCRIBE_KEY, LIST_ALIASES, LIST_GRANTS, GrantFacts, list_grants
 from checks.sensitive_data.detector import redact_identifier
-from scanner.errors import AwsError
+from scanner.errors import AwsError, MalformedResponse
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 #: What DevOps Guru needs under its key: a data key to encrypt what it stores (GenerateDataKey) and Decrypt to read it.

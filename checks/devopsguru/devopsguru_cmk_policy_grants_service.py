@@ -10,7 +10,7 @@ from checks.devopsguru.gather import (
     customer_managed_key_or_finding,
     integration_error,
 )
-from checks.kms.gather import DESCRIBE_KEY, GET_KEY_POLICY, LIST_ALIASES, MalformedResponse, key_policy_text
+from checks.kms.gather import DESCRIBE_KEY, GET_KEY_POLICY, LIST_ALIASES, key_policy_text
 from checks.policy import (
     Condition,
     Policy,
@@ -24,7 +24,7 @@ from checks.policy import (
 )
 from checks.request_kinds import DEVOPS_GURU_ACTIONS
 from checks.request_kinds import devops_guru_request as _fas_request
-from scanner.errors import AwsError
+from scanner.errors import AwsError, MalformedResponse
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 from scanner.options import OptionError, known_options
 

@@ -11,10 +11,9 @@ from checks.devopsguru.gather import (
     integration_error,
     not_in_use_finding,
 )
-from checks.kms.gather import MalformedResponse
 from checks.policy import Policy, PolicyError, parse_policy
 from checks.request_kinds import Access, OutsideCaller, allowed_accesses, outside_callers, outside_endpoint_request
-from scanner.errors import AwsError
+from scanner.errors import AwsError, MalformedResponse
 from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 

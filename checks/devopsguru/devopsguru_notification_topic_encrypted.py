@@ -15,9 +15,9 @@ from checks.devopsguru.notification_topics import (
     place_evidence,
     topic_attributes,
 )
-from checks.kms.gather import AWS_MANAGED_ALIAS_PREFIX, DESCRIBE_KEY, GET_KEY_POLICY, MalformedResponse, describe_key
+from checks.kms.gather import AWS_MANAGED_ALIAS_PREFIX, DESCRIBE_KEY, GET_KEY_POLICY, describe_key
 from checks.policy import PolicyError, Verdict, evaluate, parse_policy
-from scanner.errors import AwsError
+from scanner.errors import AwsError, MalformedResponse
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 #: What DevOps Guru (through SNS) asks of the topic's key to publish an encrypted message.

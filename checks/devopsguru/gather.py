@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from checks.kms.gather import AWS_MANAGED_ALIAS_PREFIX, KeyFacts, MalformedResponse, aliases_by_key, describe_key
-from scanner.errors import AccessDenied, AwsError
+from checks.kms.gather import AWS_MANAGED_ALIAS_PREFIX, KeyFacts, aliases_by_key, describe_key
+
+from scanner.errors import AccessDenied, AwsError, MalformedResponse
 from scanner.model import Finding, Status
 
 DESCRIBE_SERVICE_INTEGRATION = "devops-guru:DescribeServiceIntegration"

@@ -18,11 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
-from checks.kms.gather import MalformedResponse
 from checks.policy import Caller, CallerKind, Request
 from checks.request_kinds import CALLER_CHOSEN_KEYS, RESOURCE_PROPERTY_KEYS, STRANGER_ACCOUNT
 from checks.devopsguru.gather import INTEGRATION_RESOURCE_TYPE, integration_error
-from scanner.errors import AwsError
+from scanner.errors import AwsError, MalformedResponse
 from scanner.findings import judge_apart
 from scanner.model import Finding, Status
 

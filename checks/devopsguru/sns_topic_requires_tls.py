@@ -11,10 +11,9 @@ from checks.devopsguru.notification_topics import (
     place_evidence,
     topic_attributes,
 )
-from checks.kms.gather import MalformedResponse
 from checks.policy import Caller, CallerKind, PolicyError, Request, explicit_denies, parse_policy
 from checks.request_kinds import CALLER_CHOSEN_KEYS
-from scanner.errors import AwsError
+from scanner.errors import AwsError, MalformedResponse
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 #: The operations a plain-HTTP request could carry an insight through: publishing it, and reading it off as a subscriber.

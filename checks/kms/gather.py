@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from checks.policy import Policy, PolicyError, parse_policy
-from scanner.errors import AwsError
+from scanner.errors import AwsError, MalformedResponse
 from scanner.findings import resource_error
 from scanner.model import Finding, Status
 
@@ -31,10 +31,6 @@ GET_KEY_ROTATION_STATUS = "kms:GetKeyRotationStatus"
 
 #: What a result names when the region's keys cannot be listed at all.
 KEYS_OF_REGION = "kms-keys"
-
-
-class MalformedResponse(ValueError):
-    """An AWS answer that does not have the shape the service model promises; the message names the field."""
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from checks.devopsguru.gather import GET_RESOURCE_COLLECTION, devops_guru_usage, integration_error, not_in_use_finding
-from checks.kms.gather import MalformedResponse
-from scanner.errors import AccessDenied, AwsError, ServiceNotAvailable
+from scanner.errors import AccessDenied, AwsError, MalformedResponse, ServiceNotAvailable
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 GET_MACIE_SESSION = "macie2:GetMacieSession"

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from checks.cloudtrail.trails import MalformedResponse, own_trails_in_region
+from checks.cloudtrail.trails import own_trails_in_region
+
+from scanner.errors import MalformedResponse
 
 #: The region that judges IAM (a global service) when the context does not say
 #: which region is the scan's first: IAM's home region per partition.

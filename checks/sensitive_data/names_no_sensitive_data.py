@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from checks.cloudtrail.trails import MalformedResponse, own_trails_in_region
+from checks.cloudtrail.trails import own_trails_in_region
+
 from checks.sensitive_data import inventory
 from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, redact_identifier
-from scanner.errors import ServiceNotAvailable
+from scanner.errors import MalformedResponse, ServiceNotAvailable
 from scanner.findings import describe_failure, error_kind, judge_apart, one_line
 from scanner.model import GLOBAL_REGION, CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 

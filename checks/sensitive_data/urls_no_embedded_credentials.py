@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from checks.cloudtrail.trails import MalformedResponse
 from checks.sensitive_data import patterns
 from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, mask, normalised_options, redact_identifier
-from scanner.errors import AwsError, ServiceNotAvailable
+from scanner.errors import AwsError, MalformedResponse, ServiceNotAvailable
 from scanner.findings import describe_failure, error_kind, judge_apart, one_line, resource_error
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 

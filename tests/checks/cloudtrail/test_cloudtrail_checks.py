@@ -227,7 +227,7 @@ def test_selector_semantics():
 @pytest.mark.parametrize("selector", [{}, {"FieldSelectors": "x"}, {"FieldSelectors": [{"Equals": ["a"]}]},
                                       {"FieldSelectors": [{"Field": "eventSource", "Equals": "kms"}]}])
 def test_malformed_advanced_selector_raises_a_clear_error(selector):
-    from checks.cloudtrail.trails import MalformedResponse
+    from scanner.errors import MalformedResponse
 
     with pytest.raises(MalformedResponse):
         advanced_selector_matches(selector, {"eventCategory": "Management"})
@@ -262,7 +262,7 @@ def test_a_malformed_trail_entry_is_an_error_result_and_the_others_are_judged():
 
 
 def test_malformed_status_or_selectors_make_the_account_check_raise_not_crash_silently():
-    from checks.cloudtrail.trails import MalformedResponse
+    from scanner.errors import MalformedResponse
 
     trail = {"TrailARN": "arn:aws:cloudtrail:us-east-1:123456789012:trail/t", "Name": "t", "HomeRegion": "us-east-1",
              "IsMultiRegionTrail": True}

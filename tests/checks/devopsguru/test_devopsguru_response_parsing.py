@@ -11,7 +11,8 @@ from types import SimpleNamespace
 from hypothesis import given, settings, strategies as st
 
 from checks.devopsguru.gather import devops_guru_endpoints, devops_guru_usage, encryption_setting, parse_key_ref
-from checks.kms.gather import MalformedResponse, parse_key_metadata
+from checks.kms.gather import parse_key_metadata
+from scanner.errors import MalformedResponse
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=12),
