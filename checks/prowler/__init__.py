@@ -1,7 +1,7 @@
 """The Prowler bridge: Prowler's AWS checks, run in every account of the scan (see docs/prowler.md).
 
-Enabled by configuration: without ``--prowler-bin`` (or ``bin`` in
-``[plugins.prowler]``) it contributes no check. Prowler is never imported:
+Enabled by configuration: without ``--prowler-bin`` (or the config file's top-level
+``prowler-bin`` key, docs/configuration.md) it contributes no check. Prowler is never imported:
 it runs as a separate program from its own virtual environment.
 """
 from __future__ import annotations
