@@ -222,7 +222,7 @@ def _demo(argv: list[str]) -> int:
         from scanner.simulator.registration import SimulatorIncompatible
 
         try:
-            return demo_main(argv)
+            return demo_main(argv, run_orgscan=main)
         except SimulatorIncompatible as error:
             raise UsageError(f"demo: the simulated organization cannot run: {error}") from None
     except ModuleNotFoundError as error:

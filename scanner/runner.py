@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 import botocore.exceptions
 
@@ -31,6 +31,9 @@ from scanner.findings import error_kind
 from scanner.model import GLOBAL_REGION, Check, Finding, Scope, Status
 from scanner.sessions import AccountSessions
 from scanner.targets import PlannedAccount
+
+if TYPE_CHECKING:
+    from scanner.config import ScanSettings
 
 log = logging.getLogger(__name__)
 
@@ -615,3 +618,31 @@ class LocalExecutor:
         if stop.is_set():
             return None
         return runner.run(target, planned)
+
+
+def build_target_runner(sessions: AccountSessions, checks: Mapping[str, Check], plan: Mapping[str, Any], settings: "ScanSettings") -> TargetRunner:
+    """A TargetRunner for a plan; Dask workers call this with their own sessions."""
+    partition = plan["partition"]
+    accounts = {a["id"]: Account(a["id"], a["name"], partition) for a in plan["accounts"]}
+    organization = None
+    caches = {}
+    if plan["mode"] == "organization":
+        # One cache for the caller's account, shared by its own checks and by
+        # organization-wide reads (e.g. organization trails), so neither repeats the other's calls.
+        caller_cache = caches[plan["caller_account_id"]] = sessions.target_cache(plan["caller_account_id"])
+        organization = OrganizationFacts(
+            id=plan["organization_id"],
+            management_account_id=plan["management_account_id"],
+            management=AwsReader(caller_cache, sessions.default_region),
+        )
+    return TargetRunner(
+        sessions,
+        checks,
+        accounts=accounts,
+        account_regions={a["id"]: tuple(a["regions"]) for a in plan["accounts"]},
+        organization=organization,
+        scan_mode=plan["mode"],
+        check_options=settings.check_options,
+        check_timeout=settings.check_timeout,
+        caches=caches,
+    )

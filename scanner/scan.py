@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
@@ -15,7 +15,6 @@ import pluggy
 from scanner.aws import AwsReader
 from scanner.baseline import compare_with_baseline, counts_toward_exit, load_baseline
 from scanner.config import ScanSettings, settings_from_plan, validate
-from scanner.context import Account, OrganizationFacts
 from scanner.document import MAX_NAME, PLAN_FILE, Spool, build_document, find_gaps, new_scan_id, utc_now
 from scanner.errors import AwsError, HistoryError, UsageError
 from scanner.history import entry_name, open_history, scope_of
@@ -34,7 +33,7 @@ from scanner.runner import (
     Progress,
     Target,
     TargetOutcome,
-    TargetRunner,
+    build_target_runner,
     error_records,
     planned_targets,
     targets_per_account,
@@ -457,34 +456,6 @@ class Scan:
             print(f"orgscan: error: {problem} (the reports are in {self.output_dir})", file=self.stderr)
             code = EXIT_HISTORY
         return ScanOutcome(document, self.output_dir, written, code)
-
-
-def build_target_runner(sessions: AccountSessions, checks: Mapping[str, Check], plan: Mapping[str, Any], settings: ScanSettings) -> TargetRunner:
-    """A TargetRunner for a plan; Dask workers call this with their own sessions."""
-    partition = plan["partition"]
-    accounts = {a["id"]: Account(a["id"], a["name"], partition) for a in plan["accounts"]}
-    organization = None
-    caches = {}
-    if plan["mode"] == "organization":
-        # One cache for the caller's account, shared by its own checks and by
-        # organization-wide reads (e.g. organization trails), so neither repeats the other's calls.
-        caller_cache = caches[plan["caller_account_id"]] = sessions.target_cache(plan["caller_account_id"])
-        organization = OrganizationFacts(
-            id=plan["organization_id"],
-            management_account_id=plan["management_account_id"],
-            management=AwsReader(caller_cache, sessions.default_region),
-        )
-    return TargetRunner(
-        sessions,
-        checks,
-        accounts=accounts,
-        account_regions={a["id"]: tuple(a["regions"]) for a in plan["accounts"]},
-        organization=organization,
-        scan_mode=plan["mode"],
-        check_options=settings.check_options,
-        check_timeout=settings.check_timeout,
-        caches=caches,
-    )
 
 
 def _public(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -203,7 +203,7 @@ class WorkerScan:
     def __init__(self, spec: ScanSpec) -> None:
         from scanner.iam_policy import member_actions
         from scanner.plugins import build_plugin_manager, collect_checks
-        from scanner.scan import build_target_runner
+        from scanner.runner import build_target_runner
         from scanner.sessions import AccountSessions
 
         if spec.version != __version__:

@@ -9,7 +9,7 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from scanner.errors import UsageError
 
@@ -36,8 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str]) -> int:
-    """Run the demo; returns the scan's exit code (0 with --keep-running)."""
+def main(argv: Sequence[str], run_orgscan: Callable[[list[str]], int] | None = None) -> int:
+    """Run the demo; returns the scan's exit code (0 with --keep-running).
+
+    ``run_orgscan`` is ``orgscan``'s own entry point (``scanner.cli.main``), handed over by the
+    command line so that the simulator does not import the command line that imports it.
+    """
     args = build_parser().parse_args(list(argv))
     try:
         scenario = _scenario(args)
@@ -63,9 +67,10 @@ def main(argv: Sequence[str]) -> int:
         output_dir = Path(args.output_dir)
         print(f"Simulated organization {scenario.organization_id}: {len(scenario.accounts)} accounts, "
               f"regions {', '.join(scenario.regions)}, serving on {sim.endpoint_url}", file=sys.stderr)
+        if run_orgscan is None:
+            raise TypeError("the demo scans through orgscan's entry point: pass run_orgscan=scanner.cli.main")
+        orgscan_main = run_orgscan
         with _environment(sim.environment()):
-            from scanner.cli import main as orgscan_main
-
             accepted = _demo_suppressions(output_dir) if not args.scenario and args.accounts is None else []
             scan = ["scan", "--org", "--regions", ",".join(scenario.regions), "--output-dir"]
             compared: list[str] = []

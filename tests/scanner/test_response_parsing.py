@@ -43,7 +43,7 @@ from scanner.model import GLOBAL_REGION, Scope
 from scanner.plugins import build_plugin_manager, collect_checks
 from scanner.config import ScanSettings
 from scanner.runner import MAX_MESSAGE, Target
-from scanner.scan import build_target_runner
+from scanner.runner import build_target_runner
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
