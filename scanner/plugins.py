@@ -16,6 +16,7 @@ from scanner.errors import UsageError
 from scanner.iam_reference import UnknownAction, iam_reference
 from scanner.model import Check
 from scanner.reporting import ReportFormat
+from scanner.sanitizer import safe_text
 
 ENTRY_POINT_GROUP = "orgscan"
 log = logging.getLogger(__name__)
@@ -58,7 +59,45 @@ def build_plugin_manager(plugins: Iterable[str] = (), disabled: Iterable[str] = 
         manager.check_pending()
     except pluggy.PluginValidationError as error:
         raise UsageError(f"plugin {error.plugin!r} is invalid: {error}") from None
+    _refuse_wrappers(manager)
     return manager
+
+
+def _refuse_wrappers(manager: pluggy.PluginManager) -> None:
+    """UsageError naming the plugin and hook for a wrapper implementation (``hookwrapper`` or ``wrapper=True``).
+
+    orgscan calls each plugin's implementation on its own (so that one plugin's failure or bad
+    answer is reported as that plugin's and never stops the others), and a wrapper only makes sense
+    around the whole call: refused at load rather than silently never run.
+    """
+    for name in dir(manager.hook):
+        if not name.startswith("orgscan_"):
+            continue
+        for impl in getattr(manager.hook, name).get_hookimpls():
+            if impl.hookwrapper or getattr(impl, "wrapper", False):
+                raise UsageError(
+                    f"plugin {impl.plugin_name!r}: {name} is a wrapper (hookwrapper/wrapper=True), which orgscan does not "
+                    "support: every implementation is called on its own; implement it as a plain hook"
+                )
+
+
+def call_implementation(impl: Any, **kwargs: Any) -> Any:
+    """Call one hook implementation as pluggy does: with only the arguments it names (any subset of the spec's)."""
+    return impl.function(*[kwargs[name] for name in impl.argnames])
+
+
+def _contributions(impl: Any, hook_name: str, returned: Any, expected: type) -> list[Any]:
+    """``returned`` as a list of ``expected``; UsageError naming the plugin and hook for anything else."""
+    if returned is None:
+        return []
+    if isinstance(returned, expected) or not isinstance(returned, (list, tuple)):
+        raise UsageError(f"plugin {impl.plugin_name!r}: {hook_name} returned {type(returned).__name__}, "
+                         f"not a list of {expected.__module__}.{expected.__name__}")
+    for item in returned:
+        if not isinstance(item, expected):
+            raise UsageError(f"plugin {impl.plugin_name!r}: {hook_name} returned {safe_text(repr(item), 80)}, "
+                             f"which is not a {expected.__module__}.{expected.__name__}")
+    return list(returned)
 
 
 def _is_file_path(spec: str) -> bool:
@@ -174,10 +213,8 @@ def collect_checks(manager: pluggy.PluginManager, options: Mapping[str, Any]) ->
     checks: dict[str, Check] = {}
     owners: dict[str, str] = {}
     for impl in reversed(manager.hook.orgscan_register_checks.get_hookimpls()):
-        contributed = impl.function(options=options) or []
-        for item in contributed:
-            if not isinstance(item, Check):
-                raise UsageError(f"plugin {impl.plugin_name!r} returned {item!r}, which is not a scanner.model.Check")
+        returned = call_implementation(impl, options=options)
+        for item in _contributions(impl, "orgscan_register_checks", returned, Check):
             if item.id in checks:
                 raise UsageError(f"check {item.id!r} is contributed by both {owners[item.id]!r} and {impl.plugin_name!r}")
             checks[item.id] = item
@@ -205,8 +242,9 @@ def validate_iam_actions(check: Check, plugin_name: str) -> None:
 def collect_report_formats(manager: pluggy.PluginManager) -> dict[str, ReportFormat]:
     """Every report format by name."""
     formats: dict[str, ReportFormat] = {}
-    for contributed in manager.hook.orgscan_register_report_formats():
-        for item in contributed or []:
+    for impl in reversed(manager.hook.orgscan_register_report_formats.get_hookimpls()):
+        returned = call_implementation(impl)
+        for item in _contributions(impl, "orgscan_register_report_formats", returned, ReportFormat):
             if item.name in formats:
                 raise UsageError(f"report format {item.name!r} is contributed twice")
             formats[item.name] = item
@@ -218,6 +256,6 @@ def notify(manager: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> None
     hook = getattr(manager.hook, hook_name)
     for impl in hook.get_hookimpls():
         try:
-            impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            call_implementation(impl, **kwargs)
         except Exception as error:  # noqa: BLE001 - a notification must not break the scan
             log.warning("plugin %s failed in %s: %s: %s", impl.plugin_name, hook_name, type(error).__name__, error)

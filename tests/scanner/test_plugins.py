@@ -100,3 +100,62 @@ def test_a_plugin_that_cannot_be_loaded_is_one_line_saying_where_orgscan_looked(
     err = capsys.readouterr().err
     assert said in err
     assert err.count("\n") == 1 and len(err) < 400, err
+
+
+PLUGIN_HEAD = """
+from scanner import hookimpl
+from scanner.model import CheckMetadata, Scope, Severity, Status, Finding, Remediation, check
+
+@check(CheckMetadata(id="pluggy_legal_check", title="t", severity=Severity.LOW, service="s3", resource_type="AWS::S3::Bucket",
+                     scope=Scope.ACCOUNT, rationale="r", remediation=Remediation(text="r"), iam_actions=("s3:ListAllMyBuckets",)))
+def pluggy_legal_check(ctx):
+    yield Finding(Status.PASS, resource_id="x")
+"""
+
+
+def _plugin_file(tmp_path, body: str):
+    # A module name of its own per test: orgscan refuses a second, different module of the same name.
+    path = tmp_path / f"plugin_{''.join(c for c in tmp_path.name if c.isalnum())}.py"
+    path.write_text(PLUGIN_HEAD + body)
+    return str(path)
+
+
+def test_an_implementation_may_take_fewer_arguments_than_the_spec_as_pluggy_allows(tmp_path):
+    plugin = _plugin_file(tmp_path, """
+@hookimpl
+def orgscan_register_checks():
+    return [pluggy_legal_check]
+
+seen = []
+
+@hookimpl
+def orgscan_scan_started():
+    seen.append("started")
+""")
+    manager = build_plugin_manager([plugin])
+    assert "pluggy_legal_check" in collect_checks(manager, {"anything": 1})
+    from scanner.plugins import notify
+
+    notify(manager, "orgscan_scan_started", scan={})
+    assert manager.get_plugin(plugin).seen == ["started"]
+
+
+@pytest.mark.parametrize("decorator", ["hookimpl(hookwrapper=True)", "hookimpl(wrapper=True)"])
+def test_a_wrapper_implementation_is_refused_at_load_naming_the_plugin_and_hook(tmp_path, decorator):
+    plugin = _plugin_file(tmp_path, f"""
+@{decorator}
+def orgscan_result(result):
+    yield
+""")
+    with pytest.raises(UsageError, match=r"plugin '.*\.py': orgscan_result is a wrapper \(hookwrapper/wrapper=True\)"):
+        build_plugin_manager([plugin])
+
+
+def test_a_hook_returning_one_check_instead_of_a_list_is_refused_naming_the_plugin_and_hook(tmp_path):
+    plugin = _plugin_file(tmp_path, """
+@hookimpl
+def orgscan_register_checks(options):
+    return pluggy_legal_check
+""")
+    with pytest.raises(UsageError, match=r"plugin '.*\.py': orgscan_register_checks returned Check, not a list of scanner.model.Check"):
+        collect_checks(build_plugin_manager([plugin]), {})
