@@ -27,6 +27,7 @@ from scanner.errors import AwsError, MalformedResponse
 from scanner.findings import error_kind, judge_apart, one_line
 from scanner.logsetup import redact
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
+from scanner.options import OptionError, known_options
 
 METADATA = CheckMetadata(
     id="devopsguru_privatelink_endpoint",
@@ -77,10 +78,6 @@ _VPC_SCOPES = ("with-subnets", "all")
 _OPTION_NAMES = ("vpcs", "skip_default_vpcs", "vpc_tags")
 
 
-class OptionError(ValueError):
-    """A bad ``[checks.devopsguru_privatelink_endpoint]`` setting; the message names it."""
-
-
 @dataclass(frozen=True)
 class VpcScope:
     """Which VPCs are judged: default every VPC that has a subnet."""
@@ -92,9 +89,7 @@ class VpcScope:
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "VpcScope":
         where = "[checks.devopsguru_privatelink_endpoint]"
-        unknown = sorted(set(options) - set(_OPTION_NAMES))
-        if unknown:
-            raise OptionError(f"{where}: unknown option {unknown[0]!r} (known: {', '.join(_OPTION_NAMES)})")
+        options = known_options("devopsguru_privatelink_endpoint", options, _OPTION_NAMES)
         vpcs = options.get("vpcs", "with-subnets")
         if vpcs not in _VPC_SCOPES:
             raise OptionError(f"{where} vpcs: expected one of {', '.join(_VPC_SCOPES)}, got {vpcs!r:.40}")
