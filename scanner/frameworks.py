@@ -27,6 +27,7 @@ import pluggy
 
 from scanner.errors import UsageError
 from scanner.sanitizer import safe_text
+from scanner.user_files import read_bounded
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -81,13 +82,7 @@ def framework_schema() -> dict[str, Any]:
 def load_framework(path: str | Path) -> Framework:
     """The framework in the TOML file at ``path``; UsageError (one line naming the file, entry and field) otherwise."""
     source = str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FRAMEWORK_BYTES + 1)
-    except OSError as error:
-        raise UsageError(f"framework file {source}: cannot be read: {error.strerror or error}") from None
-    if len(data) > MAX_FRAMEWORK_BYTES:
-        raise UsageError(f"framework file {source}: larger than {MAX_FRAMEWORK_BYTES} bytes")
+    data = read_bounded(path, MAX_FRAMEWORK_BYTES, f"framework file {source}")
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:

@@ -52,6 +52,7 @@ from scanner.arguments import UsageErrorParser
 from scanner.errors import UsageError
 from scanner.sanitizer import safe_text
 from scanner.suppressions import DEFAULT_MAX_DAYS, parse_suppressions, today_utc, validate_max_days
+from scanner.user_files import read_bounded
 
 MAX_FILE_BYTES = 8 * 1024**2
 #: Without ``--expires``, imported entries last this long: long enough to review them, short enough to be reviewed.
@@ -291,15 +292,7 @@ def _load_yaml(path: Path) -> Any:
         return yaml.SafeLoader.construct_mapping(loader, node, deep)
 
     _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except OSError as error:
-        raise UsageError(f"{path}: cannot read: {error.strerror or error}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise UsageError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
+    data = read_bounded(path, MAX_FILE_BYTES, str(path))
     try:
         return yaml.load(data, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:

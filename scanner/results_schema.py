@@ -22,6 +22,7 @@ import jsonschema
 
 from scanner.errors import DocumentError
 from scanner.sanitizer import MAX_SAFE_INTEGER, safe_text
+from scanner.user_files import read_bounded
 
 SCHEMA_RESOURCE = "schemas/results.schema.json"
 #: Digits an integer literal may have before it is refused unread (2**53 has 16).
@@ -71,17 +72,7 @@ def parse_json(text: str | bytes, source: str) -> Any:
 def read_json_file(path: Path, source: str | None = None, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
     """The JSON file at ``path``, parsed by :func:`parse_json`; :class:`DocumentError` when missing or unreadable."""
     source = source or str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise DocumentError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise DocumentError(f"{source}: is a directory, not a file") from None
-    except OSError as error:
-        raise DocumentError(f"{source}: cannot read: {error.strerror or error}") from None
-    if len(data) > max_bytes:
-        raise DocumentError(f"{source}: larger than {max_bytes} bytes")
+    data = read_bounded(path, max_bytes, source, DocumentError)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

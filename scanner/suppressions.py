@@ -51,6 +51,7 @@ else:  # pragma: no cover - exercised on 3.10
 
 from scanner.errors import UsageError
 from scanner.sanitizer import safe_text
+from scanner.user_files import read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -189,15 +190,7 @@ def validate_max_days(value: Any, option: str = "--suppressions-max-days") -> in
 def load_suppressions(path: str | Path, *, max_days: int = DEFAULT_MAX_DAYS, today: date | None = None) -> SuppressionFile:
     """The validated file; UsageError (one line naming the file, the entry and the field) for anything wrong in it."""
     path = Path(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise UsageError(f"--suppressions {path}: no such file") from None
-    except OSError as error:
-        raise UsageError(f"--suppressions {path}: cannot read: {error.strerror or error}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise UsageError(f"--suppressions {path}: larger than {MAX_FILE_BYTES} bytes")
+    data = read_bounded(path, MAX_FILE_BYTES, f"--suppressions {path}")
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
