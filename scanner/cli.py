@@ -261,22 +261,25 @@ def _dispatch(argv: list[str]) -> int:
     return EXIT_USAGE
 
 
-def _scan(parser: argparse.ArgumentParser, argv: list[str]) -> int:
-    from scanner.scan import resume_scan, run_scan
+def _early_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The plugins to load and to block (``--config``'s, then the command line's), read before the full parse.
 
-    # Plugins can add options, so the plugin list is read before the full parse.
+    Plugins add options, so the plugin list must be known before a command's arguments are parsed.
+    """
     pre = _Parser(add_help=False)
     pre.add_argument("--config")
     pre.add_argument("--plugin", action="append", default=[])
     pre.add_argument("--disable-plugin", action="append", default=[])
-    early, _ = pre.parse_known_args(argv[1:])
-    config_plugins: list[str] = []
-    config_disabled: list[str] = []
-    if early.config:
-        preview = read_config(early.config, plugin_keys=set(), lenient=True)
-        config_plugins = preview.get("plugin", [])
-        config_disabled = preview.get("disable_plugin", [])
-    manager = build_plugin_manager([*config_plugins, *early.plugin], [*config_disabled, *early.disable_plugin])
+    early, _ = pre.parse_known_args(argv)
+    preview = read_config(early.config, plugin_keys=set(), lenient=True) if early.config else {}
+    return [*preview.get("plugin", []), *early.plugin], [*preview.get("disable_plugin", []), *early.disable_plugin]
+
+
+def _scan(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    from scanner.scan import resume_scan, run_scan
+
+    plugins, disabled = _early_plugins(argv[1:])
+    manager = build_plugin_manager(plugins, disabled)
 
     scan_parser = _Parser(prog="orgscan scan", argument_default=argparse.SUPPRESS)
     _scan_arguments(scan_parser)
@@ -297,8 +300,8 @@ def _scan(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     args.pop("config", None)
     merged: dict[str, Any] = {**config, **args}
     merged["plugin_options"] = {**plugin_defaults, **config.get("plugin_options", {}), **cli_plugin_options}
-    merged["plugin"] = [*config_plugins, *early.plugin]
-    merged["disable_plugin"] = [*config_disabled, *early.disable_plugin]
+    merged["plugin"] = plugins
+    merged["disable_plugin"] = disabled
     settings = ScanSettings(**merged)
     validate(settings)
     configure_logging(settings.log_level)
@@ -334,15 +337,7 @@ def _iam_policy(argv: list[str]) -> int:
     from scanner.iam_policy import managed_policy_note, render_policy
     from scanner.scan import select_checks
 
-    pre = _Parser(add_help=False)
-    pre.add_argument("--config")
-    pre.add_argument("--plugin", action="append", default=[])
-    pre.add_argument("--disable-plugin", action="append", default=[])
-    early, _ = pre.parse_known_args(argv[1:])
-    preview = read_config(early.config, plugin_keys=set(), lenient=True) if early.config else {}
-    plugins = [*preview.get("plugin", []), *early.plugin]
-    disabled = [*preview.get("disable_plugin", []), *early.disable_plugin]
-    manager = build_plugin_manager(plugins, disabled)
+    manager = build_plugin_manager(*_early_plugins(argv[1:]))
 
     parser = _Parser(prog="orgscan iam-policy")
     _policy_arguments(parser)
@@ -384,14 +379,7 @@ def _deploy(argv: list[str]) -> int:
     from scanner.iam_policy import member_actions
     from scanner.scan import select_checks
 
-    pre = _Parser(add_help=False)
-    pre.add_argument("--config")
-    pre.add_argument("--plugin", action="append", default=[])
-    pre.add_argument("--disable-plugin", action="append", default=[])
-    early, _ = pre.parse_known_args(argv[1:])
-    preview = read_config(early.config, plugin_keys=set(), lenient=True) if early.config else {}
-    manager = build_plugin_manager([*preview.get("plugin", []), *early.plugin],
-                                   [*preview.get("disable_plugin", []), *early.disable_plugin])
+    manager = build_plugin_manager(*_early_plugins(argv[1:]))
     parser = _Parser(prog="orgscan deploy")
     _deploy_arguments(parser)
     group = parser.add_argument_group("plugin options")
