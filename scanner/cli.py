@@ -25,7 +25,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from scanner import __version__
 from scanner.arguments import UsageErrorParser
@@ -33,6 +33,9 @@ from scanner.config import FAIL_ON_CHOICES, ScanSettings, read_config, split_lis
 from scanner.errors import HistoryError, UsageError
 from scanner.logsetup import configure_logging
 from scanner.plugins import build_plugin_manager, collect_checks, collect_report_formats, describe_plugins
+
+if TYPE_CHECKING:
+    from scanner.model import Check
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 4
@@ -331,27 +334,35 @@ def _suppressed_note(document: dict[str, Any]) -> str:
     return f" ({applied['suppressed']} suppressed)" if applied else ""
 
 
-def _iam_policy(argv: list[str]) -> int:
-    """``orgscan iam-policy``: the checks are those a scan with the same plugins and plugin options would run."""
+#: Config keys that only steer a scan's run, not which checks it has: a policy or template ignores them.
+_RUN_ONLY_KEYS = ("plugin_options", "checks", "exclude_checks", "history", "history_kms_key", "history_keep", "baseline", "fail_on_new")
+
+
+def _checks_of(argv: list[str], prog: str, add_arguments: Callable[[argparse.ArgumentParser], None]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Check]]:
+    """The arguments, the config file and the checks a scan with the same plugins and plugin options would run."""
     from scanner.config import validate_role_name
-    from scanner.iam_policy import managed_policy_note, render_policy
     from scanner.scan import select_checks
 
-    manager = build_plugin_manager(*_early_plugins(argv[1:]))
-
-    parser = _Parser(prog="orgscan iam-policy")
-    _policy_arguments(parser)
+    manager = build_plugin_manager(*_early_plugins(argv))
+    parser = _Parser(prog=prog)
+    add_arguments(parser)
     group = parser.add_argument_group("plugin options")
     before = set(id(a) for a in parser._actions)
     manager.hook.orgscan_add_options(group=group)
     plugin_keys = {action.dest for action in parser._actions if id(action) not in before}
-    args = vars(parser.parse_args(argv[1:]))
+    args = vars(parser.parse_args(argv))
     validate_role_name(args["role_name"])
     config = read_config(args["config"], plugin_keys=plugin_keys) if args["config"] else {}
     plugin_options = {**config.get("plugin_options", {}), **{k: v for k, v in args.items() if k in plugin_keys and v is not None}}
-    settings = ScanSettings(**{k: v for k, v in config.items() if k not in ("plugin_options", "checks", "exclude_checks", "history", "history_kms_key", "history_keep", "baseline", "fail_on_new")},
-                            plugin_options=plugin_options)
-    checks = select_checks(collect_checks(manager, settings.options()), args["checks"] or [], [])
+    settings = ScanSettings(**{k: v for k, v in config.items() if k not in _RUN_ONLY_KEYS}, plugin_options=plugin_options)
+    return args, config, select_checks(collect_checks(manager, settings.options()), args["checks"] or [], [])
+
+
+def _iam_policy(argv: list[str]) -> int:
+    """``orgscan iam-policy``: the checks are those a scan with the same plugins and plugin options would run."""
+    from scanner.iam_policy import managed_policy_note, render_policy
+
+    args, config, checks = _checks_of(argv[1:], "orgscan iam-policy", _policy_arguments)
     if args["scanner"]:
         from scanner.history import validate_history_options
         from scanner.iam_policy import scanner_policy
@@ -374,25 +385,10 @@ def _iam_policy(argv: list[str]) -> int:
 
 def _deploy(argv: list[str]) -> int:
     """``orgscan deploy --cloudformation``: the scanner's own account is read with the actions the checks need."""
-    from scanner.config import validate_role_name
     from scanner.deploy import render_scanner_template
     from scanner.iam_policy import member_actions
-    from scanner.scan import select_checks
 
-    manager = build_plugin_manager(*_early_plugins(argv[1:]))
-    parser = _Parser(prog="orgscan deploy")
-    _deploy_arguments(parser)
-    group = parser.add_argument_group("plugin options")
-    before = set(id(a) for a in parser._actions)
-    manager.hook.orgscan_add_options(group=group)
-    plugin_keys = {action.dest for action in parser._actions if id(action) not in before}
-    args = vars(parser.parse_args(argv[1:]))
-    validate_role_name(args["role_name"])
-    config = read_config(args["config"], plugin_keys=plugin_keys) if args["config"] else {}
-    plugin_options = {**config.get("plugin_options", {}), **{k: v for k, v in args.items() if k in plugin_keys and v is not None}}
-    settings = ScanSettings(**{k: v for k, v in config.items() if k not in ("plugin_options", "checks", "exclude_checks")},
-                            plugin_options=plugin_options)
-    checks = select_checks(collect_checks(manager, settings.options()), args["checks"] or [], [])
+    args, _, checks = _checks_of(argv[1:], "orgscan deploy", _deploy_arguments)
     print(render_scanner_template(member_actions(checks), args["role_name"]))
     return 0
 
