@@ -55,8 +55,16 @@ METADATA = CheckMetadata(
 @check(METADATA)
 def cloudtrail_kms_events_logged(ctx):
     trails = [t for t in trails_covering_account(ctx, ctx.region) if t.covers_region(ctx.region)]
-    stores = event_data_stores_covering_account(ctx, ctx.region)
-    coverage = {id(t): management_coverage(t, KMS_EVENT_SOURCE) for t in [*trails, *stores]}
+    coverage = {id(t): management_coverage(t, KMS_EVENT_SOURCE) for t in trails}
+
+    def qualifies(source) -> bool:
+        return source.error is None and source.is_logging and all(coverage[id(source)])
+
+    # CloudTrail Lake is read only when no trail qualifies: a qualifying trail settles the verdict, and most
+    # organizations log with trails, so most targets are spared the event data store reads.
+    stores_read = not any(qualifies(t) for t in trails)
+    stores = event_data_stores_covering_account(ctx, ctx.region) if stores_read else []
+    coverage.update((id(s), management_coverage(s, KMS_EVENT_SOURCE)) for s in stores)
 
     def described(source, arn_field: str) -> dict:
         entry = {**source.summary(), arn_field: redact_identifier(source.arn)}
@@ -67,8 +75,9 @@ def cloudtrail_kms_events_logged(ctx):
     evidence = {
         "trails": [described(t, "trail_arn") for t in trails],
         "event_data_stores": [described(s, "event_data_store_arn") for s in stores],
+        "event_data_stores_read": stores_read,
     }
-    qualifying = [t for t in [*trails, *stores] if t.error is None and t.is_logging and all(coverage[id(t)])]
+    qualifying = [t for t in [*trails, *stores] if qualifies(t)]
     if qualifying:
         yield Finding(
             Status.PASS,

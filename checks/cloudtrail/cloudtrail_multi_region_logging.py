@@ -54,9 +54,17 @@ METADATA = CheckMetadata(
 @check(METADATA)
 def cloudtrail_multi_region_logging(ctx):
     trails = trails_covering_account(ctx, ctx.api_region)
-    stores = event_data_stores_covering_account(ctx, ctx.api_region)
-    coverage = {id(t): management_coverage(t, ANY_MANAGEMENT_SOURCE) for t in [*trails, *stores]}
-    qualifying = [t for t in [*trails, *stores] if t.error is None and t.multi_region and t.is_logging and all(coverage[id(t)])]
+    coverage = {id(t): management_coverage(t, ANY_MANAGEMENT_SOURCE) for t in trails}
+
+    def qualifies(source) -> bool:
+        return source.error is None and source.multi_region and source.is_logging and all(coverage[id(source)])
+
+    # CloudTrail Lake is read only when no trail qualifies: a qualifying trail settles the verdict, and most
+    # organizations log with trails, so most accounts are spared the event data store reads.
+    stores_read = not any(qualifies(t) for t in trails)
+    stores = event_data_stores_covering_account(ctx, ctx.api_region) if stores_read else []
+    coverage.update((id(s), management_coverage(s, ANY_MANAGEMENT_SOURCE)) for s in stores)
+    qualifying = [t for t in [*trails, *stores] if qualifies(t)]
     evidence_trails = [
         {
             **t.summary(),
@@ -75,7 +83,7 @@ def cloudtrail_multi_region_logging(ctx):
         }
         for s in stores
     ]
-    evidence = {"trails": evidence_trails, "event_data_stores": evidence_stores}
+    evidence = {"trails": evidence_trails, "event_data_stores": evidence_stores, "event_data_stores_read": stores_read}
     if qualifying:
         chosen = qualifying[0]
         yield Finding(

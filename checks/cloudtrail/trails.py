@@ -161,9 +161,12 @@ def own_trails_in_region(reader: AwsReader, region: str, account_id: str) -> lis
     """The trails whose home is ``region`` and that this account owns; a malformed entry is kept as its error.
 
     Each trail is judged once, in its home region, by the account that owns it
-    (an organization trail by the management account).
+    (an organization trail by the management account). The answer with shadow
+    trails is read and filtered here, not one without them: it holds every trail
+    the other answer would, and :func:`trails_covering_account` reads it anyway,
+    so the target's cache answers both with one DescribeTrails.
     """
-    answer = reader.call("cloudtrail", "describe_trails", region=region, includeShadowTrails=False)
+    answer = reader.call("cloudtrail", "describe_trails", region=region, includeShadowTrails=True)
     trail_list = answer.get("trailList")
     if not isinstance(trail_list, list):
         raise MalformedResponse("DescribeTrails answer has no trailList")

@@ -136,11 +136,6 @@ def key_policy_text(ctx, key_id: str) -> str:
     return policy
 
 
-def is_aws_managed(facts: KeyFacts, aliases: list[str]) -> bool:
-    """AWS managed keys are never judged by key-policy checks: KeyManager AWS or an ``alias/aws/*`` alias."""
-    return facts.key_manager == "AWS" or any(a.startswith(AWS_MANAGED_ALIAS_PREFIX) for a in aliases)
-
-
 @dataclass(frozen=True)
 class KeyListing:
     """One key of the region as the key-policy checks see it: facts, or the reason they could not be read."""
@@ -158,14 +153,16 @@ def customer_managed_keys(ctx) -> Iterator[KeyListing]:
     for key_id in list_key_ids(ctx):
         arn = f"arn:{ctx.partition}:kms:{ctx.region}:{ctx.account_id}:key/{key_id}"
         key_aliases = tuple(aliases.get(key_id, ()))
+        if any(a.startswith(AWS_MANAGED_ALIAS_PREFIX) for a in key_aliases):
+            # Only AWS can give a key an alias/aws/ alias ("The alias/aws/ prefix is reserved for AWS managed key",
+            # https://docs.aws.amazon.com/kms/latest/developerguide/alias-create.html): no DescribeKey needed to skip it.
+            continue
         try:
             facts = describe_key(ctx, key_id)
         except (AwsError, MalformedResponse) as error:
-            if any(a.startswith(AWS_MANAGED_ALIAS_PREFIX) for a in key_aliases):
-                continue
             yield KeyListing(key_id, arn, None, key_aliases, str(error))
             continue
-        if is_aws_managed(facts, list(key_aliases)):
+        if facts.key_manager == "AWS":
             continue
         yield KeyListing(key_id, facts.arn, facts, key_aliases, None)
 

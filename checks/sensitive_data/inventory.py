@@ -127,14 +127,34 @@ def cloudtrail_tagged(ctx: Any, trail_arns: list[str]) -> Iterator[TaggedResourc
                 yield _tagged(entry["ResourceId"], entry.get("TagsList", []), "cloudtrail:ListTags")
 
 
+#: Only AWS can give a key an alias that starts so ("The alias/aws/ prefix is reserved for AWS managed key",
+#: https://docs.aws.amazon.com/kms/latest/developerguide/alias-create.html).
+AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"
+
+
 def customer_managed_keys(ctx: Any) -> Iterator[tuple[str, Mapping[str, Any] | Exception]]:
-    """``(key_arn, KeyMetadata or the error reading it)`` for the region's customer managed keys (and unreadable ones)."""
+    """``(key_arn, KeyMetadata or the error reading it)`` for the region's customer managed keys (and unreadable ones).
+
+    A key with an ``alias/aws/`` alias is AWS managed and is skipped without a DescribeKey. Both reads use the
+    parameters ``checks.kms.gather`` uses (ListAliases, DescribeKey by key id), so the target's cache answers
+    each once for every check that asks.
+    """
+    aws_managed = set()
+    for alias in ctx.aws.collect("kms", "list_aliases", "Aliases"):
+        if not isinstance(alias, Mapping):
+            raise MalformedResponse("ListAliases: an entry is not an object")
+        name, target = alias.get("AliasName"), alias.get("TargetKeyId")
+        if isinstance(name, str) and name.startswith(AWS_MANAGED_ALIAS_PREFIX) and isinstance(target, str):
+            aws_managed.add(target)
     for key in ctx.aws.collect("kms", "list_keys", "Keys"):
+        key_id = key.get("KeyId") if isinstance(key, Mapping) else None
         arn = key.get("KeyArn") if isinstance(key, Mapping) else None
-        if not isinstance(arn, str):
-            raise MalformedResponse("ListKeys returned a key without KeyArn")
+        if not isinstance(arn, str) or not isinstance(key_id, str) or not key_id:
+            raise MalformedResponse("ListKeys returned a key without KeyId or KeyArn")
+        if key_id in aws_managed:
+            continue
         try:
-            metadata = ctx.aws.call("kms", "describe_key", KeyId=arn).get("KeyMetadata")
+            metadata = ctx.aws.call("kms", "describe_key", KeyId=key_id).get("KeyMetadata")
         except Exception as error:  # noqa: BLE001 - one unreadable key is an ERROR result for that key
             yield arn, error
             continue

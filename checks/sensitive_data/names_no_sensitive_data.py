@@ -41,6 +41,7 @@ METADATA = CheckMetadata(
     ),
     iam_actions=(
         "kms:ListKeys",
+        "kms:ListAliases",
         "kms:DescribeKey",
         "cloudtrail:DescribeTrails",
         "sns:ListTopics",

@@ -42,6 +42,7 @@ METADATA = CheckMetadata(
         "cloudtrail:DescribeTrails",
         "cloudtrail:ListTags",
         "kms:ListKeys",
+        "kms:ListAliases",
         "kms:DescribeKey",
         "kms:ListResourceTags",
         "iam:ListRoles",

@@ -187,6 +187,25 @@ def test_access_denied_to_list_event_data_stores_is_an_error_unless_a_trail_qual
     assert [f.status for f in cloudtrail_kms_events_logged(check_context(sim, STOPPED, "us-east-1", cloudtrail_kms_events_logged))] == [Status.PASS]
 
 
+def test_event_data_stores_are_read_only_when_no_trail_qualifies(make_org):
+    scenario = lake_scenario(organization_store={})
+    scenario["accounts"][1]["trails"] = [{"name": "member-trail"}]  # MEMBER: its own multi-Region trail
+    sim = make_org(scenario)
+    # A qualifying trail settles both verdicts: no ListEventDataStores in the member or the management account.
+    for check in (cloudtrail_multi_region_logging, cloudtrail_kms_events_logged):
+        findings = list(check(check_context(sim, MEMBER, "us-east-1", check)))
+        assert [f.status for f in findings] == [Status.PASS]
+        assert findings[0].evidence["event_data_stores_read"] is False
+        assert findings[0].evidence["event_data_stores"] == []
+    assert not [action for (_, _, action) in sim.call_counts() if action == "cloudtrail:ListEventDataStores"]
+    # Without a trail, the stores are read and the organization store is what passes the account.
+    findings = list(cloudtrail_kms_events_logged(check_context(sim, CONFIG_ITEMS, "us-east-1", cloudtrail_kms_events_logged)))
+    assert [f.status for f in findings] == [Status.PASS]
+    assert findings[0].evidence["event_data_stores_read"] is True
+    assert True in [s["organization_enabled"] for s in findings[0].evidence["event_data_stores"]]  # its own store is config items only
+    assert {account for (account, _, action) in sim.call_counts() if action == "cloudtrail:ListEventDataStores"} == {CONFIG_ITEMS, MANAGEMENT}
+
+
 def test_access_denied_with_nothing_qualifying_is_an_error_naming_the_action(make_org, run_orgscan):
     make_org(lake_scenario(), Faults(deny_actions={
         OWN_STORE: ["cloudtrail:GetEventDataStore"], STOPPED: ["cloudtrail:ListEventDataStores"],

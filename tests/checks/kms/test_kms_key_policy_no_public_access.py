@@ -61,6 +61,22 @@ def test_aws_managed_keys_are_never_judged(judge):
     assert list(results) == [key_arn(1)]
 
 
+def test_a_key_with_an_aws_alias_is_skipped_without_describing_it(make_org):
+    # "The alias/aws/ prefix is reserved for AWS managed key"
+    # (https://docs.aws.amazon.com/kms/latest/developerguide/alias-create.html): the alias alone says AWS manages it,
+    # so neither the key-policy checks nor the sensitive-data checks spend a DescribeKey on it.
+    from checks.sensitive_data.tags_no_sensitive_data import tags_no_sensitive_data
+    from kms_scenarios import organization
+    from scanner.testing import check_context
+
+    aws_managed = {"region": REGION, "manager": "AWS", "aliases": ["alias/aws/s3"], "policy": policy(public("Everyone"))}
+    sim = make_org(organization([aws_managed, key(1)]))
+    for check in (kms_key_policy_no_public_access, tags_no_sensitive_data):
+        list(check(check_context(sim, MEMBER, REGION, check)))
+    described = sum(n for (account, _, action), n in sim.call_counts().items() if account == MEMBER and action == "kms:DescribeKey")
+    assert described == 2  # key(1), once by each check (each check_context has its own cache)
+
+
 def test_policy_not_json_is_error_for_that_key_only(judge):
     broken = key(2)
     broken["policy_text"] = "Statement: everyone"
