@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import Any, Callable, Protocol
 
 from scanner.plan import Target, Work
-
-if TYPE_CHECKING:
-    from scanner.runner import TargetRunner
+from scanner.runner import TargetRunner
 
 
 @dataclass
@@ -32,7 +30,7 @@ class Executor(Protocol):
 
     def run(
         self,
-        runner_factory: Callable[[], "TargetRunner"],
+        runner_factory: Callable[[], TargetRunner],
         work: Work,
         on_done: Callable[[TargetOutcome], None],
         stop: threading.Event,
