@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import threading
 import urllib.request
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import botocore.config
 import botocore.credentials
@@ -29,12 +29,9 @@ import botocore.hooks
 import botocore.session
 
 from scanner.aws import ActionNames, TargetCache, action_allowed, translate_client_error
-from scanner.config import DEFAULT_ROLE_NAME, DEFAULT_ROLE_SESSION_NAME
+from scanner.config import DEFAULT_ROLE_NAME, DEFAULT_ROLE_SESSION_NAME, ScanSettings
 from scanner.iam_reference import HTTP_VERB_SERVICES, OPERATION_ACTIONS, iam_reference, prefix_candidates, required_actions
 from scanner.errors import AccessDenied, AwsError, UsageError
-
-if TYPE_CHECKING:
-    from scanner.config import ScanSettings
 
 DEFAULT_MAX_ATTEMPTS = 10
 #: Connections per client: at least this many, more with ``--concurrency`` (its threads share the clients).
@@ -382,7 +379,7 @@ class AccountSessions:
 
 
 def account_sessions(
-    settings: "ScanSettings",
+    settings: ScanSettings,
     member_actions: Iterable[str] | None = None,
     *,
     default_region: str | None = None,
