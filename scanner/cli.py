@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from scanner import __version__
 from scanner.arguments import UsageErrorParser
-from scanner.config import FAIL_ON_CHOICES, ScanSettings, read_config, split_list, validate
+from scanner.config import DEFAULT_ROLE_NAME, DEFAULT_ROLE_SESSION_NAME, FAIL_ON_CHOICES, ScanSettings, read_config, split_list, validate
 from scanner.errors import HistoryError, UsageError
 from scanner.logsetup import configure_logging
 from scanner.plugins import build_plugin_manager, collect_checks, collect_report_formats, describe_plugins
@@ -58,9 +58,9 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
     reach.add_argument("--ou", type=split_list, metavar="OU[,OU]", help="with --org: only accounts under these OUs (recursive)")
     reach.add_argument("--accounts", type=split_list, metavar="ID[,ID]", help="only these account ids")
     reach.add_argument("--exclude-accounts", type=split_list, metavar="ID[,ID]", help="skip these account ids")
-    reach.add_argument("--role-name", help="role assumed in every other account (default OrganizationAccountAccessRole)")
+    reach.add_argument("--role-name", help=f"role assumed in every other account (default {DEFAULT_ROLE_NAME})")
     reach.add_argument("--external-id", help="sts:ExternalId for the role")
-    reach.add_argument("--role-session-name", help="session name of the assumed role (default orgscan)")
+    reach.add_argument("--role-session-name", help=f"session name of the assumed role (default {DEFAULT_ROLE_SESSION_NAME})")
     reach.add_argument("--regions", type=split_list, metavar="R[,R]|all", help="regions to scan, or 'all' enabled regions (default: the profile's region)")
     run = parser.add_argument_group("checks and execution")
     run.add_argument("--checks", type=split_list, metavar="ID[,ID]", help="only these checks")
@@ -415,9 +415,8 @@ def _report(args: argparse.Namespace, manager: Any) -> int:
         document = compare_with_baseline(document, load_baseline(args.baseline))
     output_dir = Path(args.output_dir) if args.output_dir else Path(args.results).parent
     check_output_dir(output_dir)
-    formats = select_formats(collect_report_formats(manager), [f for f in args.format if f != "json"])
-    if "json" not in args.format:
-        formats = formats[1:]
+    # A report of an existing results.json: json again only when named.
+    formats = select_formats(collect_report_formats(manager), args.format, always_json=False)
     make_private_dir(output_dir)
     for path in write_reports(document, output_dir, formats):
         print(path)

@@ -38,6 +38,19 @@ ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 ROLE_SESSION_NAME_PATTERN = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 EXTERNAL_ID_PATTERN = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
 
+#: The role AWS Organizations creates in every account it creates (CreateAccount's RoleName default).
+DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
+DEFAULT_ROLE_SESSION_NAME = "orgscan"
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    """How every account but the caller's is reached: ``sts:AssumeRole`` into this role."""
+
+    name: str = DEFAULT_ROLE_NAME
+    external_id: str | None = None
+    session_name: str = DEFAULT_ROLE_SESSION_NAME
+
 
 @dataclass
 class ScanSettings:
@@ -48,9 +61,9 @@ class ScanSettings:
     ou: list[str] = field(default_factory=list)
     accounts: list[str] = field(default_factory=list)
     exclude_accounts: list[str] = field(default_factory=list)
-    role_name: str = "OrganizationAccountAccessRole"
+    role_name: str = DEFAULT_ROLE_NAME
     external_id: str | None = None
-    role_session_name: str = "orgscan"
+    role_session_name: str = DEFAULT_ROLE_SESSION_NAME
     regions: list[str] = field(default_factory=list)  # empty: the session's default region; ["all"]: enabled regions
     checks: list[str] = field(default_factory=list)
     exclude_checks: list[str] = field(default_factory=list)
@@ -86,6 +99,20 @@ class ScanSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def role(self) -> RoleSettings:
+        return RoleSettings(self.role_name, self.external_id, self.role_session_name)
+
+    @property
+    def first_named_region(self) -> str | None:
+        """The first of ``--regions`` when regions are named, else ``None``.
+
+        The scan's default region (account-wide checks' calls, the organization's
+        reads, the history's bucket); without named regions it is the profile's,
+        else us-east-1 (:class:`scanner.sessions.AccountSessions`).
+        """
+        return self.regions[0] if self.regions and self.regions != ["all"] else None
 
     def options(self) -> dict[str, Any]:
         """The mapping plugins receive in ``orgscan_register_checks``: every setting plus plugin options."""

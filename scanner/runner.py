@@ -1,116 +1,37 @@
-"""Fan-out of checks over (account, region) targets, with results spooled as they arrive.
+"""One target's checks, run into result records: the part of a scan every executor shares.
 
-The plan (accounts, their regions, the checks) is fixed before any check runs,
-so the document can account for every planned (account, region, check). A
-target is one account and one region (or ``global`` for account-wide checks);
-its checks run one after another and share the account's answer cache, and
-targets run concurrently (``--concurrency``). Each check runs with a timeout;
-whatever a check, a region or an account does, the others go on.
+A target is one account and one region (or ``global`` for account-wide
+checks); its planned checks run one after another and share the account's
+answer cache. Each check runs on a thread of its own, with a timeout; whatever
+a check does, the others go on. Executors (``scanner.executors``) decide where
+targets run and how many at once.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
-import functools
-import gc
 import logging
 import queue
 import threading
-import time
-from collections import Counter
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
+from typing import Any, Callable, Iterator, Mapping
 
 import botocore.exceptions
 
 from scanner.aws import AwsReader, TargetCache
+from scanner.config import ScanSettings
 from scanner.context import Account, CheckContext, OrganizationFacts
 from scanner.document import result_record
-from scanner.errors import AccessDenied, AwsError, OrgscanError, ServiceNotAvailable, UndeclaredAction, UnmappedOperation
+from scanner.error_results import describe_error, error_records
+from scanner.errors import OrgscanError, ServiceNotAvailable
 from scanner.findings import error_kind
-from scanner.model import GLOBAL_REGION, Check, Finding, Scope, Status
+from scanner.model import GLOBAL_REGION, Check, Finding, Status
+from scanner.plan import ScanPlan, Target
 from scanner.sessions import AccountSessions
-from scanner.targets import PlannedAccount
-
-if TYPE_CHECKING:
-    from scanner.config import ScanSettings
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE = 500
 #: Spool-only key naming the check that produced a bridged result; removed from the document.
 ORIGIN_KEY = "_origin"
-
-
-@dataclass(frozen=True)
-class Target:
-    account_id: str
-    region: str  # a region, or "global" for account-wide checks
-
-
-@dataclass
-class TargetOutcome:
-    target: Target
-    planned_checks: list[str]
-    records: list[dict[str, Any]]
-
-
-def planned_targets(account: PlannedAccount, checks: Mapping[str, Check]) -> list[tuple[Target, list[str]]]:
-    """The account's targets and the checks planned for each."""
-    regional = [c.id for c in checks.values() if c.metadata.scope is Scope.REGIONAL]
-    account_wide = [c.id for c in checks.values() if c.metadata.scope is Scope.ACCOUNT]
-    targets = []
-    if account_wide:
-        targets.append((Target(account.id, GLOBAL_REGION), account_wide))
-    if regional:
-        targets.extend((Target(account.id, region), regional) for region in account.regions)
-    return targets
-
-
-def targets_per_account(work: Iterable[tuple[Target, list[str]]]) -> Counter[str]:
-    """How many targets of the work belong to each account (to know when an account is done)."""
-    return Counter(target.account_id for target, _ in work)
-
-
-def error_records(check: Check, account_id: str, target_region: str, message: str, evidence: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """An ERROR result standing for a whole (account, region, check) that could not be judged."""
-    meta = check.metadata
-    return result_record(
-        check_id=meta.id,
-        title=meta.title,
-        service=meta.service,
-        status=Status.ERROR,
-        severity=meta.severity,
-        account_id=account_id,
-        region=target_region,
-        target_region=target_region,
-        resource_type=meta.resource_type,
-        resource_id=account_id,
-        resource_arn=None,
-        message=message[:MAX_MESSAGE],
-        evidence=evidence,
-    )
-
-
-def describe_error(error: BaseException) -> tuple[str, dict[str, Any]]:
-    """A one-line reason and evidence for an exception that escaped a check (never a traceback).
-
-    The evidence's ``error_kind`` (``scanner.findings.error_kind``) tells a
-    failure to reach AWS (``transport``, ``throttling``, ``service``) from one
-    about the target itself; ``--fail-on-incomplete`` reads it.
-    """
-    kind = {"error_kind": error_kind(error)}
-    if isinstance(error, AccessDenied):
-        return f"access denied: {error.action} ({error.code})", {"action": error.action, "error_code": error.code, **kind}
-    if isinstance(error, AwsError):
-        return f"{error.action} failed: {error.code}: {error.detail}"[:MAX_MESSAGE], {"action": error.action, "error_code": error.code, **kind}
-    if isinstance(error, UndeclaredAction):
-        return str(error), {"action": error.action, **kind}
-    if isinstance(error, UnmappedOperation):
-        return str(error), {"operation": f"{error.service}.{error.operation}", **kind}
-    if isinstance(error, botocore.exceptions.BotoCoreError):
-        return f"AWS SDK error: {type(error).__name__}: {error}", {"error": type(error).__name__, **kind}
-    return f"check failed: {type(error).__name__}: {' '.join(str(error).split())}"[:MAX_MESSAGE], {"error": type(error).__name__, **kind}
 
 
 class FailureWatchingReader:
@@ -236,6 +157,7 @@ class TargetRunner:
         *,
         accounts: Mapping[str, Account],
         account_regions: Mapping[str, tuple[str, ...]],
+        default_region: str,
         organization: OrganizationFacts | None,
         scan_mode: str,
         check_options: Mapping[str, Mapping[str, Any]],
@@ -246,6 +168,7 @@ class TargetRunner:
         self.checks = checks
         self.accounts = accounts
         self.account_regions = account_regions
+        self.default_region = default_region
         self.organization = organization
         self.scan_mode = scan_mode
         self.check_options = check_options
@@ -299,7 +222,7 @@ class TargetRunner:
     def _run_check(self, check: Check, account: Account, target: Target, cache: TargetCache) -> list[dict[str, Any]]:
         meta = check.metadata
         regions = self.account_regions[account.id]
-        api_region = target.region if target.region != GLOBAL_REGION else (regions[0] if regions else self.sessions.default_region)
+        api_region = target.region if target.region != GLOBAL_REGION else (regions[0] if regions else self.default_region)
         reader = FailureWatchingReader(AwsReader(cache, api_region, frozenset(meta.iam_actions), meta.id))
         organization = self.organization
         if organization is not None and organization.management is not None:
@@ -389,259 +312,28 @@ class TargetRunner:
         return record
 
 
-class Progress:
-    """One self-updating line on stderr: accounts done of total, errors so far, time left."""
-
-    def __init__(self, stream: Any, enabled: bool, accounts_total: int, targets_total: int) -> None:
-        self.stream = stream
-        self.enabled = enabled
-        self.accounts_total = accounts_total
-        self.targets_total = targets_total
-        self.targets_done = 0
-        self.accounts_done = 0
-        self.errors = 0
-        self.started = time.monotonic()
-        self._lock = threading.Lock()
-        self._last = 0.0
-
-    def target_done(self, records: Iterable[Mapping[str, Any]], account_finished: bool) -> None:
-        with self._lock:
-            self.targets_done += 1
-            self.accounts_done += int(account_finished)
-            self.errors += sum(1 for r in records if r["status"] == Status.ERROR.value)
-            now = time.monotonic()
-            if not self.enabled or (now - self._last < 0.2 and self.targets_done < self.targets_total):
-                return
-            self._last = now
-            elapsed = now - self.started
-            left = elapsed / self.targets_done * (self.targets_total - self.targets_done) if self.targets_done else 0
-            self.stream.write(
-                f"\r\x1b[Korgscan: accounts {self.accounts_done}/{self.accounts_total}  "
-                f"targets {self.targets_done}/{self.targets_total}  errors {self.errors}  ~{left:.0f}s left"
-            )
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-class GarbageCollectionSetting:
-    """The cyclic garbage collector's first threshold raised while scans run; restored after the last.
-
-    botocore's service models stay loaded for the whole scan (hundreds of thousands of
-    objects), and every full collection walks them again; creating clients allocates
-    enough to trigger one every few accounts. With Python's default threshold (700), a
-    scan of 100 accounts spent about 7 s in the collector, a quarter of its CPU; with
-    20,000, about 2 s, for about 30 MB more peak memory (bench/, docs/benchmarks.md).
-    Scans that run at once in one process (a Dask worker's) share the setting: the first
-    raises it, the last restores what it was.
-    """
-
-    def __init__(self, threshold: int) -> None:
-        self.threshold = threshold
-        self._lock = threading.Lock()
-        self._holders = 0
-        self._before: tuple[int, ...] = gc.get_threshold()
-
-    def hold(self) -> None:
-        with self._lock:
-            if self._holders == 0:
-                self._before = gc.get_threshold()
-                gc.set_threshold(max(self._before[0], self.threshold), *self._before[1:])
-            self._holders += 1
-
-    def release(self) -> None:
-        with self._lock:
-            if self._holders == 0:
-                raise RuntimeError("garbage-collection setting released more often than held")
-            self._holders -= 1
-            if self._holders == 0:
-                gc.set_threshold(*self._before)
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        self.hold()
-        try:
-            yield
-        finally:
-            self.release()
-
-
-SCAN_GARBAGE_COLLECTION = GarbageCollectionSetting(threshold=20_000)
-
-
-class TargetPools:
-    """The threads targets run on: ``concurrency`` of them, and apart from those, for each check
-    with ``max_parallel_runs``, a pool of that many threads.
-
-    A target's limited checks (the Prowler bridge's run, say) run on their own pools while its
-    other checks run on the main one, so queueing for a run never holds up orgscan's own
-    checks. :meth:`submit` gives one future per target, done when every part is: the target's
-    records, in the order of its planned checks, or ``None`` if a part did not run (the scan
-    stopped), so that the whole target runs again on resume.
-    """
-
-    def __init__(self, runner: TargetRunner, concurrency: int) -> None:
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="orgscan-target")
-        self._limited = {
-            check_id: concurrent.futures.ThreadPoolExecutor(max_workers=limit, thread_name_prefix=f"orgscan-{check_id}")
-            for check_id, limit in runner.run_limits.items()
-        }
-
-    def submit(
-        self,
-        target: Target,
-        planned: list[str],
-        run: Callable[[Target, list[str]], list[dict] | None],
-        main_done: Callable[[], None] | None = None,
-    ) -> concurrent.futures.Future:
-        """Run ``run(target, checks)`` for the target's parts; the future's result is the whole target's.
-
-        ``main_done`` is called once the part on the main pool is over (at once if there is none),
-        while limited parts may still be queued.
-        """
-        main = [c for c in planned if c not in self._limited]
-        parts = ([(self._pool, main)] if main else []) + [(self._limited[c], [c]) for c in planned if c in self._limited]
-        if not main and main_done is not None:
-            main_done()
-        if len(parts) == 1:
-            future = parts[0][0].submit(run, target, parts[0][1])
-            if main and main_done is not None:
-                future.add_done_callback(lambda _: main_done())
-            return future
-        whole: concurrent.futures.Future = concurrent.futures.Future()
-        results: dict[int, list[dict] | None] = {}
-        lock = threading.Lock()
-
-        def part_done(index: int, future: concurrent.futures.Future) -> None:
-            if index == 0 and main and main_done is not None:
-                main_done()
-            if future.cancelled():
-                whole.cancel()
-                return
-            error = future.exception()
-            with lock:
-                if whole.done():
-                    return
-                if error is not None:
-                    whole.set_exception(error)
-                    return
-                results[index] = future.result()
-                if len(results) < len(parts):
-                    return
-                ordered = [results[i] for i in range(len(parts))]
-                whole.set_result(None if any(r is None for r in ordered) else _in_planned_order(planned, ordered))
-
-        for index, (pool, checks) in enumerate(parts):
-            try:
-                future = pool.submit(run, target, checks)
-            except RuntimeError:  # the pool is shut down: the scan is stopping
-                whole.cancel()
-                break
-            future.add_done_callback(lambda f, i=index: part_done(i, f))
-        return whole
-
-    def shutdown(self, wait: bool) -> None:
-        for pool in (self._pool, *self._limited.values()):
-            pool.shutdown(wait=wait, cancel_futures=True)
-
-
-def _in_planned_order(planned: list[str], parts: list[list[dict]]) -> list[dict]:
-    """The parts' records as one target's, ordered as its planned checks (a bridged result goes with its origin)."""
-    position = {check_id: index for index, check_id in enumerate(planned)}
-    records = [record for part in parts for record in part]
-    return sorted(records, key=lambda record: position.get(record.get(ORIGIN_KEY) or record["check_id"], len(planned)))
-
-
-class LocalExecutor:
-    """Runs targets on bounded thread pools in this process (the default executor)."""
-
-    name = "local"
-
-    def __init__(self, concurrency: int) -> None:
-        self.concurrency = concurrency
-
-    def run(
-        self,
-        runner_factory: Callable[[], TargetRunner],
-        work: list[tuple[Target, list[str]]],
-        on_done: Callable[[TargetOutcome], None],
-        stop: threading.Event,
-    ) -> None:
-        runner = runner_factory()
-        remaining = targets_per_account(work)
-        pools = TargetPools(runner, self.concurrency)
-        main_parts_done = self._forget_after_main_parts(runner, work) if runner.run_limits else None
-        with SCAN_GARBAGE_COLLECTION.held():
-            try:
-                futures = {}
-                run = functools.partial(self._guarded, runner, stop=stop)
-                for target, planned in work:
-                    done = functools.partial(main_parts_done, target.account_id) if main_parts_done else None
-                    futures[pools.submit(target, planned, run, done)] = (target, planned)
-                for future in concurrent.futures.as_completed(futures):
-                    target, planned = futures[future]
-                    records = future.result()
-                    if records is None:  # stopped before it started
-                        continue
-                    remaining[target.account_id] -= 1
-                    if remaining[target.account_id] == 0:
-                        runner.forget_account(target.account_id)
-                    on_done(TargetOutcome(target, planned, records))
-            finally:
-                pools.shutdown(wait=not stop.is_set())
-                runner.close()
-
-    @staticmethod
-    def _forget_after_main_parts(runner: TargetRunner, work: list[tuple[Target, list[str]]]) -> Callable[[str], None]:
-        """Drop an account's answers and clients once its checks on the main pool are done.
-
-        Its limited checks (a Prowler run) may wait for hours; the bridge needs none of it, and
-        another limited check that reads AWS gets them again, at the cost of repeating its calls.
-        """
-        remaining = targets_per_account(work)
-        lock = threading.Lock()
-
-        def main_part_done(account_id: str) -> None:
-            with lock:
-                remaining[account_id] -= 1
-                last = remaining[account_id] == 0
-            if last:
-                runner.forget_account(account_id)
-
-        return main_part_done
-
-    @staticmethod
-    def _guarded(runner: TargetRunner, target: Target, planned: list[str], *, stop: threading.Event) -> list[dict] | None:
-        if stop.is_set():
-            return None
-        return runner.run(target, planned)
-
-
-def build_target_runner(sessions: AccountSessions, checks: Mapping[str, Check], plan: Mapping[str, Any], settings: "ScanSettings") -> TargetRunner:
+def build_target_runner(sessions: AccountSessions, checks: Mapping[str, Check], plan: ScanPlan, settings: ScanSettings) -> TargetRunner:
     """A TargetRunner for a plan; Dask workers call this with their own sessions."""
-    partition = plan["partition"]
-    accounts = {a["id"]: Account(a["id"], a["name"], partition) for a in plan["accounts"]}
+    accounts = {a.id: Account(a.id, a.name, plan.partition) for a in plan.accounts}
     organization = None
     caches = {}
-    if plan["mode"] == "organization":
+    if plan.mode == "organization":
         # One cache for the caller's account, shared by its own checks and by
         # organization-wide reads (e.g. organization trails), so neither repeats the other's calls.
-        caller_cache = caches[plan["caller_account_id"]] = sessions.target_cache(plan["caller_account_id"])
+        caller_cache = caches[plan.caller_account_id] = sessions.target_cache(plan.caller_account_id)
         organization = OrganizationFacts(
-            id=plan["organization_id"],
-            management_account_id=plan["management_account_id"],
-            management=AwsReader(caller_cache, sessions.default_region),
+            id=plan.organization_id,
+            management_account_id=plan.management_account_id,
+            management=AwsReader(caller_cache, plan.default_region),
         )
     return TargetRunner(
         sessions,
         checks,
         accounts=accounts,
-        account_regions={a["id"]: tuple(a["regions"]) for a in plan["accounts"]},
+        account_regions={a.id: a.regions for a in plan.accounts},
+        default_region=plan.default_region,
         organization=organization,
-        scan_mode=plan["mode"],
+        scan_mode=plan.mode,
         check_options=settings.check_options,
         check_timeout=settings.check_timeout,
         caches=caches,

@@ -1,7 +1,6 @@
 """One scan from settings to ``results.json``: plan, fan out, spool, account for everything, render."""
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import signal
 import sys
@@ -12,11 +11,13 @@ from typing import Any, Mapping, TextIO
 
 import pluggy
 
-from scanner.aws import AwsReader
 from scanner.baseline import compare_with_baseline, counts_toward_exit, load_baseline
 from scanner.config import ScanSettings, settings_from_plan, validate
-from scanner.document import MAX_NAME, PLAN_FILE, Spool, build_document, find_gaps, new_scan_id, utc_now
-from scanner.errors import AwsError, HistoryError, UsageError
+from scanner.document import PLAN_FILE, Spool, build_document, find_gaps, utc_now
+from scanner.error_results import error_records
+from scanner.errors import HistoryError, UsageError
+from scanner.executors import Executor, TargetOutcome
+from scanner.executors.local import LocalExecutor
 from scanner.history import entry_name, open_history, scope_of
 from scanner.findings import incomplete_reason
 from scanner.frameworks import check_entry, collect_frameworks, mappings_by_check
@@ -25,22 +26,14 @@ from scanner.model import Check, Severity, Status
 from scanner.output_dir import record_written, remove_earlier_reports
 from scanner.plugins import collect_checks, collect_report_formats, notify
 from scanner.results_schema import result_problem
-from scanner.sanitizer import safe_optional_text, safe_text
+from scanner.plan import ScanPlan, Work, planned_targets, targets_per_account, validate_plan
+from scanner.progress import Progress
+from scanner.sanitizer import safe_text
 from scanner.reporting import ReportFormat
-from scanner.runner import (
-    ORIGIN_KEY,
-    LocalExecutor,
-    Progress,
-    Target,
-    TargetOutcome,
-    build_target_runner,
-    error_records,
-    planned_targets,
-    targets_per_account,
-)
-from scanner.sessions import AccountSessions
+from scanner.runner import ORIGIN_KEY, build_target_runner
+from scanner.sessions import account_sessions
 from scanner.suppressions import SuppressionFile, apply_suppressions, is_suppressed, load_suppressions, today_utc
-from scanner.targets import PlannedAccount, enabled_regions, plan_accounts, validate_regions
+from scanner.targets import plan_scan
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +65,15 @@ def select_checks(available: Mapping[str, Check], include: list[str], exclude: l
     return chosen
 
 
-def select_formats(available: Mapping[str, ReportFormat], names: list[str]) -> list[ReportFormat]:
-    """The report formats asked for, always including ``json``."""
-    wanted = ["json", *[n for n in names if n != "json"]]
+def select_formats(available: Mapping[str, ReportFormat], names: list[str], *, always_json: bool = True) -> list[ReportFormat]:
+    """The report formats asked for, ``json`` first when it is one of them.
+
+    A scan always writes ``json`` (``results.json`` is the scan's record, which
+    ``orgscan report`` and ``--resume`` read); ``orgscan report`` renders it
+    again only when named (``always_json=False``).
+    """
+    with_json = always_json or "json" in names
+    wanted = (["json"] if with_json else []) + [n for n in names if n != "json"]
     for name in wanted:
         if name not in available:
             raise UsageError(f"--format: unknown report format {name!r} (available: {', '.join(sorted(available))})")
@@ -155,95 +154,26 @@ class Scan:
         # Read and validated now, before any AWS call: a bad baseline is a usage error (exit 2).
         self.baseline = load_baseline(settings.baseline) if settings.baseline else None
         self.history = (open_history(settings.history, kms_key=settings.history_kms_key, profile=settings.profile,
-                                     region=settings.regions[0] if settings.regions and settings.regions != ["all"] else None)
+                                     region=settings.first_named_region)
                         if settings.history else None)
         # Validated now (exit 2 before any AWS call), recorded in the document so reports need nothing else.
         self.frameworks = collect_frameworks(manager)
-        self.sessions = AccountSessions(
-            profile=settings.profile,
-            role_name=settings.role_name,
-            external_id=settings.external_id,
-            role_session_name=settings.role_session_name,
-            max_pool_connections=max(10, settings.concurrency),
-            default_region=(settings.regions[0] if settings.regions and settings.regions != ["all"] else None),
-            member_actions=member_actions(self.checks),
-        )
+        self.sessions = account_sessions(settings, member_actions(self.checks))
         self.stop = threading.Event()
 
     # planning ----------------------------------------------------------------
 
-    def plan(self) -> dict[str, Any]:
+    def plan(self) -> ScanPlan:
         """Accounts, their regions and the checks: fixed before any check runs, stored in the spool."""
-        settings = self.settings
-        if settings.regions and settings.regions != ["all"]:
-            if "all" in settings.regions:
-                raise UsageError("--regions: 'all' cannot be combined with named regions")
-            regions = validate_regions(settings.regions, self.sessions.known_regions())
-        elif settings.regions == ["all"]:
-            regions = None
-        else:
-            regions = [self.sessions.default_region]
-        account_plan = plan_accounts(
-            self.sessions,
-            organization=settings.org,
-            ous=settings.ou,
-            accounts=settings.accounts,
-            exclude_accounts=settings.exclude_accounts,
-            concurrency=settings.concurrency,
-        )
-        if not account_plan.accounts:
-            raise UsageError("no accounts to scan (check --ou, --accounts and --exclude-accounts)")
-        fallback_regions = regions
-        if regions is None:
-            caller_reader = AwsReader(self.sessions.target_cache(self.sessions.caller_account_id), self.sessions.default_region)
-            fallback_regions = self._enabled_regions(caller_reader)
-        scannable = [a for a in account_plan.accounts if a.status == "scanned"]
-        with concurrent.futures.ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
-            list(pool.map(lambda a: self._prepare_account(a, regions, fallback_regions), scannable))
-        all_regions = sorted({r for a in account_plan.accounts for r in a.regions} or set(fallback_regions or []))
-        return {
-            "scan_id": new_scan_id(),
-            "started_at": utc_now(),
-            "mode": account_plan.mode,
-            "organization_id": safe_optional_text(account_plan.organization_id, MAX_NAME),
-            "management_account_id": account_plan.management_account_id,
-            "caller_account_id": self.sessions.caller_account_id,
-            "partition": self.sessions.partition,
-            "regions": all_regions,
-            "checks": list(self.checks),
-            # Account names and errors come from AWS (the account's owner names it): made safe here, once.
-            "accounts": [
-                {"id": a.id, "name": safe_text(a.name, MAX_NAME), "status": a.status, "error": safe_optional_text(a.error, MAX_NAME),
-                 "regions": a.regions, "ou_path": a.ou_path}
-                for a in account_plan.accounts
-            ],
-            "settings": self.settings.to_dict(),
-        }
+        return plan_scan(self.sessions, self.settings, self.checks)
 
-    def _enabled_regions(self, reader: AwsReader) -> list[str]:
-        try:
-            return enabled_regions(reader, self.sessions.known_regions())
-        except AwsError as error:
-            raise UsageError(f"--regions all: cannot list the enabled regions: {error}") from None
-
-    def _prepare_account(self, account: PlannedAccount, regions: list[str] | None, fallback: list[str] | None) -> None:
-        """Assume the account's role once and find its regions; a failure makes the account ERROR."""
-        account.regions = list(regions or fallback or [])
-        try:
-            self.sessions.verify_access(account.id)
-            if regions is None:
-                reader = AwsReader(self.sessions.target_cache(account.id), self.sessions.default_region)
-                account.regions = enabled_regions(reader, self.sessions.known_regions())
-        except AwsError as error:
-            account.status = "error"
-            if error.action == "sts:AssumeRole":
-                account.error = f"cannot assume {self.sessions.role_arn(account.id)}: {error.code}: {error.detail}"[:500]
-            else:
-                account.error = f"{error.action} failed: {error.code}: {error.detail}"[:500]
+    def stored_plan(self, stored: Mapping[str, Any], source: str) -> ScanPlan:
+        """An interrupted scan's plan (``plan.json``), validated, with this scan's role settings and default region."""
+        return ScanPlan.from_dict(stored, source, role=self.settings.role, default_region=self.sessions.default_region)
 
     # running -------------------------------------------------------------------
 
-    def _baseline_from_history(self, plan: Mapping[str, Any]) -> None:
+    def _baseline_from_history(self, plan: ScanPlan) -> None:
         """Check that the history can be read and, without ``--baseline``, take the baseline from it (HistoryError otherwise).
 
         Done before any check runs: a history that cannot be read stops the scan
@@ -254,7 +184,7 @@ class Scan:
         self.history.check_access()
         if self.baseline is not None:
             return
-        found = self.history.find_baseline(scope_of(plan), entry_name({"started_at": plan["started_at"], "id": plan["scan_id"]}))
+        found = self.history.find_baseline(scope_of(plan.to_dict()), entry_name({"started_at": plan.started_at, "id": plan.scan_id}))
         if found is not None:
             entry, self.baseline = found
             if not self.settings.quiet:
@@ -275,23 +205,22 @@ class Scan:
             print(f"orgscan: stored in the history: {self.history.where(entry.name)}{note}", file=self.stderr)
         return None
 
-    def run(self, plan: dict[str, Any], resuming: bool = False) -> ScanOutcome:
+    def run(self, plan: ScanPlan, resuming: bool = False) -> ScanOutcome:
         settings = self.settings
         self._baseline_from_history(plan)
-        accounts = {a["id"]: PlannedAccount(a["id"], a["name"], a["status"], a["error"], a["regions"], a.get("ou_path"))
-                    for a in plan["accounts"]}
-        self._ou_paths = {a.id: a.ou_path for a in accounts.values()}
+        # Read once per account here, not converted again for every result.
+        self._ou_paths = {a.id: a.ou_path_dicts() for a in plan.accounts}
         scan_section = self._scan_section(plan)
         if not resuming:
             self.spool.create()
-            self.spool.write_plan(plan)
+            self.spool.write_plan({**plan.to_dict(), "settings": settings.to_dict()})
         self._remove_earlier_reports()
         self.spool.open(truncate=not resuming)
         done = self.spool.completed_targets() if resuming else set()
         notify(self.manager, "orgscan_scan_started", scan=scan_section)
 
-        work: list[tuple[Target, list[str]]] = []
-        for account in accounts.values():
+        work: Work = []
+        for account in plan.accounts:
             if account.status == "skipped":
                 continue
             for target, planned in planned_targets(account, self.checks):
@@ -324,7 +253,7 @@ class Scan:
                 signal.signal(signal.SIGTERM, previous)
             progress.close()
             self.spool.close()
-        return self._finish(plan, scan_section, accounts, interrupted, resuming)
+        return self._finish(plan, scan_section, interrupted, resuming)
 
     def _remove_earlier_reports(self) -> None:
         """Remove the reports of the scan before this one, so that a scan that fails leaves none looking current."""
@@ -333,7 +262,7 @@ class Scan:
             print(f"orgscan: removed {len(removed)} report file(s) of the previous scan from {self.output_dir}: "
                   f"{', '.join(removed)}", file=self.stderr)
 
-    def _executor(self, plan: Mapping[str, Any]) -> Any:
+    def _executor(self, plan: ScanPlan) -> Executor:
         if self.settings.executor == "dask":
             from scanner.executors.dask import DaskExecutor
 
@@ -375,25 +304,25 @@ class Scan:
             return f"{record['account_id']} {record['target_region']} {record['check_id']} was not planned"
         return None
 
-    def _scan_section(self, plan: Mapping[str, Any]) -> dict[str, Any]:
+    def _scan_section(self, plan: ScanPlan) -> dict[str, Any]:
         return {
-            "id": plan["scan_id"],
-            "started_at": plan["started_at"],
+            "id": plan.scan_id,
+            "started_at": plan.started_at,
             "finished_at": None,
-            "mode": plan["mode"],
-            "organization_id": plan["organization_id"],
-            "management_account_id": plan["management_account_id"],
-            "regions": plan["regions"],
-            "checks": [check_entry(self.checks[c].metadata, mappings_by_check(self.frameworks)) for c in plan["checks"]],
+            "mode": plan.mode,
+            "organization_id": plan.organization_id,
+            "management_account_id": plan.management_account_id,
+            "regions": list(plan.regions),
+            "checks": [check_entry(self.checks[c].metadata, mappings_by_check(self.frameworks)) for c in plan.checks],
             "frameworks": [framework.to_dict() for framework in self.frameworks],
-            "accounts": [{**{k: a[k] for k in ("id", "name", "status", "error")}, "ou_path": a.get("ou_path")} for a in plan["accounts"]],
+            "accounts": [{"id": a.id, "name": a.name, "status": a.status, "error": a.error, "ou_path": self._ou_paths[a.id]}
+                         for a in plan.accounts],
         }
 
     def _finish(
         self,
-        plan: Mapping[str, Any],
+        plan: ScanPlan,
         scan_section: dict[str, Any],
-        accounts: Mapping[str, PlannedAccount],
         interrupted: bool,
         resuming: bool = False,
     ) -> ScanOutcome:
@@ -401,7 +330,7 @@ class Scan:
         origin_of: dict[str, str] = {}
         planned = [
             (account.id, target.region, check_id)
-            for account in accounts.values()
+            for account in plan.accounts
             if account.status != "skipped"
             for target, checks in planned_targets(account, self.checks)
             for check_id in checks
@@ -498,7 +427,7 @@ def resume_scan(
         raise UsageError(f"--resume {output_dir}: no interrupted scan there (missing {spool.directory / PLAN_FILE})")
     source = str(spool.directory / PLAN_FILE)
     plan = spool.read_plan()
-    validate_plan(plan, source)
+    validate_plan(plan, source)  # before its settings are read
     stored = dict(plan["settings"])
     stored["output_dir"] = str(output_dir)
     stored.update(overrides or {})
@@ -511,45 +440,4 @@ def resume_scan(
             named = ", ".join(safe_text(p, 200) for p in planned_plugins)
             raise UsageError(f"{error} (the interrupted scan loaded: {named})") from None
         raise
-    return scan.run(plan, resuming=True)
-
-
-def validate_plan(plan: Mapping[str, Any], source: str) -> None:
-    """Nothing, or a UsageError naming what in a stored plan is not what a scan writes."""
-    from scanner.config import ACCOUNT_ID_PATTERN
-
-    def fail(where: str, what: str) -> None:
-        raise UsageError(f"{source}: {where}: {what}")
-
-    for key, kind in (("scan_id", str), ("started_at", str), ("mode", str), ("partition", str), ("caller_account_id", str),
-                      ("regions", list), ("checks", list), ("accounts", list), ("settings", dict)):
-        if not isinstance(plan.get(key), kind):
-            fail(key, f"missing or not {'a string' if kind is str else 'an array' if kind is list else 'an object'}")
-    if plan["mode"] not in ("organization", "account"):
-        fail("mode", "must be organization or account")
-    for key in ("organization_id", "management_account_id"):
-        if plan.get(key) is not None and not isinstance(plan[key], str):
-            fail(key, "must be a string or null")
-    if not ACCOUNT_ID_PATTERN.fullmatch(plan["caller_account_id"]):
-        fail("caller_account_id", "not a 12-digit account id")
-    if not all(isinstance(c, str) for c in plan["checks"]) or not plan["checks"]:
-        fail("checks", "must be a non-empty array of check ids")
-    for index, account in enumerate(plan["accounts"]):
-        where = f"accounts[{index}]"
-        if not isinstance(account, dict):
-            fail(where, "not an object")
-        if not isinstance(account.get("id"), str) or not ACCOUNT_ID_PATTERN.fullmatch(account["id"]):
-            fail(f"{where}.id", "not a 12-digit account id")
-        if account.get("status") not in ("scanned", "error", "skipped"):
-            fail(f"{where}.status", "must be scanned, error or skipped")
-        if not isinstance(account.get("name"), str) or not (account.get("error") is None or isinstance(account["error"], str)):
-            fail(where, "name must be a string and error a string or null")
-        ou_path = account.get("ou_path")
-        if ou_path is not None and not (isinstance(ou_path, list) and all(
-                isinstance(unit, dict) and isinstance(unit.get("id"), str) and isinstance(unit.get("name"), str) for unit in ou_path)):
-            fail(f"{where}.ou_path", "must be null or an array of {id, name} strings")
-        regions = account.get("regions")
-        if not isinstance(regions, list) or not all(isinstance(r, str) and r in plan["regions"] for r in regions):
-            fail(f"{where}.regions", "must be regions of the plan")
-    if not all(isinstance(r, str) and r for r in plan["regions"]):
-        fail("regions", "must be region names")
+    return scan.run(scan.stored_plan(plan, source), resuming=True)

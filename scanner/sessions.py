@@ -29,11 +29,13 @@ import botocore.hooks
 import botocore.session
 
 from scanner.aws import ActionNames, TargetCache, action_allowed, translate_client_error
+from scanner.config import DEFAULT_ROLE_NAME, DEFAULT_ROLE_SESSION_NAME, ScanSettings
 from scanner.iam_reference import HTTP_VERB_SERVICES, OPERATION_ACTIONS, iam_reference, prefix_candidates, required_actions
 from scanner.errors import AccessDenied, AwsError, UsageError
 
-DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
 DEFAULT_MAX_ATTEMPTS = 10
+#: Connections per client: at least this many, more with ``--concurrency`` (its threads share the clients).
+MIN_POOL_CONNECTIONS = 10
 
 
 #: Operations botocore makes by itself in the course of other calls: S3 asks HeadBucket for a
@@ -137,7 +139,7 @@ class AccountSessions:
         profile: str | None = None,
         role_name: str = DEFAULT_ROLE_NAME,
         external_id: str | None = None,
-        role_session_name: str = "orgscan",
+        role_session_name: str = DEFAULT_ROLE_SESSION_NAME,
         duration_seconds: int = 3600,
         max_pool_connections: int = 50,
         default_region: str | None = None,
@@ -376,4 +378,33 @@ class AccountSessions:
         return TargetCache(getter, self.available_regions, self.iam_actions)
 
 
-__all__ = ["AccountSessions", "AccessDenied", "DEFAULT_ROLE_NAME"]
+def account_sessions(
+    settings: ScanSettings,
+    member_actions: Iterable[str] | None = None,
+    *,
+    default_region: str | None = None,
+    own_identity: bool = False,
+) -> AccountSessions:
+    """The :class:`AccountSessions` of a scan's (or an upload's) settings: the one place they are built.
+
+    ``member_actions``: every IAM action the scan may call in a member account
+    (:func:`scanner.iam_policy.member_actions`), ``None`` for full clients.
+    ``default_region``: a default region decided already (a Dask worker gets the
+    driver's, from the plan); else the first named ``--regions``, else the
+    profile's, else us-east-1. ``own_identity``: ignore ``--profile`` and use
+    this machine's credential chain (a Dask worker: the driver's profile names a
+    file on the driver's machine).
+    """
+    role = settings.role
+    return AccountSessions(
+        profile=None if own_identity else settings.profile,
+        role_name=role.name,
+        external_id=role.external_id,
+        role_session_name=role.session_name,
+        max_pool_connections=max(MIN_POOL_CONNECTIONS, settings.concurrency),
+        default_region=default_region or settings.first_named_region,
+        member_actions=member_actions,
+    )
+
+
+__all__ = ["AccountSessions", "AccessDenied", "DEFAULT_ROLE_NAME", "account_sessions"]

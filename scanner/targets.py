@@ -1,21 +1,26 @@
-"""Which accounts and regions a scan covers.
+"""Which accounts and regions a scan covers: the one place the scan plan is made (:func:`plan_scan`).
 
 Single-account mode scans the caller's account (or ``--accounts`` through role
 assumption). Organization mode lists the organization's accounts (paginated)
 from the management account or a delegated administrator; suspended or closed
-accounts are listed as skipped, never dropped silently.
+accounts are listed as skipped, never dropped silently. ``--regions`` is
+decided here too: named regions, every enabled region of each account
+(``all``), or the default region.
 """
 from __future__ import annotations
 
 import concurrent.futures
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from typing import Iterable
 
 from scanner.aws import AwsReader
-from scanner.config import validate_account_ids  # noqa: F401 - its home is config; kept importable from here
+from scanner.config import ScanSettings, validate_account_ids  # noqa: F401 - validate_account_ids' home is config; kept importable from here
+from scanner.document import MAX_NAME, new_scan_id, utc_now
 from scanner.errors import AccessDenied, AwsError, UsageError
-from scanner.sanitizer import safe_text
+from scanner.plan import OrganizationalUnit, PlannedAccount, ScanPlan
+from scanner.sanitizer import safe_optional_text, safe_text
 from scanner.sessions import AccountSessions
 
 log = logging.getLogger(__name__)
@@ -28,23 +33,8 @@ ROOT_NAME = "Root"
 MAX_OU_NAME = 128
 #: A root and at most five levels of OUs (AWS Organizations quotas): anything deeper is a cycle or a lying answer.
 MAX_OU_DEPTH = 6
-
-
-@dataclass
-class PlannedAccount:
-    """An account of the plan: ``scanned`` unless skipped (suspended) or, later, ``error``."""
-
-    id: str
-    name: str = ""
-    status: str = "scanned"
-    error: str | None = None
-    regions: list[str] = field(default_factory=list)
-    #: The OUs above the account, root first, as ``{"id", "name"}``; ``None`` when not read (account
-    #: mode) or unknown (the organization would not say: a warning was logged).
-    ou_path: list[dict[str, str]] | None = None
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "status": self.status, "error": self.error, "ou_path": self.ou_path}
+#: An account's error in the plan is one line of at most this many characters.
+MAX_ACCOUNT_ERROR = 500
 
 
 @dataclass
@@ -53,6 +43,88 @@ class AccountPlan:
     organization_id: str | None
     management_account_id: str | None
     accounts: list[PlannedAccount]
+
+
+def plan_scan(sessions: AccountSessions, settings: ScanSettings, check_ids: Iterable[str]) -> ScanPlan:
+    """The scan's plan: its accounts, each one's regions (its role assumed once), its checks.
+
+    A bad selection (``--regions``, ``--ou``, ``--accounts``, an organization
+    that cannot be read) is a UsageError; an account whose role cannot be
+    assumed is planned as ``error`` and the scan goes on.
+    """
+    regions = requested_regions(settings.regions, sessions)
+    account_plan = plan_accounts(
+        sessions,
+        organization=settings.org,
+        ous=settings.ou,
+        accounts=settings.accounts,
+        exclude_accounts=settings.exclude_accounts,
+        concurrency=settings.concurrency,
+    )
+    if not account_plan.accounts:
+        raise UsageError("no accounts to scan (check --ou, --accounts and --exclude-accounts)")
+    fallback_regions = regions
+    if regions is None:
+        caller_reader = AwsReader(sessions.target_cache(sessions.caller_account_id), sessions.default_region)
+        fallback_regions = _enabled_regions(sessions, caller_reader)
+
+    def prepared(account: PlannedAccount) -> PlannedAccount:
+        return _prepare_account(sessions, account, regions, fallback_regions) if account.status == "scanned" else account
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
+        accounts = list(pool.map(prepared, account_plan.accounts))
+    all_regions = sorted({r for a in accounts for r in a.regions} or set(fallback_regions or []))
+    return ScanPlan(
+        scan_id=new_scan_id(),
+        started_at=utc_now(),
+        mode=account_plan.mode,
+        organization_id=safe_optional_text(account_plan.organization_id, MAX_NAME),
+        management_account_id=account_plan.management_account_id,
+        caller_account_id=sessions.caller_account_id,
+        partition=sessions.partition,
+        regions=tuple(all_regions),
+        checks=tuple(check_ids),
+        # Account names and errors come from AWS (the account's owner names it): made safe here, once.
+        accounts=tuple(replace(a, name=safe_text(a.name, MAX_NAME), error=safe_optional_text(a.error, MAX_NAME)) for a in accounts),
+        role=settings.role,
+        default_region=sessions.default_region,
+    )
+
+
+def requested_regions(requested: list[str], sessions: AccountSessions) -> list[str] | None:
+    """``--regions`` decided: the named regions (validated), ``None`` for ``all`` (each account's enabled regions), or the default region."""
+    if requested == ["all"]:
+        return None
+    if not requested:
+        return [sessions.default_region]
+    if "all" in requested:
+        raise UsageError("--regions: 'all' cannot be combined with named regions")
+    return validate_regions(requested, sessions.known_regions())
+
+
+def _enabled_regions(sessions: AccountSessions, reader: AwsReader) -> list[str]:
+    try:
+        return enabled_regions(reader, sessions.known_regions())
+    except AwsError as error:
+        raise UsageError(f"--regions all: cannot list the enabled regions: {error}") from None
+
+
+def _prepare_account(sessions: AccountSessions, account: PlannedAccount, regions: list[str] | None,
+                     fallback: list[str] | None) -> PlannedAccount:
+    """The account with its regions, its role assumed once; a failure makes the account ``error``."""
+    account = replace(account, regions=tuple(regions or fallback or ()))
+    try:
+        sessions.verify_access(account.id)
+        if regions is None:
+            reader = AwsReader(sessions.target_cache(account.id), sessions.default_region)
+            account = replace(account, regions=tuple(enabled_regions(reader, sessions.known_regions())))
+    except AwsError as error:
+        if error.action == "sts:AssumeRole":
+            reason = f"cannot assume {sessions.role_arn(account.id)}: {error.code}: {error.detail}"
+        else:
+            reason = f"{error.action} failed: {error.code}: {error.detail}"
+        return replace(account, status="error", error=reason[:MAX_ACCOUNT_ERROR])
+    return account
 
 
 def validate_regions(requested: list[str], known: set[str]) -> list[str]:
@@ -108,19 +180,19 @@ def plan_accounts(
         if unknown and not ous:
             raise UsageError(f"--accounts: {unknown[0]} is not an account of organization {org['Id']}")
         listed = [a for a in listed if a["Id"] in set(accounts)]
+    chosen = [account for account in sorted(listed, key=lambda a: a["Id"]) if account["Id"] not in set(exclude_accounts)]
+    paths = read_ou_paths(reader, [account["Id"] for account in chosen], concurrency)
     planned = []
-    for account in sorted(listed, key=lambda a: a["Id"]):
-        if account["Id"] in set(exclude_accounts):
-            continue
+    for account in chosen:
         state = account.get("State") or account.get("Status") or "ACTIVE"
-        entry = PlannedAccount(account["Id"], account.get("Name", ""))
-        if state != "ACTIVE":
-            entry.status = "skipped"
-            entry.error = f"account is {state.lower()}"
-        planned.append(entry)
-    paths = read_ou_paths(reader, [entry.id for entry in planned], concurrency)
-    for entry in planned:
-        entry.ou_path = paths[entry.id]
+        path = paths[account["Id"]]
+        planned.append(PlannedAccount(
+            account["Id"],
+            account.get("Name", ""),
+            status="scanned" if state == "ACTIVE" else "skipped",
+            error=None if state == "ACTIVE" else f"account is {state.lower()}",
+            ou_path=None if path is None else tuple(OrganizationalUnit(unit["id"], unit["name"]) for unit in path),
+        ))
     return AccountPlan("organization", org["Id"], org.get("MasterAccountId"), planned)
 
 

@@ -77,7 +77,7 @@ def build_prowler_bridge(settings: ProwlerSettings) -> Check:
         # may have waited long enough for credentials read earlier to run out.
         try:
             environment = prowler_environment(os.environ, ctx.credentials_environment(fresh=True), ctx.api_region)
-            run: ProwlerRun | ProwlerRunError = run_prowler(settings, environment, settings.prowler_regions(ctx.api_region))
+            run: ProwlerRun | ProwlerRunError = run_prowler(settings, environment, prowler_regions(ctx))
         except ProwlerRunError as error:
             run = error
         if isinstance(run, ProwlerRunError):
@@ -98,6 +98,11 @@ def build_prowler_bridge(settings: ProwlerSettings) -> Check:
             yield _logged_errors(ctx, run)
 
     return prowler_bridge
+
+
+def prowler_regions(ctx: CheckContext) -> tuple[str, ...]:
+    """The regions one account's run covers: the account's planned regions (``--regions``, decided in the scan plan)."""
+    return tuple(ctx.scan_regions) or ((ctx.api_region,) if ctx.api_region else ())
 
 
 def _logged_errors(ctx: CheckContext, run: ProwlerRun) -> Finding:

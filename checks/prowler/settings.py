@@ -32,19 +32,6 @@ class ProwlerSettings:
     compliance: tuple[str, ...] = ()
     concurrency: int = DEFAULT_CONCURRENCY
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    #: The scan's named regions, passed to Prowler's ``--region``.
-    regions: tuple[str, ...] = ()
-    #: ``--regions all``: Prowler finds the account's enabled regions itself.
-    #: Neither set: the account's API region, as orgscan's own checks use.
-    all_regions: bool = False
-
-    def prowler_regions(self, api_region: str) -> tuple[str, ...]:
-        """The regions one account's run covers; empty lets Prowler scan every enabled region."""
-        if self.regions:
-            return self.regions
-        if self.all_regions:
-            return ()
-        return (api_region,) if api_region else ()
 
 
 def add_options(group: Any) -> None:
@@ -101,7 +88,6 @@ def read_settings(options: Mapping[str, Any]) -> ProwlerSettings | None:
     raw = {name: options.get(f"prowler_{name}") for name in SETTING_NAMES}
     if raw["bin"] in (None, ""):
         return None
-    regions = _regions(options.get("regions"))
     selection = {name: _names(name, raw[name]) for name in ("checks", "services", "compliance")}
     chosen = [f"--prowler-{name}" for name, names in selection.items() if names]
     if len(chosen) > 1:
@@ -114,8 +100,6 @@ def read_settings(options: Mapping[str, Any]) -> ProwlerSettings | None:
         compliance=selection["compliance"],
         concurrency=_positive_int("concurrency", raw["concurrency"], DEFAULT_CONCURRENCY),
         timeout_seconds=_positive_seconds("timeout", raw["timeout"], DEFAULT_TIMEOUT_SECONDS),
-        regions=regions or (),
-        all_regions=regions is None,
     )
 
 
@@ -167,14 +151,3 @@ def _positive_seconds(name: str, value: Any, default: float) -> float:
     if not seconds > 0 or seconds == float("inf"):
         raise UsageError(f"--prowler-{name}: expected a positive number of seconds, got {value!r}")
     return seconds
-
-
-def _regions(value: Any) -> tuple[str, ...] | None:
-    """The scan's ``--regions`` for Prowler: named regions, ``None`` for ``all``, ``()`` for the default region."""
-    if value is None:
-        return ()
-    items = [item.strip() for item in (value.split(",") if isinstance(value, str) else map(str, value))]
-    items = [item for item in items if item]
-    if [item.lower() for item in items] == ["all"]:
-        return None
-    return tuple(items)

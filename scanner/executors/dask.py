@@ -13,7 +13,7 @@ rate limiters are shared by all its targets. Per worker process, the sessions,
 checks and runner are built once per scan and reused by every shard of that
 scan; targets run on one thread pool per worker bounded by ``--concurrency``.
 
-Each finished shard's :class:`~scanner.runner.TargetOutcome` objects come back
+Each finished shard's :class:`~scanner.executors.TargetOutcome` objects come back
 as the shard completes and go to ``on_done`` in the driver, which writes the
 spool and notifies plugins, exactly as with the local executor.
 """
@@ -28,9 +28,14 @@ from typing import Any, Callable, Mapping
 
 from scanner import __version__
 from scanner.config import ScanSettings
+from scanner.error_results import error_records
 from scanner.errors import UsageError
+from scanner.executors import TargetOutcome
+from scanner.executors.garbage_collection import SCAN_GARBAGE_COLLECTION
+from scanner.executors.local import TargetPools
 from scanner.model import Check
-from scanner.runner import SCAN_GARBAGE_COLLECTION, Target, TargetOutcome, TargetPools, TargetRunner, error_records
+from scanner.plan import ScanPlan, Work
+from scanner.runner import TargetRunner
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +47,6 @@ MAX_ACCOUNTS_PER_SHARD = 25
 #: Scans whose worker-side state a worker keeps when a driver never said goodbye (crashed, killed).
 SCANS_KEPT_PER_WORKER = 2
 
-Work = list[tuple[Target, list[str]]]
-
 
 @dataclass(frozen=True)
 class ScanSpec:
@@ -52,7 +55,7 @@ class ScanSpec:
     scan_id: str
     version: str
     settings: dict[str, Any]
-    plan: dict[str, Any]
+    plan: ScanPlan
 
 
 def shard_work(work: Work, accounts_per_shard: int) -> list[Work]:
@@ -95,11 +98,11 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, settings: ScanSettings, plan: Mapping[str, Any], *, accounts_per_shard: int | None = None) -> None:
+    def __init__(self, settings: ScanSettings, plan: ScanPlan, *, accounts_per_shard: int | None = None) -> None:
         if not settings.scheduler:
             raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
         self.settings = settings
-        self.spec = ScanSpec(scan_id=plan["scan_id"], version=__version__, settings=settings.to_dict(), plan=dict(plan))
+        self.spec = ScanSpec(scan_id=plan.scan_id, version=__version__, settings=settings.to_dict(), plan=plan)
         self.accounts_per_shard = accounts_per_shard
 
     def run(
@@ -204,28 +207,20 @@ class WorkerScan:
         from scanner.iam_policy import member_actions
         from scanner.plugins import build_plugin_manager, collect_checks
         from scanner.runner import build_target_runner
-        from scanner.sessions import AccountSessions
+        from scanner.sessions import account_sessions
 
         if spec.version != __version__:
             raise RuntimeError(f"orgscan {__version__} on this Dask worker, {spec.version} on the driver: install the same version")
         settings = ScanSettings(**spec.settings)
-        regions = settings.regions
         manager = build_plugin_manager(settings.plugin, settings.disable_plugin)
         available = collect_checks(manager, settings.options())
-        missing = [c for c in spec.plan["checks"] if c not in available]
+        missing = [c for c in spec.plan.checks if c not in available]
         if missing:
             raise RuntimeError(f"check {missing[0]!r} is not installed on this Dask worker")
-        checks = {c: available[c] for c in spec.plan["checks"]}
+        checks = {c: available[c] for c in spec.plan.checks}
         # The driver's --profile names a file on the driver's machine; a worker uses its own
-        # credential chain (AWS_PROFILE, environment, instance or task role).
-        sessions = AccountSessions(
-            role_name=settings.role_name,
-            external_id=settings.external_id,
-            role_session_name=settings.role_session_name,
-            max_pool_connections=max(10, settings.concurrency),
-            default_region=(regions[0] if regions and regions != ["all"] else None),
-            member_actions=member_actions(checks),
-        )
+        # credential chain (AWS_PROFILE, environment, instance or task role), and the driver's default region.
+        sessions = account_sessions(settings, member_actions(checks), default_region=spec.plan.default_region, own_identity=True)
         # Identify the worker now, once: otherwise the first shard's threads all ask STS at the same
         # time, and a worker without credentials fails here with one clear reason.
         sessions.caller_identity()

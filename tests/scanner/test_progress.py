@@ -1,7 +1,7 @@
 """Progress on stderr: one updating line when stderr is a terminal, nothing otherwise."""
 import io
 
-from scanner.runner import Progress
+from scanner.progress import Progress
 
 
 class Terminal(io.StringIO):

@@ -42,7 +42,8 @@ from scanner.iam_reference import SERVICE_PREFIXES
 from scanner.model import GLOBAL_REGION, Scope
 from scanner.plugins import build_plugin_manager, collect_checks
 from scanner.config import ScanSettings
-from scanner.runner import MAX_MESSAGE, Target
+from scanner.error_results import MAX_MESSAGE
+from scanner.plan import PlannedAccount, ScanPlan, Target
 from scanner.runner import build_target_runner
 
 ACCOUNT_ID = "123456789012"
@@ -268,11 +269,13 @@ def _response_strategy(service: str, operation: str) -> st.SearchStrategy:
 
 def _run(check: Any, scope_region: str) -> list[dict]:
     """The check's result records for one target, from the runner the scan itself builds."""
-    plan = {
-        "partition": "aws", "mode": "account", "organization_id": None, "management_account_id": None,
-        "caller_account_id": ACCOUNT_ID, "accounts": [{"id": ACCOUNT_ID, "name": "scripted", "regions": [REGION]}],
-    }
-    runner = build_target_runner(SCRIPTED, {check.id: check}, plan, ScanSettings(check_timeout=10))
+    settings = ScanSettings(check_timeout=10)
+    plan = ScanPlan(
+        scan_id="0" * 32, started_at="2026-11-30T00:00:00Z", mode="account", organization_id=None, management_account_id=None,
+        caller_account_id=ACCOUNT_ID, partition="aws", regions=(REGION,), checks=(check.id,),
+        accounts=(PlannedAccount(ACCOUNT_ID, "scripted", regions=(REGION,)),), role=settings.role, default_region=REGION,
+    )
+    runner = build_target_runner(SCRIPTED, {check.id: check}, plan, settings)
     try:
         return runner.run(Target(ACCOUNT_ID, scope_region), [check.id])
     finally:

@@ -1,4 +1,4 @@
-"""The runner and the local executor: garbage-collector settings, check threads, checks limited to a few parallel runs.
+"""The runner and the local executor: check threads, checks limited to a few parallel runs.
 
 The fan-out itself is exercised end to end in test_scan.py and tests/reliability.
 """
@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from scanner.runner import SCAN_GARBAGE_COLLECTION, CheckThreads, GarbageCollectionSetting
+from scanner.runner import CheckThreads
 
 MANAGEMENT, MEMBER_A, MEMBER_B = "111111111111", "222222222222", "333333333333"
 THREE_ACCOUNTS = {
@@ -20,32 +20,6 @@ THREE_ACCOUNTS = {
         {"id": MEMBER_B, "name": "member-b", "email": "b@example.com", "ou": "Workloads"},
     ],
 }
-
-
-def test_the_garbage_collector_runs_less_often_during_a_scan_and_is_restored_after():
-    before = gc.get_threshold()
-    with SCAN_GARBAGE_COLLECTION.held():
-        assert gc.get_threshold() == (max(before[0], SCAN_GARBAGE_COLLECTION.threshold), *before[1:])
-    assert gc.get_threshold() == before
-
-
-def test_the_garbage_collector_is_restored_when_the_scan_breaks():
-    before = gc.get_threshold()
-    with pytest.raises(KeyboardInterrupt):
-        with SCAN_GARBAGE_COLLECTION.held():
-            raise KeyboardInterrupt
-    assert gc.get_threshold() == before
-
-
-def test_scans_at_once_in_one_process_restore_the_setting_only_after_the_last():
-    before = gc.get_threshold()
-    setting = GarbageCollectionSetting(threshold=before[0] + 1000)
-    setting.hold()
-    setting.hold()
-    setting.release()
-    assert gc.get_threshold()[0] == before[0] + 1000
-    setting.release()
-    assert gc.get_threshold() == before
 
 
 def test_a_check_with_max_parallel_runs_never_holds_up_other_targets(simulated_org, run_orgscan):

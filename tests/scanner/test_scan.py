@@ -183,6 +183,20 @@ def test_report_rerenders_from_results_json(org, run_orgscan, tmp_path):
     assert oct((out / "fake.txt").stat().st_mode & 0o777) == "0o600"
 
 
+@pytest.mark.parametrize("formats, written", [("csv", ["report.csv"]), ("csv,json", ["results.json", "report.csv"])])
+def test_report_writes_json_again_only_when_named(org, run_orgscan, tmp_path, capsys, formats, written):
+    from scanner.cli import main as orgscan_cli
+
+    code, document = run_orgscan(*FAKE, "--regions", "us-east-1")
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(document))
+    out = tmp_path / "rendered"
+    capsys.readouterr()
+    assert orgscan_cli(["report", str(results), "--format", formats, "--output-dir", str(out)]) == 0
+    assert [line.rsplit("/", 1)[-1] for line in capsys.readouterr().out.splitlines()] == written
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(written)
+
+
 def test_org_from_a_member_account_is_a_usage_error(org, run_orgscan, monkeypatch, capsys):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", org.environment(PROD)["AWS_ACCESS_KEY_ID"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", org.environment(PROD)["AWS_SECRET_ACCESS_KEY"])

@@ -118,3 +118,29 @@ def test_clients_read_no_proxy_settings_when_the_environment_has_none(simulated_
     # With a proxy variable set, botocore chooses per endpoint (honouring NO_PROXY), as without orgscan.
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     assert AccountSessions().client(MEMBER, "kms", REGION).meta.config.proxies is None
+
+
+def test_sessions_are_built_from_the_settings_role_and_first_named_region(simulated_org):
+    from scanner.config import ScanSettings
+    from scanner.sessions import account_sessions
+
+    settings = ScanSettings(role_name="AuditRole", role_session_name="audit", regions=["eu-west-1", "us-east-1"], concurrency=64)
+    sessions = account_sessions(settings)
+    assert sessions.default_region == "eu-west-1"
+    assert sessions.role_arn("222222222222") == "arn:aws:iam::222222222222:role/AuditRole"
+    assert sessions.role_session_name == "audit"
+    assert sessions.client(simulated_org.management_account_id, "kms", "eu-west-1").meta.config.max_pool_connections == 64
+
+
+def test_a_dask_worker_uses_its_own_identity_and_the_drivers_default_region(simulated_org):
+    from scanner.config import ScanSettings
+    from scanner.errors import UsageError
+    from scanner.sessions import account_sessions
+
+    # The driver's profile names a file on the driver's machine: a worker never reads it.
+    settings = ScanSettings(profile="only-on-the-driver", regions=["all"])
+    with pytest.raises(UsageError, match="only-on-the-driver"):
+        account_sessions(settings)
+    sessions = account_sessions(settings, default_region="ap-southeast-2", own_identity=True)
+    assert sessions.default_region == "ap-southeast-2"
+    assert sessions.caller_account_id == simulated_org.management_account_id

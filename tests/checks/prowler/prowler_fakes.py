@@ -102,6 +102,7 @@ def account_context(
     account_id: str,
     credentials: Mapping[str, str] | Callable[[bool], Mapping[str, str]],
     api_region: str = "us-east-1",
+    scan_regions: tuple[str, ...] = (),
 ) -> CheckContext:
     """The context orgscan's runner gives an account-wide check, for one account."""
     provider = credentials if callable(credentials) else (lambda fresh: dict(credentials))
@@ -112,5 +113,6 @@ def account_context(
         api_region=api_region,
         aws=AwsReader(cache, api_region, frozenset({"sts:GetCallerIdentity"}), "prowler_bridge"),
         scan_mode="organization",
+        scan_regions=scan_regions,
         credentials_provider=provider,
     )

@@ -44,9 +44,9 @@ def parent_environment(monkeypatch):
     monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
 
 
-def run_bridge(prowler, account_id=ACCOUNT, credentials=CREDENTIALS, **settings):
+def run_bridge(prowler, account_id=ACCOUNT, credentials=CREDENTIALS, scan_regions=(), **settings):
     bridge = build_prowler_bridge(ProwlerSettings(executable=str(prowler.executable), **settings))
-    return list(bridge(account_context(account_id, credentials)))
+    return list(bridge(account_context(account_id, credentials, scan_regions=scan_regions)))
 
 
 def test_exit_status_3_means_findings_and_they_are_converted(prowler):
@@ -84,7 +84,7 @@ def test_credentials_reach_prowler_only_through_its_environment(prowler):
 
 def test_the_command_line_carries_the_selection_regions_and_ocsf_output(prowler):
     prowler.behave(0)
-    run_bridge(prowler, compliance=("cis_4.0_aws",), regions=("eu-west-1", "us-east-1"))
+    run_bridge(prowler, compliance=("cis_4.0_aws",), scan_regions=("eu-west-1", "us-east-1"))
     [call] = prowler.calls()
     argv = call["argv"]
     assert argv[0] == "aws"
@@ -94,14 +94,12 @@ def test_the_command_line_carries_the_selection_regions_and_ocsf_output(prowler)
     assert "--checks" not in argv and "--services" not in argv
 
 
-def test_without_named_regions_prowler_scans_the_account_api_region_or_all(prowler):
+def test_without_planned_regions_prowler_scans_the_account_api_region(prowler):
     prowler.behave(0)
     run_bridge(prowler, checks=("kms_cmk_rotation_enabled",))
-    run_bridge(prowler, checks=("kms_cmk_rotation_enabled",), all_regions=True)
-    first, second = sorted(prowler.calls(), key=lambda call: call["started"])
-    assert first["argv"][first["argv"].index("--region") + 1] == "us-east-1"
-    assert "--region" not in second["argv"]
-    assert first["argv"][first["argv"].index("--checks") + 1] == "kms_cmk_rotation_enabled"
+    [call] = prowler.calls()
+    assert call["argv"][call["argv"].index("--region") + 1] == "us-east-1"
+    assert call["argv"][call["argv"].index("--checks") + 1] == "kms_cmk_rotation_enabled"
 
 
 def test_a_failed_run_is_error_with_exit_status_and_masked_stderr_tail(prowler):

@@ -116,3 +116,16 @@ def test_prowler_runs_are_bounded_by_prowler_concurrency_apart_from_orgscans_thr
     # The account-wide checks that share the bridge's target run with it.
     assert {r["account_id"] for r in document["results"] if r["check_id"] == "iam_root_mfa_enabled"} == {
         a["id"] for a in FOUR_ACCOUNTS["accounts"]}
+
+
+@pytest.mark.parametrize("regions", ["us-east-1,eu-west-1", "all"])
+def test_each_run_covers_the_regions_the_scan_plans_for_its_account(make_org, run_orgscan, prowler, regions):
+    make_org({**SCENARIO, "organization": {**SCENARIO["organization"], "regions": ["us-east-1", "eu-west-1"]}})
+    prowler.behave(0)
+    code, document = run_orgscan("--org", "--regions", regions, "--checks", "prowler_bridge", "--prowler-bin", str(prowler.executable))
+    planned = document["scan"]["regions"]
+    assert {"us-east-1", "eu-west-1"} <= set(planned)
+    calls = prowler.calls()
+    assert len(calls) == 3
+    # The regions come from the plan (decided once), whichever way --regions named them.
+    assert all(sorted(call["argv"][call["argv"].index("--region") + 1 :]) == planned for call in calls)

@@ -36,6 +36,7 @@ def test_the_plugin_is_registered_under_the_orgscan_entry_point_group():
 def test_the_bridge_contributes_nothing_without_prowler_bin():
     assert prowler_plugin.orgscan_register_checks(options=parse()) == []
     assert read_settings({"regions": ["us-east-1"]}) is None
+    assert read_settings({}) is None
 
 
 def test_with_prowler_bin_it_contributes_one_account_wide_check(prowler_bin):
@@ -50,13 +51,12 @@ def test_with_prowler_bin_it_contributes_one_account_wide_check(prowler_bin):
 def test_command_line_options_are_read(prowler_bin):
     settings = read_settings(
         {**parse("--prowler-bin", prowler_bin, "--prowler-services", "kms, s3,", "--prowler-concurrency", "3",
-                 "--prowler-timeout", "90.5"), "regions": ["us-east-1", "eu-west-1"]}
+                 "--prowler-timeout", "90.5")}
     )
     assert settings.executable == prowler_bin
     assert settings.services == ("kms", "s3")
     assert settings.concurrency == 3
     assert settings.timeout_seconds == 90.5
-    assert settings.prowler_regions("us-east-1") == ("us-east-1", "eu-west-1")
 
 
 def test_defaults(prowler_bin):
@@ -70,15 +70,6 @@ def test_config_file_values_may_be_lists_and_numbers(prowler_bin):
                               "prowler_concurrency": 1, "prowler_timeout": 600})
     assert settings.compliance == ("cis_4.0_aws",)
     assert (settings.concurrency, settings.timeout_seconds) == (1, 600.0)
-
-
-@pytest.mark.parametrize(
-    "regions, expected",
-    [(["us-east-1"], ("us-east-1",)), (["all"], ()), ([], ("eu-west-1",)), (None, ("eu-west-1",))],
-)
-def test_regions_follow_the_scan(prowler_bin, regions, expected):
-    settings = read_settings({"prowler_bin": prowler_bin, "regions": regions})
-    assert settings.prowler_regions("eu-west-1") == expected
 
 
 def test_a_program_on_path_is_found(prowler_bin, monkeypatch):

@@ -9,7 +9,8 @@ distributed = pytest.importorskip("distributed")
 import scanner.executors.dask as dask_executor  # noqa: E402
 from scanner.executors.dask import DaskExecutor, active_scans, choose_accounts_per_shard, forget_scan, shard_work  # noqa: E402
 from scanner.config import ScanSettings  # noqa: E402
-from scanner.runner import Target  # noqa: E402
+from scanner.plan import ScanPlan, Target  # noqa: E402
+from scanner.config import RoleSettings  # noqa: E402
 
 # The fake plugin is a local module (--plugin): the workers must import it themselves.
 LOCAL_PLUGIN = ("--plugin", "tests.plugins.fake_plugin")
@@ -68,8 +69,10 @@ def test_shard_size_fills_each_workers_pool_but_spreads_small_organizations():
 
 
 def test_no_credentials_travel_to_the_scheduler(simulated_org):
-    plan = {"scan_id": "0" * 32, "checks": [], "accounts": [], "partition": "aws", "mode": "organization"}
     settings = ScanSettings(org=True, executor="dask", scheduler="tcp://127.0.0.1:1", external_id="external-id-value")
+    plan = ScanPlan(scan_id="0" * 32, started_at="2026-11-30T00:00:00Z", mode="organization", organization_id=None,
+                    management_account_id=None, caller_account_id="111111111111", partition="aws", regions=(), checks=(),
+                    accounts=(), role=settings.role, default_region="us-east-1")
     executor = DaskExecutor(settings, plan)
     payload = pickle.dumps(executor.spec)
     secrets = [simulated_org.environment()[name] for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
