@@ -17,14 +17,13 @@ from scanner import hookimpl
 from scanner.integrations.asff import COMPLIANCE_STATUS, build_finding
 from scanner.reporting import ReportFormat, write_private_file
 
-from reports.overview import check_catalogue, check_document, displayable, result_sort_key
+from reports.overview import check_catalogue, displayable, result_sort_key
 
 FILE_NAME = "findings.asff.json"
 
 
 def build_findings(document: Mapping[str, Any], statuses: tuple[str, ...] = ("FAIL", "PASS", "ERROR")) -> list[dict[str, Any]]:
     """ASFF findings for the document's results with one of ``statuses``, worst first."""
-    check_document(document)
     document = displayable(document)
     catalogue = check_catalogue(document)
     return [
@@ -42,7 +41,6 @@ def build_fixed_findings(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     PASSED because the failure is fixed. A fixed finding that passes now is the
     current PASS result, already a PASSED finding with the same ``Id``.
     """
-    check_document(document)
     document = displayable(document)
     catalogue = check_catalogue(document)
     findings = []

@@ -1,9 +1,12 @@
-"""What every report needs from the result document: validated access, orderings and summary counts.
+"""What every report needs from the result document: orderings and summary counts.
 
-Reports are pure functions of ``results.json`` (schema version 1). This module
-reads the document defensively: checks contributed by a bridge (e.g. Prowler)
-may appear in ``results`` without full metadata in ``scan.checks``, and
-optional fields may be missing or ``null``.
+Reports are pure functions of ``results.json`` (schema version 1). A writer
+trusts the document it is handed: one read from disk was validated against the
+shipped schema (:mod:`scanner.results_schema`), and one a scan built conforms
+by construction, so validating it again per writer would only cost time. This
+module still reads optional parts defensively: checks contributed by a bridge
+(e.g. Prowler) may appear in ``results`` without full metadata in
+``scan.checks``, and optional fields may be missing or ``null``.
 """
 from __future__ import annotations
 
@@ -12,11 +15,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from scanner.errors import DocumentError
 # Shared with the uploads (scanner/integrations), so their home is the host; report writers import them from here.
-from scanner.document_view import check_catalogue, home_region, partition_of, text  # noqa: F401 - re-exported
-
-SUPPORTED_SCHEMA_VERSION = 1
+from scanner.document_view import check_catalogue, text
 
 #: Most severe first.
 SEVERITIES = ("critical", "high", "medium", "low", "informational")
@@ -25,29 +25,6 @@ STATUSES = ("FAIL", "ERROR", "PASS", "NOT_APPLICABLE")
 
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 _STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
-
-
-def check_document(document: Mapping[str, Any]) -> None:
-    """Raise :class:`DocumentError` (one line naming the place) unless ``document`` is a schema-1 result document."""
-    if not isinstance(document, Mapping):
-        raise DocumentError("results.json: the document is not a JSON object")
-    version = document.get("schema_version")
-    if version != SUPPORTED_SCHEMA_VERSION:
-        raise DocumentError(
-            f"results.json: schema_version {version!r} is not supported (this orgscan reads {SUPPORTED_SCHEMA_VERSION})"
-        )
-    if not isinstance(document.get("results"), list):
-        raise DocumentError("results.json: 'results' must be a list")
-    if not isinstance(document.get("scan"), Mapping):
-        raise DocumentError("results.json: 'scan' must be an object")
-    for index, result in enumerate(document["results"]):
-        if not isinstance(result, Mapping):
-            raise DocumentError(f"results.json: results[{index}] is not an object")
-        for key in ("check_id", "status", "account_id", "region"):
-            if not isinstance(result.get(key), str) or not result.get(key):
-                raise DocumentError(f"results.json: results[{index}].{key} is missing or not a string")
-        if result["status"] not in _STATUS_RANK:
-            raise DocumentError(f"results.json: results[{index}].status {result['status']!r} is not one of {', '.join(STATUSES)}")
 
 
 def severity_rank(severity: str | None) -> int:
