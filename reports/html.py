@@ -28,7 +28,6 @@ from reports.overview import (
     STATUSES,
     build_overview,
     check_catalogue,
-    check_document,
     compliance_of,
     displayable,
     ordered_statuses,
@@ -177,7 +176,6 @@ def suppression_view(document: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def render_html(document: Mapping[str, Any]) -> str:
     """The whole report page."""
-    check_document(document)
     document = displayable(document)
     overview = build_overview(document)
     scan = document["scan"]

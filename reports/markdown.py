@@ -9,7 +9,7 @@ from scanner import hookimpl
 from scanner.reporting import ReportFormat, write_private_file
 
 from reports.overview import (
-    SEVERITIES, build_overview, check_document, compliance_of, displayable, ordered_statuses, ou_groups, ou_names, percent,
+    SEVERITIES, build_overview, compliance_of, displayable, ordered_statuses, ou_groups, ou_names, percent,
     result_sort_key, text,
 )
 
@@ -45,7 +45,6 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     """The summary: counts, pass rate, failures by severity, the worst checks, accounts not fully scanned."""
     from reports.sarif import build_sarif, fits_one_file
 
-    check_document(document)
     document = displayable(document)
     overview = build_overview(document)
     scan = document.get("scan", {})

@@ -1,9 +1,12 @@
-"""What every report needs from the result document: validated access, orderings and summary counts.
+"""What every report needs from the result document: orderings and summary counts.
 
-Reports are pure functions of ``results.json`` (schema version 1). This module
-reads the document defensively: checks contributed by a bridge (e.g. Prowler)
-may appear in ``results`` without full metadata in ``scan.checks``, and
-optional fields may be missing or ``null``.
+Reports are pure functions of ``results.json`` (schema version 1). A writer
+trusts the document it is handed: one read from disk was validated against the
+shipped schema (:mod:`scanner.results_schema`), and one a scan built conforms
+by construction, so validating it again per writer would only cost time. This
+module still reads optional parts defensively: checks contributed by a bridge
+(e.g. Prowler) may appear in ``results`` without full metadata in
+``scan.checks``, and optional fields may be missing or ``null``.
 """
 from __future__ import annotations
 
@@ -12,9 +15,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from scanner.errors import DocumentError
-
-SUPPORTED_SCHEMA_VERSION = 1
+# Shared with the uploads (scanner/integrations), so their home is the host; report writers import them from here.
+from scanner.document_view import check_catalogue, text
 
 #: Most severe first.
 SEVERITIES = ("critical", "high", "medium", "low", "informational")
@@ -23,29 +25,6 @@ STATUSES = ("FAIL", "ERROR", "PASS", "NOT_APPLICABLE")
 
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 _STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
-
-
-def check_document(document: Mapping[str, Any]) -> None:
-    """Raise :class:`DocumentError` (one line naming the place) unless ``document`` is a schema-1 result document."""
-    if not isinstance(document, Mapping):
-        raise DocumentError("results.json: the document is not a JSON object")
-    version = document.get("schema_version")
-    if version != SUPPORTED_SCHEMA_VERSION:
-        raise DocumentError(
-            f"results.json: schema_version {version!r} is not supported (this orgscan reads {SUPPORTED_SCHEMA_VERSION})"
-        )
-    if not isinstance(document.get("results"), list):
-        raise DocumentError("results.json: 'results' must be a list")
-    if not isinstance(document.get("scan"), Mapping):
-        raise DocumentError("results.json: 'scan' must be an object")
-    for index, result in enumerate(document["results"]):
-        if not isinstance(result, Mapping):
-            raise DocumentError(f"results.json: results[{index}] is not an object")
-        for key in ("check_id", "status", "account_id", "region"):
-            if not isinstance(result.get(key), str) or not result.get(key):
-                raise DocumentError(f"results.json: results[{index}].{key} is missing or not a string")
-        if result["status"] not in _STATUS_RANK:
-            raise DocumentError(f"results.json: results[{index}].status {result['status']!r} is not one of {', '.join(STATUSES)}")
 
 
 def severity_rank(severity: str | None) -> int:
@@ -110,81 +89,6 @@ def displayable(value: Any) -> Any:
             return value
         return converted
     return value
-
-
-def text(value: Any) -> str:
-    """``value`` as a string; ``None`` becomes the empty string."""
-    return "" if value is None else str(value)
-
-
-def check_catalogue(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every check id seen in the document mapped to its metadata, complete with defaults.
-
-    Checks known only from their results (bridged checks) take their title,
-    severity and service from the first result that names them.
-    """
-    catalogue: dict[str, dict[str, Any]] = {}
-    for entry in document.get("scan", {}).get("checks") or []:
-        if isinstance(entry, Mapping) and entry.get("id"):
-            catalogue[str(entry["id"])] = _complete_check(entry)
-    for result in document.get("results") or []:
-        check_id = result.get("check_id")
-        if check_id and check_id not in catalogue:
-            catalogue[check_id] = _complete_check(
-                {
-                    "id": check_id,
-                    "title": result.get("title") or check_id,
-                    "severity": result.get("severity") or "informational",
-                    "service": result.get("service") or "",
-                    "resource_type": result.get("resource_type") or "",
-                }
-            )
-    return catalogue
-
-
-def _complete_check(entry: Mapping[str, Any]) -> dict[str, Any]:
-    remediation = entry.get("remediation") or {}
-    if isinstance(remediation, str):
-        remediation = {"text": remediation}
-    return {
-        "id": str(entry["id"]),
-        "title": text(entry.get("title")) or str(entry["id"]),
-        "severity": text(entry.get("severity")).lower() or "informational",
-        "service": text(entry.get("service")),
-        "resource_type": text(entry.get("resource_type")),
-        "scope": text(entry.get("scope")),
-        "rationale": text(entry.get("rationale")),
-        "remediation": {key: text(remediation.get(key)) for key in ("text", "cli", "iac", "url")},
-        "references": [text(reference) for reference in entry.get("references") or [] if reference],
-        "compliance": [
-            {"framework": text(item.get("framework")), "control": text(item.get("control"))}
-            for item in entry.get("compliance") or []
-            if isinstance(item, Mapping)
-        ],
-        "iam_actions": [text(action) for action in entry.get("iam_actions") or []],
-    }
-
-
-def home_region(document: Mapping[str, Any]) -> str:
-    """The region where account-wide (``global``) results live in regional services such as Security Hub.
-
-    The scan's first region, like the host's ``api_region`` for account-wide checks.
-    """
-    regions = [region for region in document.get("scan", {}).get("regions") or [] if region and region != "global"]
-    return regions[0] if regions else "us-east-1"
-
-
-def partition_of(region: str) -> str:
-    """The AWS partition a region belongs to."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("us-iso-"):
-        return "aws-iso"
-    if region.startswith("us-isob-"):
-        return "aws-iso-b"
-    return "aws"
 
 
 def ou_path_of(value: Any) -> list[dict[str, str]] | None:

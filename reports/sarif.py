@@ -26,7 +26,7 @@ from urllib.parse import quote
 from scanner import hookimpl
 from scanner.reporting import ReportFormat, write_private_file
 
-from reports.overview import check_catalogue, check_document, displayable, result_sort_key, text
+from reports.overview import check_catalogue, displayable, result_sort_key, text
 
 LOG = logging.getLogger("orgscan.reports.sarif")
 
@@ -107,7 +107,6 @@ def build_sarif(
 ) -> SarifOutput:
     """Render the document as one or more SARIF 2.1.0 files that each fit within GitHub's ``limits``."""
     limits = limits or GITHUB_LIMITS
-    check_document(document)
     document = displayable(document)
     catalogue = check_catalogue(document)
     rule_ids = sorted(catalogue)

@@ -33,6 +33,12 @@ ACCESS_DENIED_CODES = frozenset(
     }
 )
 
+#: Error codes with which AWS says the credentials a request was signed with have expired: query and
+#: XML services (STS, IAM, EC2, S3) say ExpiredToken, JSON services ExpiredTokenException (AWS's
+#: "Common Errors"). Not RequestExpired: it names the request's date stamp (more than 15 minutes
+#: off, a skewed clock), which new credentials do not change, and botocore signs every request anew.
+EXPIRED_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
+
 ClientGetter = Callable[[str, str], Any]
 """``(service, region) -> botocore client`` for one account."""
 
@@ -95,6 +101,11 @@ def action_label(actions: tuple[str, ...]) -> str:
     return " and ".join(actions)
 
 
+def credentials_expired(error: botocore.exceptions.ClientError) -> bool:
+    """Whether AWS refused the request because the credentials it was signed with have expired."""
+    return error.response.get("Error", {}).get("Code") in EXPIRED_CREDENTIAL_CODES
+
+
 def translate_client_error(action: str, error: botocore.exceptions.ClientError) -> AwsError:
     """Turn a botocore ClientError into orgscan's error that names the IAM action."""
     info = error.response.get("Error", {})
@@ -111,6 +122,8 @@ class TargetCache:
     """Answers of AWS calls for one account, shared by every check of that account.
 
     Thread-safe: concurrent checks asking the same question wait for one call.
+    ``renew_credentials`` fetches the account's credentials anew when AWS calls
+    them expired, and says whether it could (``None``: they cannot be renewed).
     """
 
     def __init__(
@@ -118,10 +131,12 @@ class TargetCache:
         client_getter: ClientGetter,
         available_regions: Callable[[str], set[str] | None],
         action_namer: ActionNamer,
+        renew_credentials: Callable[[], bool] | None = None,
     ):
         self._client_getter = client_getter
         self._available_regions = available_regions
         self._action_namer = action_namer
+        self._renew_credentials = renew_credentials
         self._answers: dict[tuple, tuple[bool, Any]] = {}
         self._locks: dict[tuple, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -137,6 +152,13 @@ class TargetCache:
         """The IAM actions an operation needs, named without the account's client: that client may be built
         from a model that holds only the scan's declared operations."""
         return self._action_namer(service, operation)
+
+    def renew_credentials(self) -> bool:
+        """Fetch the account's credentials anew after AWS called them expired; ``False`` when they cannot be.
+
+        Renewing assumes the role again: a refusal raises :class:`AwsError` naming ``sts:AssumeRole``.
+        """
+        return self._renew_credentials is not None and self._renew_credentials()
 
     def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
         """The cached value for ``key``, computing it once; errors are cached too."""
@@ -225,7 +247,14 @@ class AwsReader:
             try:
                 response = getattr(client, operation)(**params)
             except botocore.exceptions.ClientError as error:
-                raise translate_client_error(action, error) from None
+                if not (credentials_expired(error) and self._cache.renew_credentials()):
+                    raise translate_client_error(action, error) from None
+                # Once: credentials that expire again at once make the call's ERROR, not a loop.
+                self._cache.count(action)
+                try:
+                    response = getattr(client, operation)(**params)
+                except botocore.exceptions.ClientError as again:
+                    raise translate_client_error(action, again) from None
             response.pop("ResponseMetadata", None)
             return response
 
@@ -250,16 +279,33 @@ class AwsReader:
         yield from self._fetch_pages(client, action, operation, params)
 
     def _fetch_pages(self, client: Any, action: str, operation: str, params: dict) -> Iterator[dict]:
+        """Every page, in order; credentials AWS calls expired are renewed once, and the listing goes on."""
+        given = 0
         try:
-            if client.can_paginate(operation):
-                for page in client.get_paginator(operation).paginate(**params):
-                    self._cache.count(action)
-                    page.pop("ResponseMetadata", None)
-                    yield page
-            else:
-                self._cache.count(action)
-                page = getattr(client, operation)(**params)
-                page.pop("ResponseMetadata", None)
+            for page in self._request_pages(client, action, operation, params):
+                given += 1
                 yield page
+            return
+        except botocore.exceptions.ClientError as error:
+            if not (credentials_expired(error) and self._cache.renew_credentials()):
+                raise translate_client_error(action, error) from None
+        # The listing starts again with the renewed credentials; the pages already given are
+        # requested again (pagination tokens are the SDK's own) but not given twice.
+        try:
+            for index, page in enumerate(self._request_pages(client, action, operation, params)):
+                if index >= given:
+                    yield page
         except botocore.exceptions.ClientError as error:
             raise translate_client_error(action, error) from None
+
+    def _request_pages(self, client: Any, action: str, operation: str, params: dict) -> Iterator[dict]:
+        if client.can_paginate(operation):
+            for page in client.get_paginator(operation).paginate(**params):
+                self._cache.count(action)
+                page.pop("ResponseMetadata", None)
+                yield page
+        else:
+            self._cache.count(action)
+            page = getattr(client, operation)(**params)
+            page.pop("ResponseMetadata", None)
+            yield page

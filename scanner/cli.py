@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             code = import_prowler_main(argv[2:])
         elif argv[:2] == ["upload", "securityhub"]:
-            from reports.securityhub_upload import main as upload_main
+            from scanner.integrations.securityhub import main as upload_main
 
             code = upload_main(argv[2:])
         elif argv[:2] == ["upload", "github"]:

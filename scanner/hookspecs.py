@@ -75,8 +75,10 @@ def orgscan_register_report_formats() -> Sequence["ReportFormat"]:
 
     :return: a list of :class:`scanner.reporting.ReportFormat`: a name, and a
         function from the canonical result document (``results.json`` as a
-        dict) and an output directory to the paths it wrote. Report writers
-        never call AWS.
+        dict) and an output directory to the paths it wrote. The document is
+        valid against the results schema (checked where it is read from disk;
+        a scan's own conforms by construction), so a writer need not check it
+        again. Report writers never call AWS.
     """
 
 

@@ -124,6 +124,33 @@ class _Session(botocore.session.Session):
         super()._register_event_emitter()
 
 
+class _AssumedRoleCredentials(botocore.credentials.DeferredRefreshableCredentials):
+    """An account's assumed-role credentials: refreshed before they expire, and renewed at once when AWS says they have.
+
+    botocore refreshes by its own clock only; AWS may call credentials expired
+    earlier (a session shorter than asked for, a clock behind AWS's, a request
+    that arrived late). :meth:`renew` then assumes the role anew.
+    """
+
+    def __init__(self, fetcher_cache: dict[str, Any], fetch: Callable[[], dict[str, Any]]) -> None:
+        super().__init__(refresh_using=fetch, method="assume-role")
+        # The fetcher's own cache: it would hand back the answer AWS just refused.
+        self._fetcher_cache = fetcher_cache
+        self._renew_lock = threading.Lock()
+
+    def renew(self) -> None:
+        """Assume the role anew, unless another thread renewed the credentials while this one waited."""
+        seen = self.get_frozen_credentials()
+        with self._renew_lock:
+            if self.get_frozen_credentials() is not seen:
+                return
+            # botocore has no public way to refresh before its clock says so; this is its own
+            # refresh, under the lock its refreshes hold.
+            with self._refresh_lock:
+                self._fetcher_cache.clear()
+                self._protected_refresh(is_mandatory=True)
+
+
 class AccountSessions:
     """Clients for any account of the scan, cached per (account, service, region).
 
@@ -246,15 +273,15 @@ class AccountSessions:
             extra: dict[str, Any] = {"RoleSessionName": self.role_session_name, "DurationSeconds": self.duration_seconds}
             if self.external_id:
                 extra["ExternalId"] = self.external_id
+            fetcher_cache: dict[str, Any] = {}
             fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
                 client_creator=self._sts_client_creator,
                 source_credentials=self._base.get_credentials(),
                 role_arn=self.role_arn(account_id),
                 extra_args=extra,
+                cache=fetcher_cache,
             )
-            credentials = botocore.credentials.DeferredRefreshableCredentials(
-                method="assume-role", refresh_using=fetcher.fetch_credentials
-            )
+            credentials = _AssumedRoleCredentials(fetcher_cache, fetcher.fetch_credentials)
         with self._lock:
             return self._credentials.setdefault(account_id, credentials)
 
@@ -282,6 +309,25 @@ class AccountSessions:
             with self._lock:
                 self._credentials.pop(account_id, None)
             raise AwsError("sts:AssumeRole", type(error).__name__, str(error)) from None
+
+    def renew_credentials(self, account_id: str) -> bool:
+        """Assume the account's role anew after AWS called its credentials expired; whether they were renewed.
+
+        The caller's own credentials are the standard chain's, which botocore
+        refreshes itself when it can: they are not renewed here (``False``).
+        Raises :class:`AccessDenied` or :class:`AwsError` naming ``sts:AssumeRole``.
+        """
+        credentials = self.credentials(account_id)
+        if not isinstance(credentials, _AssumedRoleCredentials):
+            return False
+        try:
+            credentials.renew()
+        except botocore.exceptions.ClientError as error:
+            raise translate_client_error("sts:AssumeRole", error) from None
+        except (botocore.exceptions.BotoCoreError, RuntimeError) as error:
+            # RuntimeError: botocore's "refreshed credentials are still expired".
+            raise AwsError("sts:AssumeRole", type(error).__name__, str(error)) from None
+        return True
 
     def environment(self, account_id: str, fresh: bool = False) -> dict[str, str]:
         """The account's credentials as environment variables for a subprocess.
@@ -375,7 +421,7 @@ class AccountSessions:
     def target_cache(self, account_id: str) -> TargetCache:
         """A fresh per-account answer cache whose clients belong to this account."""
         getter: Callable[[str, str], Any] = lambda service, region: self.client(account_id, service, region)
-        return TargetCache(getter, self.available_regions, self.iam_actions)
+        return TargetCache(getter, self.available_regions, self.iam_actions, lambda: self.renew_credentials(account_id))
 
 
 def account_sessions(

@@ -52,7 +52,7 @@ def parse_orgscan(command: str | Sequence[str]) -> argparse.Namespace:
 
         return _parse(build_parser(), argv[2:])
     if argv[:2] == ["upload", "securityhub"]:
-        from reports.securityhub_upload import _parser
+        from scanner.integrations.securityhub import _parser
 
         return _parse(_parser(), argv[2:])
     parser = cli._build_parser()

@@ -33,6 +33,10 @@ class Faults:
       ``call.params``), as a policy's Deny on one resource ARN would.
     - ``max_session_seconds``: assumed-role credentials expire this soon, and expired
       keys are then rejected with ExpiredToken, so credential refresh is exercised.
+    - ``expire_requests``: ``{"kms:ListKeys": lambda call: call.account_id == "222222222222"}``:
+      the requests the predicate picks are answered with the protocol's ExpiredToken, as AWS
+      answers a request that arrives after the session it was signed with has ended; the
+      predicate may keep state (expire only the first request), so a test needs no clock.
     - ``iam_enforcement``: moto checks every call against the caller's IAM policies.
     - ``fault_operations``: limit the rate-based faults to these IAM actions (true names; empty: all
       calls but ``sts:AssumeRole``, so that a scan still reaches its accounts).
@@ -52,6 +56,7 @@ class Faults:
     deny_actions: dict[str, list[str]] = field(default_factory=dict)
     deny_requests: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
     max_session_seconds: int | None = None
+    expire_requests: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
     iam_enforcement: bool = False
     fault_operations: tuple[str, ...] = ()
     answer_edits: dict[str, AnswerEdit] = field(default_factory=dict)
@@ -74,8 +79,8 @@ class Faults:
         if name == "deny_actions":
             for account_id, actions in dict(value).items():  # type: ignore[call-overload]
                 _check_action_names(f"Faults.deny_actions[{account_id!r}]", actions)
-        elif name == "deny_requests":
-            _check_action_names("Faults.deny_requests", dict(value))  # type: ignore[call-overload]
+        elif name in ("deny_requests", "expire_requests"):
+            _check_action_names(f"Faults.{name}", dict(value))  # type: ignore[call-overload]
         elif name == "fault_operations":
             _check_action_names("Faults.fault_operations", value)  # type: ignore[arg-type]
         super().__setattr__(name, value)
@@ -91,6 +96,11 @@ class Faults:
         """Whether ``deny_requests`` picks this request (``call``) for ``action``."""
         wanted = action.lower()
         return any(name.lower() == wanted and picks(call) for name, picks in self.deny_requests.items())
+
+    def request_expired(self, call: Any, action: str) -> bool:
+        """Whether ``expire_requests`` picks this request (``call``) for ``action``."""
+        wanted = action.lower()
+        return any(name.lower() == wanted and picks(call) for name, picks in self.expire_requests.items())
 
     def answer_edit(self, action: str) -> AnswerEdit | None:
         """The edit for successful answers to ``action``, if any (action names compare case-insensitively)."""

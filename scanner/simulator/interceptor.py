@@ -376,6 +376,8 @@ class Interceptor:
         assumed = self._assumed_role(call)
         if assumed is not None and _expired(assumed):
             return expired_token(call)
+        if faults.expire_requests and faults.request_expired(call, action):
+            return expired_token(call)
         if action.lower() == "sts:assumerole":
             denial = self.simulation.assume_role_denial(call)
             if denial:

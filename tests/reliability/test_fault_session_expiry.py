@@ -1,13 +1,29 @@
-"""Fault 7: role sessions that expire during a long scan are refreshed without errors."""
+"""Fault 7: role sessions that expire during a long scan are refreshed without errors.
+
+AWS may call credentials expired before botocore's clock does (a short session,
+a request that arrives late on a loaded machine): the account's role is then
+assumed anew and the call tried once more. Credentials that expire again at
+once make that call's ERROR, naming the code, never a loop.
+"""
 from __future__ import annotations
 
+import threading
 import time
 
-from tests.reliability.harness import FEW_CHECKS, MEMBERS, assert_accounts_for_everything, errors_of, restricted, scan
+from tests.reliability.harness import (
+    FEW_CHECKS, MEMBERS, REGIONS, assert_accounts_for_everything, errors_of, restricted, results_of, scan,
+)
 
 from scanner.simulator import Faults
 
 SESSION_SECONDS = 1
+#: The member account whose requests meet expired credentials, and the action they ask for.
+ACCOUNT = MEMBERS[0]
+ACTION = "kms:ListKeys"
+
+
+def assume_role_calls(org) -> int:
+    return sum(n for (_, _, action), n in org.call_counts().items() if action == "sts:AssumeRole")
 
 
 def test_expiring_role_sessions_are_refreshed(org, clean_scan, tmp_path):
@@ -21,5 +37,57 @@ def test_expiring_role_sessions_are_refreshed(org, clean_scan, tmp_path):
     assert not errors_of(run.document), errors_of(run.document)
     assert_accounts_for_everything(run.document)
     assert restricted(run.document, FEW_CHECKS) == restricted(clean_scan.document, FEW_CHECKS)
-    assume_role_calls = sum(n for (_, _, action), n in org.call_counts().items() if action == "sts:AssumeRole")
-    assert assume_role_calls > len(MEMBERS), "no role session was ever refreshed"
+    assert assume_role_calls(org) > len(MEMBERS), "no role session was ever refreshed"
+
+
+class FirstRequestOf:
+    """Picks the first request of one account for ExpiredToken, and none after it."""
+
+    def __init__(self, account_id: str):
+        self.account_id = account_id
+        self.picked = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, call) -> bool:
+        with self._lock:
+            if self.picked or call.account_id != self.account_id:
+                return False
+            self.picked += 1
+            return True
+
+
+def test_a_request_whose_credentials_expired_is_tried_again_with_the_role_assumed_anew(org, clean_scan, tmp_path):
+    expire = FirstRequestOf(ACCOUNT)
+    org.faults = Faults(expire_requests={ACTION: expire})
+
+    run = scan(org, tmp_path, "--checks", ",".join(FEW_CHECKS))
+
+    assert expire.picked == 1
+    assert not errors_of(run.document), errors_of(run.document)
+    assert_accounts_for_everything(run.document)
+    assert restricted(run.document, FEW_CHECKS) == restricted(clean_scan.document, FEW_CHECKS)
+    # Each member's role is assumed once for the scan, and the expired account's once more.
+    assert assume_role_calls(org) == len(MEMBERS) + 1
+
+
+def test_credentials_expired_again_at_once_make_an_error_naming_it_not_a_loop(org, clean_scan, tmp_path):
+    org.faults = Faults(expire_requests={ACTION: lambda call: call.account_id == ACCOUNT})
+
+    run = scan(org, tmp_path, "--checks", ",".join(FEW_CHECKS))
+
+    document = run.document
+    assert_accounts_for_everything(document)
+    needing = {c["id"] for c in document["scan"]["checks"] if ACTION in c["iam_actions"]}
+    assert needing, f"none of {FEW_CHECKS} declares {ACTION}"
+    errors = errors_of(document)
+    assert errors and {r["account_id"] for r in errors} == {ACCOUNT}
+    for result in errors:
+        assert result["check_id"] in needing
+        assert ACTION in result["message"] and "ExpiredTokenException" in result["message"], result["message"]
+    clean = restricted(clean_scan.document, FEW_CHECKS)
+    for account_id in MEMBERS[1:]:
+        assert results_of(document, account_id) == results_of(clean, account_id)
+    # Asked once per region, and once more after renewing: never a third time.
+    assert sum(n for (account, _, action), n in org.call_counts().items() if account == ACCOUNT and action == ACTION) == 2 * len(REGIONS)
+    # Renewed at most once per failed call (two regions failing together may share one renewal).
+    assert len(MEMBERS) + 1 <= assume_role_calls(org) <= len(MEMBERS) + len(REGIONS)

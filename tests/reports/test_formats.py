@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import stat
 
 import botocore.session
@@ -12,7 +13,7 @@ from botocore.validate import ParamValidator
 
 from report_documents import XSS_IMG, XSS_SCRIPT, document, large_document, result, sample_document, TAGS_SENSITIVE
 from reports import asff, csv_report, html, json_document, markdown, sarif
-from reports.overview import DocumentError, build_overview
+from reports.overview import build_overview
 
 WRITERS = {
     "json": ("results.json",),
@@ -44,17 +45,28 @@ def test_entry_points_name_the_report_modules():
         assert registered.get(name) == module.__name__
 
 
-@pytest.mark.parametrize("name", sorted(WRITERS))
-def test_a_document_of_another_schema_version_is_refused_with_one_line(name, tmp_path):
+@pytest.mark.parametrize("break_it, place", [
+    (lambda doc: doc.update(schema_version=2), r"schema_version 2 is not supported"),
+    (lambda doc: doc["results"][3].pop("account_id"), r"results\[3\]: 'account_id' is a required property"),
+    (lambda doc: doc["results"][0].update(status="BROKEN"), r"results\[0\]\.status: 'BROKEN' is not one of"),
+], ids=["schema-version-2", "result-without-account", "unknown-status"])
+def test_report_refuses_a_document_the_schema_refuses_before_any_writer_runs(tmp_path, capsys, break_it, place):
+    """Writers trust their document: the one schema is checked where results.json is read."""
+    from scanner.cli import main as orgscan
+
     doc = sample_document()
-    doc["schema_version"] = 2
-    (report_format,) = [f for f in MODULES[name].orgscan_register_report_formats() if f.name == name]
-    with pytest.raises(DocumentError, match=r"^results.json: schema_version 2 is not supported"):
-        report_format.write(doc, tmp_path)
-    broken = sample_document()
-    del broken["results"][3]["account_id"]
-    with pytest.raises(DocumentError, match=r"results\[3\]\.account_id is missing"):
-        report_format.write(broken, tmp_path)
+    break_it(doc)
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(doc), encoding="utf-8")
+    output = tmp_path / "out"
+
+    code = orgscan(["report", str(results), "--format", ",".join(sorted(WRITERS)), "--output-dir", str(output)])
+
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
+    assert re.search(rf"^orgscan: error: {re.escape(str(results))}: .*{place}", stderr), stderr
+    assert not output.exists() or not any(output.iterdir())
 
 
 def test_json_is_deterministic_and_round_trips(tmp_path):

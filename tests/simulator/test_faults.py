@@ -184,6 +184,17 @@ def test_short_sessions_expire_and_refreshing_credentials_keep_working(make_org)
     assert calls >= 8
 
 
+def test_picked_requests_meet_expired_credentials_in_each_protocols_words(make_org):
+    picked = {"kms:ListKeys": lambda call: call.account_id == "222222222222", "iam:GetAccountSummary": lambda call: True}
+    sim = make_org(ORG, Faults(expire_requests=picked))
+    response = _error(lambda: sim.client("kms", account_id="222222222222", **NO_RETRIES).list_keys())
+    assert response["Error"]["Code"] == "ExpiredTokenException"
+    response = _error(lambda: sim.client("iam", account_id="222222222222", **NO_RETRIES).get_account_summary())
+    assert response["Error"]["Code"] == "ExpiredToken"
+    # Requests the predicate does not pick are answered as ever.
+    assert "Keys" in sim.client("kms", account_id="111111111111", **NO_RETRIES).list_keys()
+
+
 POLICY_ORG = {
     "organization": {
         "management_account": "111111111111",
@@ -286,4 +297,6 @@ def test_made_up_action_names_are_refused_by_the_faults(denied, message):
         faults.deny_actions = {"222222222222": [denied]}
     with pytest.raises(ValueError, match=message):
         Faults(fault_operations=(denied,))
+    with pytest.raises(ValueError, match=message):
+        Faults(expire_requests={denied: lambda call: True})
     assert Faults(deny_actions={"222222222222": ["s3:*", "kms:GetKeyPolicy"]}).action_denied("222222222222", "s3:ListAllMyBuckets")

@@ -38,8 +38,13 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import botocore.exceptions
 
-from reports.asff import PROVIDER_NAME, build_finding, product_arn, security_hub_region
-from reports.overview import DocumentError, check_catalogue, check_document, text
+from scanner.arguments import UsageErrorParser
+from scanner.config import DEFAULT_ROLE_SESSION_NAME, MAX_CONCURRENCY, ScanSettings, validate_role_name
+from scanner.document_view import check_catalogue, text
+from scanner.errors import AwsError, DocumentError, UsageError
+from scanner.integrations.asff import PROVIDER_NAME, build_finding, product_arn, security_hub_region
+from scanner.results_schema import load_document
+from scanner.sessions import DEFAULT_ROLE_NAME, AccountSessions, account_sessions
 
 MAX_FINDINGS_PER_CALL = 100
 # BatchImportFindings rejects requests over 6 MB; stay well below.
@@ -331,8 +336,6 @@ class UploadSummary:
 def _upload_account(account_id: str, plans: list[TargetPlan], sessions: Any, updated_at: str, dry_run: bool,
                     sleep: Callable[[float], None]) -> UploadSummary:
     """One account's regions, in order; a role that cannot be assumed fails them all with one message."""
-    from scanner.errors import AwsError
-
     summary = UploadSummary()
     try:
         sessions.verify_access(account_id)
@@ -365,9 +368,10 @@ def upload(document: Mapping[str, Any], sessions: Any, *, dry_run: bool = False,
            sleep: Callable[[float], None] = time.sleep) -> UploadSummary:
     """Upload every account and region of ``document`` through ``sessions`` (a ``scanner.sessions.AccountSessions``).
 
+    ``document`` is trusted as it is: :func:`main` read it through
+    :func:`scanner.results_schema.load_document`, which validates it against the shipped schema.
     Accounts are handled ``concurrency`` at a time; the summary does not depend on their order.
     """
-    check_document(document)
     scan = document["scan"]
     updated_at = text(scan.get("finished_at")) or text(scan.get("started_at"))
     summary = UploadSummary()
@@ -389,10 +393,6 @@ def upload(document: Mapping[str, Any], sessions: Any, *, dry_run: bool = False,
 
 
 def _parser() -> argparse.ArgumentParser:
-    from scanner.sessions import DEFAULT_ROLE_NAME
-
-    from scanner.arguments import UsageErrorParser
-
     parser = UsageErrorParser(
         prog="orgscan upload securityhub",
         description="Import the findings of results.json into AWS Security Hub, each into its own account and region.",
@@ -402,7 +402,8 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"role to assume in every account but the caller's (default {DEFAULT_ROLE_NAME}); "
                              "it needs securityhub:BatchImportFindings and securityhub:GetFindings")
     parser.add_argument("--external-id", default=None, help="sts:ExternalId to pass when assuming the role")
-    parser.add_argument("--role-session-name", default="orgscan", help="role session name (default orgscan)")
+    parser.add_argument("--role-session-name", default=DEFAULT_ROLE_SESSION_NAME,
+                        help=f"role session name (default {DEFAULT_ROLE_SESSION_NAME})")
     parser.add_argument("--profile", default=None, help="AWS profile of the caller")
     parser.add_argument("--concurrency", type=int, default=8, metavar="N",
                         help="accounts to upload at the same time (default 8)")
@@ -411,23 +412,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_document(path: Path) -> dict[str, Any]:
-    """The result document at ``path``, parsed safely and valid against the shipped results schema.
-
-    :class:`DocumentError` (one line naming the file and the place) when unusable.
-    """
-    from scanner.results_schema import load_document as load_valid_document
-
-    return load_valid_document(path)
+def upload_sessions(args: argparse.Namespace) -> AccountSessions:
+    """The upload's sessions: the caller's credentials, and the role it assumes in every other account."""
+    settings = ScanSettings(profile=args.profile, role_name=args.role_name, external_id=args.external_id,
+                            role_session_name=args.role_session_name, concurrency=args.concurrency)
+    return account_sessions(settings)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``orgscan upload securityhub``; 0 when every finding was imported, 1 when any failed, 2 on bad input."""
-    from scanner.errors import UsageError
-    from scanner.sessions import AccountSessions
-
-    from scanner.config import MAX_CONCURRENCY, validate_role_name
-
     args = _parser().parse_args(argv)
     if not 1 <= args.concurrency <= MAX_CONCURRENCY:
         print(f"orgscan upload securityhub: --concurrency must be between 1 and {MAX_CONCURRENCY}", file=sys.stderr)
@@ -435,8 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         validate_role_name(args.role_name)
         document = load_document(args.results)
-        sessions = AccountSessions(profile=args.profile, role_name=args.role_name, external_id=args.external_id,
-                                   role_session_name=args.role_session_name)
+        sessions = upload_sessions(args)
         sessions.caller_identity()
     except (DocumentError, UsageError) as error:
         print(f"orgscan upload securityhub: {error}", file=sys.stderr)

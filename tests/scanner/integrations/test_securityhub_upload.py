@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from report_documents import KMS_KEY_ROTATION, ROOT_MFA, TAGS_SENSITIVE, document, key_arn, result
-from reports import securityhub_upload
-from reports.asff import finding_id, product_arn
+from scanner.integrations import securityhub
+from scanner.integrations.asff import finding_id, product_arn
+from tests.reports.report_documents import KMS_KEY_ROTATION, ROOT_MFA, TAGS_SENSITIVE, document, key_arn, result
 from scanner.simulator import Faults
 
 MANAGEMENT, PROD, DEV = "111111111111", "222222222222", "333333333333"
@@ -92,7 +92,7 @@ def org(make_org):
 
 def test_imports_each_finding_into_its_own_account_and_region(org, tmp_path, capsys):
     doc = first_scan()
-    code = securityhub_upload.main([write(tmp_path, doc)])
+    code = securityhub.main([write(tmp_path, doc)])
     out = capsys.readouterr().out
     assert code == 0
     assert out.strip() == "6 imported, 0 updated, 0 archived, 0 failed"
@@ -113,12 +113,12 @@ def test_imports_each_finding_into_its_own_account_and_region(org, tmp_path, cap
 
 
 def test_later_scan_updates_passing_findings_and_archives_gone_resources(org, tmp_path, capsys):
-    assert securityhub_upload.main([write(tmp_path, first_scan(), "first.json")]) == 0
+    assert securityhub.main([write(tmp_path, first_scan(), "first.json")]) == 0
     capsys.readouterr()
     before = hub_findings(org, PROD, "eu-west-1")
 
     later = second_scan()
-    assert securityhub_upload.main([write(tmp_path, later, "second.json")]) == 0
+    assert securityhub.main([write(tmp_path, later, "second.json")]) == 0
     # imported: two FAILs in DEV, one in the management account, and the ERROR in PROD eu-west-1
     assert capsys.readouterr().out.strip() == "4 imported, 1 updated, 1 archived, 0 failed"
 
@@ -137,10 +137,10 @@ def test_later_scan_updates_passing_findings_and_archives_gone_resources(org, tm
 def test_an_older_document_does_not_undo_a_newer_import(org, tmp_path, capsys):
     newer, older = first_scan(), second_scan()
     newer["scan"]["finished_at"], older["scan"]["finished_at"] = older["scan"]["finished_at"], newer["scan"]["finished_at"]
-    assert securityhub_upload.main([write(tmp_path, newer, "newer.json")]) == 0
+    assert securityhub.main([write(tmp_path, newer, "newer.json")]) == 0
     capsys.readouterr()
     before = hub_findings(org, PROD, "us-east-1")
-    assert securityhub_upload.main([write(tmp_path, older, "older.json")]) == 0
+    assert securityhub.main([write(tmp_path, older, "older.json")]) == 0
     # only the ERROR finding, which the newer import does not hold, goes in
     assert capsys.readouterr().out.strip() == "1 imported, 0 updated, 0 archived, 0 failed"
     assert hub_findings(org, PROD, "us-east-1") == before
@@ -148,7 +148,7 @@ def test_an_older_document_does_not_undo_a_newer_import(org, tmp_path, capsys):
 
 def test_account_whose_role_cannot_be_assumed_fails_and_others_are_imported(org, tmp_path, capsys):
     org.faults.deny_assume_role = {DEV}
-    code = securityhub_upload.main([write(tmp_path, first_scan())])
+    code = securityhub.main([write(tmp_path, first_scan())])
     captured = capsys.readouterr()
     assert code == 1
     assert captured.out.strip() == "4 imported, 0 updated, 0 archived, 2 failed"
@@ -162,7 +162,7 @@ def test_throttled_imports_are_retried_until_everything_is_in(make_org, tmp_path
     sim = make_org(SCENARIO, faults=Faults(throttle_rate=0.3, seed=3, fault_operations=("securityhub:BatchImportFindings",)))
     doc = document([key_result("FAIL", PROD, "us-east-1", f"key-{n:04d}") for n in range(150)],
                    accounts=accounts_entries(), regions=REGIONS, organization_id="o-uploadtest01")
-    assert securityhub_upload.main([write(tmp_path, doc)]) == 0
+    assert securityhub.main([write(tmp_path, doc)]) == 0
     assert capsys.readouterr().out.strip() == "150 imported, 0 updated, 0 archived, 0 failed"
     calls = sim.call_counts()[(PROD, "us-east-1", "securityhub:BatchImportFindings")]
     assert calls > math.ceil(150 / 100)  # some calls were throttled and made again
@@ -173,16 +173,16 @@ def test_throttled_imports_are_retried_until_everything_is_in(make_org, tmp_path
 def test_at_most_100_findings_per_call(org, tmp_path, capsys):
     doc = document([key_result("FAIL", PROD, "eu-west-1", f"key-{n:04d}") for n in range(201)],
                    accounts=accounts_entries(), regions=REGIONS, organization_id="o-uploadtest01")
-    assert securityhub_upload.main([write(tmp_path, doc)]) == 0
+    assert securityhub.main([write(tmp_path, doc)]) == 0
     assert org.call_counts()[(PROD, "eu-west-1", "securityhub:BatchImportFindings")] == 3
 
 
 def test_failed_findings_are_retried_then_reported(org):
     client = org.client("securityhub", "us-east-1", account_id=PROD)
-    good = securityhub_upload.plan_targets(first_scan())[(PROD, "us-east-1")].current[0]
+    good = securityhub.plan_targets(first_scan())[(PROD, "us-east-1")].current[0]
     broken = dict(good, Id="orgscan/broken", Resources=[])  # Security Hub refuses a finding without resources
     waits = []
-    outcome = securityhub_upload.import_findings(client, [good, broken], attempts=3, sleep=waits.append)
+    outcome = securityhub.import_findings(client, [good, broken], attempts=3, sleep=waits.append)
     assert outcome.succeeded == 1
     assert [item[:2] for item in outcome.failed] == [("orgscan/broken", "InvalidInput")]
     assert len(waits) == 2
@@ -190,13 +190,13 @@ def test_failed_findings_are_retried_then_reported(org):
 
 
 def test_dry_run_imports_nothing(org, tmp_path, capsys):
-    assert securityhub_upload.main([write(tmp_path, first_scan()), "--dry-run"]) == 0
+    assert securityhub.main([write(tmp_path, first_scan()), "--dry-run"]) == 0
     assert capsys.readouterr().out.strip() == "6 would be imported, 0 would be updated, 0 would be archived, 0 failed"
     assert hub_findings(org, PROD, "us-east-1") == {}
 
 
 def test_concurrency_must_be_positive(tmp_path, capsys):
-    assert securityhub_upload.main([str(tmp_path / "results.json"), "--concurrency", "0"]) == 2
+    assert securityhub.main([str(tmp_path / "results.json"), "--concurrency", "0"]) == 2
     assert capsys.readouterr().err.strip() == "orgscan upload securityhub: --concurrency must be between 1 and 1024"
 
 
@@ -209,7 +209,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, content, expected):
     path = tmp_path / "results.json"
     if content is not None:
         path.write_text(content, encoding="utf-8")
-    assert securityhub_upload.main([str(path)]) == 2
+    assert securityhub.main([str(path)]) == 2
     err = capsys.readouterr().err
     assert expected in err and str(path) in err and len(err.strip().splitlines()) == 1
 
@@ -229,7 +229,7 @@ def test_accounts_the_scan_could_not_reach_are_skipped_and_named(org, tmp_path, 
 
 
 def test_timestamps_are_compared_as_instants():
-    from reports.securityhub_upload import _instant, _newer
+    from scanner.integrations.securityhub import _instant, _newer
 
     assert _instant("2026-11-28T21:05:00Z") == _instant("2026-11-28T21:05:00.000Z") == _instant("2026-11-28T22:05:00+01:00")
     assert _newer("2026-11-28T21:05:00.5Z", _instant("2026-11-28T21:05:00.000000Z"))
@@ -242,12 +242,12 @@ def test_a_finding_reported_in_another_region_than_its_target_is_archived_when_g
     trail = result(ROOT_MFA, "FAIL", PROD, "eu-west-1", "trail-a", "trail not validated")
     trail["target_region"] = "global"
     first = document([trail], accounts=accounts_entries(), regions=REGIONS, organization_id="o-uploadtest01")
-    assert securityhub_upload.main([write(tmp_path, first, "first.json")]) == 0
+    assert securityhub.main([write(tmp_path, first, "first.json")]) == 0
     capsys.readouterr()
     gone = result(ROOT_MFA, "NOT_APPLICABLE", PROD, "global", PROD, "no trails")
     later = document([gone], accounts=accounts_entries(), regions=REGIONS, organization_id="o-uploadtest01")
     later["scan"]["finished_at"] = "2026-11-29T21:05:00Z"
-    assert securityhub_upload.main([write(tmp_path, later, "later.json")]) == 0
+    assert securityhub.main([write(tmp_path, later, "later.json")]) == 0
     assert capsys.readouterr().out.strip() == "0 imported, 0 updated, 1 archived, 0 failed"
     (finding,) = hub_findings(org, PROD, "eu-west-1").values()
     assert finding["RecordState"] == "ARCHIVED"
@@ -256,11 +256,11 @@ def test_a_finding_reported_in_another_region_than_its_target_is_archived_when_g
 def test_account_wide_findings_move_with_the_scans_first_region(org, tmp_path, capsys):
     root = result(ROOT_MFA, "FAIL", DEV, "global", DEV, "no root MFA", {}, f"arn:aws:iam::{DEV}:root")
     first = document([root], accounts=accounts_entries(), regions=REGIONS, organization_id="o-uploadtest01")
-    assert securityhub_upload.main([write(tmp_path, first, "first.json")]) == 0
+    assert securityhub.main([write(tmp_path, first, "first.json")]) == 0
     later = document([root], accounts=accounts_entries(), regions=tuple(reversed(REGIONS)), organization_id="o-uploadtest01")
     later["scan"]["finished_at"] = "2026-11-29T21:05:00Z"
     capsys.readouterr()
-    assert securityhub_upload.main([write(tmp_path, later, "later.json")]) == 0
+    assert securityhub.main([write(tmp_path, later, "later.json")]) == 0
     assert capsys.readouterr().out.strip() == "1 imported, 0 updated, 1 archived, 0 failed"
     (old,) = hub_findings(org, DEV, "us-east-1").values()
     (new,) = hub_findings(org, DEV, "eu-west-1").values()
