@@ -1,7 +1,7 @@
 """A logging trail covering the region records KMS management events (how key use is monitored)."""
 from __future__ import annotations
 
-from checks.cloudtrail.trails import (
+from checks.trails import (
     EVENT_DATA_STORE_ACTIONS,
     KMS_EVENT_SOURCE,
     TRAIL_ACTIONS,
@@ -56,7 +56,7 @@ METADATA = CheckMetadata(
 def cloudtrail_kms_events_logged(ctx):
     trails = [t for t in trails_covering_account(ctx, ctx.region) if t.covers_region(ctx.region)]
     stores = event_data_stores_covering_account(ctx, ctx.region)
-    coverage = {id(t): management_coverage(t, KMS_EVENT_SOURCE) for t in [*trails, *stores]}
+    coverage = {id(t): management_coverage(t, KMS_EVENT_SOURCE, redact_identifier) for t in [*trails, *stores]}
 
     def described(source, arn_field: str) -> dict:
         entry = {**source.summary(), arn_field: redact_identifier(source.arn)}

@@ -1,7 +1,7 @@
 """At least one multi-Region trail is logging read and write management events for the account."""
 from __future__ import annotations
 
-from checks.cloudtrail.trails import (
+from checks.trails import (
     ANY_MANAGEMENT_SOURCE,
     EVENT_DATA_STORE_ACTIONS,
     TRAIL_ACTIONS,
@@ -55,7 +55,7 @@ METADATA = CheckMetadata(
 def cloudtrail_multi_region_logging(ctx):
     trails = trails_covering_account(ctx, ctx.api_region)
     stores = event_data_stores_covering_account(ctx, ctx.api_region)
-    coverage = {id(t): management_coverage(t, ANY_MANAGEMENT_SOURCE) for t in [*trails, *stores]}
+    coverage = {id(t): management_coverage(t, ANY_MANAGEMENT_SOURCE, redact_identifier) for t in [*trails, *stores]}
     qualifying = [t for t in [*trails, *stores] if t.error is None and t.multi_region and t.is_logging and all(coverage[id(t)])]
     evidence_trails = [
         {

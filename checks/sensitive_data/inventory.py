@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from checks.cloudtrail.trails import own_trails_in_region
+from checks.trails import own_trails_in_region
 
 from scanner.errors import MalformedResponse
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from checks.cloudtrail.trails import own_trails_in_region
+from checks.trails import own_trails_in_region
 
 from checks.sensitive_data import inventory
 from checks.sensitive_data.detector import DETECTOR_OPTION_SCHEMAS, SensitiveDataDetector, detector_from_options, redact_identifier
