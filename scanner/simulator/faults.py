@@ -33,6 +33,8 @@ class Faults:
       ``call.params``), as a policy's Deny on one resource ARN would.
     - ``max_session_seconds``: assumed-role credentials expire this soon, and expired
       keys are then rejected with ExpiredToken, so credential refresh is exercised.
+    - ``clock_skew_seconds``: the simulator's STS clock runs this far ahead of the real one: sessions
+      are issued and judged expired by it, so a test ages credentials by moving it instead of sleeping.
     - ``iam_enforcement``: moto checks every call against the caller's IAM policies.
     - ``fault_operations``: limit the rate-based faults to these IAM actions (true names; empty: all
       calls but ``sts:AssumeRole``, so that a scan still reaches its accounts).
@@ -52,6 +54,7 @@ class Faults:
     deny_actions: dict[str, list[str]] = field(default_factory=dict)
     deny_requests: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
     max_session_seconds: int | None = None
+    clock_skew_seconds: float = 0.0
     iam_enforcement: bool = False
     fault_operations: tuple[str, ...] = ()
     answer_edits: dict[str, AnswerEdit] = field(default_factory=dict)

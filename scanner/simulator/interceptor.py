@@ -9,6 +9,7 @@ them as it would AWS's.
 """
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import re
@@ -374,7 +375,7 @@ class Interceptor:
             if faults.throttle_rate and roll(faults.seed, "throttle", key, occurrence) < faults.throttle_rate:
                 return throttled(call)
         assumed = self._assumed_role(call)
-        if assumed is not None and _expired(assumed):
+        if assumed is not None and _expired(assumed, faults.clock_skew_seconds):
             return expired_token(call)
         if action.lower() == "sts:assumerole":
             denial = self.simulation.assume_role_denial(call)
@@ -540,11 +541,11 @@ def _set_iam_enforcement(enabled: bool) -> None:
         moto.settings.INITIAL_NO_AUTH_ACTION_COUNT = limit
 
 
-def _expired(assumed: Any) -> bool:
+def _expired(assumed: Any, clock_skew_seconds: float = 0.0) -> bool:
     from moto.core.utils import utcnow
 
     expiration = assumed.expiration
-    now = utcnow()
+    now = utcnow() + datetime.timedelta(seconds=clock_skew_seconds)
     if expiration.tzinfo is not None and now.tzinfo is None:
         now = now.replace(tzinfo=expiration.tzinfo)
     return expiration <= now
