@@ -339,6 +339,8 @@ class Interceptor:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, str, str]] = Counter()
         self._occurrences: Counter[tuple[str, ...]] = Counter()
+        #: How the injected latency is waited out; a test may put a fake clock's ``sleep`` here.
+        self.sleep = time.sleep
 
     def reset_counts(self) -> None:
         with self._lock:
@@ -364,7 +366,7 @@ class Interceptor:
             self._occurrences[key] += 1
         _set_iam_enforcement(faults.iam_enforcement)
         if faults.latency_ms:
-            time.sleep(faults.latency_ms / 1000.0)
+            self.sleep(faults.latency_ms / 1000.0)
         if not _access_key_known(call):
             return unknown_access_key(call)
         if faults.rate_faults_apply(action):
