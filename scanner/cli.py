@@ -300,7 +300,6 @@ def _scan(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     config = read_config(args["config"], plugin_keys=set(plugin_defaults)) if "config" in args else {}
     cli_plugin_options = {k: args.pop(k) for k in list(args) if k in plugin_defaults}
     resume = args.pop("resume", None)
-    args.pop("config", None)
     merged: dict[str, Any] = {**config, **args}
     merged["plugin_options"] = {**plugin_defaults, **config.get("plugin_options", {}), **cli_plugin_options}
     merged["plugin"] = plugins
@@ -341,6 +340,7 @@ _RUN_ONLY_KEYS = ("plugin_options", "checks", "exclude_checks", "history", "hist
 def _checks_of(argv: list[str], prog: str, add_arguments: Callable[[argparse.ArgumentParser], None]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Check]]:
     """The arguments, the config file and the checks a scan with the same plugins and plugin options would run."""
     from scanner.config import validate_role_name
+    from scanner.options import validate_check_options
     from scanner.scan import select_checks
 
     manager = build_plugin_manager(*_early_plugins(argv))
@@ -354,8 +354,12 @@ def _checks_of(argv: list[str], prog: str, add_arguments: Callable[[argparse.Arg
     validate_role_name(args["role_name"])
     config = read_config(args["config"], plugin_keys=plugin_keys) if args["config"] else {}
     plugin_options = {**config.get("plugin_options", {}), **{k: v for k, v in args.items() if k in plugin_keys and v is not None}}
-    settings = ScanSettings(**{k: v for k, v in config.items() if k not in _RUN_ONLY_KEYS}, plugin_options=plugin_options)
-    return args, config, select_checks(collect_checks(manager, settings.options()), args["checks"] or [], [])
+    settings = ScanSettings(**{k: v for k, v in config.items() if k not in _RUN_ONLY_KEYS}, plugin_options=plugin_options,
+                            config=args["config"])
+    available = collect_checks(manager, settings.options())
+    # The config file a scan would refuse is refused here too, for the same reason.
+    validate_check_options(available, settings.check_options, settings.config)
+    return args, config, select_checks(available, args["checks"] or [], [])
 
 
 def _iam_policy(argv: list[str]) -> int:

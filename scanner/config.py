@@ -95,6 +95,8 @@ class ScanSettings:
     executor: str = "local"
     scheduler: str | None = None
     check_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The file ``check_options`` were read from (``--config``; ``plan.json`` when resuming): named in their errors.
+    config: str | None = None
     plugin_options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,7 +158,7 @@ def read_config(path: str | Path, plugin_keys: set[str], lenient: bool = False) 
 def options_from_mapping(raw: Mapping[str, Any], source: str, plugin_keys: set[str], lenient: bool = False) -> dict[str, Any]:
     """A config file's (or a stored plan's) options as ScanSettings keyword arguments; UsageError naming the key."""
     path = Path(source)
-    known = {f for f in ScanSettings.__dataclass_fields__ if f not in {"check_options", "plugin_options"}}
+    known = {f for f in ScanSettings.__dataclass_fields__ if f not in {"check_options", "plugin_options", "config"}}
     settings: dict[str, Any] = {}
     plugin_options: dict[str, Any] = {}
     for raw_key, value in raw.items():
@@ -190,6 +192,8 @@ def settings_from_plan(stored: Any, source: str) -> ScanSettings:
     stored = dict(stored)
     check_options = stored.pop("check_options", {})
     plugin_options = stored.pop("plugin_options", {})
+    # The check options are read from the plan now, whichever file they first came from.
+    stored.pop("config", None)
     defaults = {name: f.default for name, f in ScanSettings.__dataclass_fields__.items()}
     # Optional settings are stored as null; a config file simply leaves them out.
     present = {k: v for k, v in stored.items() if not (v is None and defaults.get(k.replace("-", "_")) is None)}
@@ -198,7 +202,7 @@ def settings_from_plan(stored: Any, source: str) -> ScanSettings:
         raise UsageError(f"{source}: settings.check_options must map check ids to tables of options")
     if not isinstance(plugin_options, dict) or not all(isinstance(k, str) for k in plugin_options):
         raise UsageError(f"{source}: settings.plugin_options must be an object")
-    settings = ScanSettings(**options, check_options=check_options, plugin_options=plugin_options)
+    settings = ScanSettings(**options, check_options=check_options, plugin_options=plugin_options, config=source)
     validate(settings)
     return settings
 

@@ -64,6 +64,9 @@ def orgscan_register_checks(options: Mapping[str, Any]) -> Sequence["Check"]:
         configuration returns nothing unless its option is set.
     :return: a list of :class:`scanner.model.Check` (a plain function plus
         frozen metadata, see ``scanner.model.check``). Ids must be unique.
+        A check's ``[checks.<id>]`` options are validated against the
+        metadata's ``option_schemas`` after this hook, when the scan is
+        planned (``scanner.options``).
     """
 
 

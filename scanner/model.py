@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 GLOBAL_REGION = "global"
 CHECK_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)?$")
+#: A check option's name as declared (the config file may write ``_`` as ``-``).
+OPTION_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 #: An AWS managed policy's path and name, as in ``arn:aws:iam::aws:policy/<this>``.
 MANAGED_POLICY_NAME = re.compile(r"([\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
 
@@ -110,6 +112,12 @@ class CheckMetadata:
     #: whose own calls orgscan cannot enumerate. ``orgscan iam-policy --cloudformation``
     #: attaches them to the role.
     iam_managed_policies: tuple[str, ...] = ()
+    #: The options the check reads from its ``[checks.<id>]`` table: each option's name (snake_case; the
+    #: config file may spell it with dashes) -> a JSON Schema of its value, with ``default`` where it has
+    #: one. Validated by ``scanner.options`` when the scan is planned, before any AWS call (a wrong value,
+    #: an unknown name: exit 2 naming the file, table and key); the check reads them with
+    #: ``scanner.options.option_values``. Empty: the check takes no options.
+    option_schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not CHECK_ID_PATTERN.match(self.id):
@@ -129,6 +137,10 @@ class CheckMetadata:
         for action in self.iam_actions:
             if ":" not in action:
                 raise ValueError(f"check {self.id}: IAM action {action!r} must be 'service:Action'")
+        object.__setattr__(self, "option_schemas", {str(name): dict(schema) for name, schema in dict(self.option_schemas).items()})
+        for name in self.option_schemas:
+            if not OPTION_NAME_PATTERN.fullmatch(name):
+                raise ValueError(f"check {self.id}: option name {name!r} is not snake_case")
 
     def to_dict(self) -> dict[str, Any]:
         """The metadata as plain JSON-ready data (used by ``checks list`` and the reports)."""

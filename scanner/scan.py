@@ -23,6 +23,7 @@ from scanner.findings import incomplete_reason
 from scanner.frameworks import check_entry, collect_frameworks, mappings_by_check
 from scanner.iam_policy import member_actions
 from scanner.model import Check, Severity, Status
+from scanner.options import validate_check_options
 from scanner.output_dir import record_written, remove_earlier_reports
 from scanner.plugins import collect_checks, collect_report_formats, notify
 from scanner.results_schema import result_problem
@@ -145,6 +146,8 @@ class Scan:
                     "name the plugin it came from again with --plugin"
                 )
             self.checks = {c: available[c] for c in only_checks}
+        # Before any AWS call: a wrong [checks.<id>] option is exit 2 naming the file, table and key.
+        validate_check_options(available, settings.check_options, settings.config)
         self.formats = select_formats(collect_report_formats(manager), settings.format)
         # Read and validated now, before any AWS call: a bad entry is a usage error (exit 2).
         self.suppressions: SuppressionFile | None = None

@@ -264,6 +264,10 @@ def check_context(
     from scanner.plugins import validate_iam_actions
 
     validate_iam_actions(check, "under test")
+    # Options too, as the scan plans them: a wrong one is the scan's UsageError, before any call.
+    from scanner.options import validate_check_options
+
+    validate_check_options({meta.id: check}, {meta.id: dict(options)} if options else {})
     account_wide = meta.scope == Scope.ACCOUNT
     target_region = GLOBAL_REGION if account_wide else region
     reader = reader_for(credentials, region).for_check(meta.id, meta.iam_actions, region)

@@ -1,7 +1,7 @@
 """A logging trail covering the region records KMS management events (how key use is monitored)."""
 from __future__ import annotations
 
-from checks.cloudtrail.trails import (
+from checks.trails import (
     EVENT_DATA_STORE_ACTIONS,
     KMS_EVENT_SOURCE,
     TRAIL_ACTIONS,
@@ -55,7 +55,7 @@ METADATA = CheckMetadata(
 @check(METADATA)
 def cloudtrail_kms_events_logged(ctx):
     trails = [t for t in trails_covering_account(ctx, ctx.region) if t.covers_region(ctx.region)]
-    coverage = {id(t): management_coverage(t, KMS_EVENT_SOURCE) for t in trails}
+    coverage = {id(t): management_coverage(t, KMS_EVENT_SOURCE, redact_identifier) for t in trails}
 
     def qualifies(source) -> bool:
         return source.error is None and source.is_logging and all(coverage[id(source)])
@@ -64,7 +64,7 @@ def cloudtrail_kms_events_logged(ctx):
     # organizations log with trails, so most targets are spared the event data store reads.
     stores_read = not any(qualifies(t) for t in trails)
     stores = event_data_stores_covering_account(ctx, ctx.region) if stores_read else []
-    coverage.update((id(s), management_coverage(s, KMS_EVENT_SOURCE)) for s in stores)
+    coverage.update((id(s), management_coverage(s, KMS_EVENT_SOURCE, redact_identifier)) for s in stores)
 
     def described(source, arn_field: str) -> dict:
         entry = {**source.summary(), arn_field: redact_identifier(source.arn)}

@@ -1,7 +1,7 @@
 """At least one multi-Region trail is logging read and write management events for the account."""
 from __future__ import annotations
 
-from checks.cloudtrail.trails import (
+from checks.trails import (
     ANY_MANAGEMENT_SOURCE,
     EVENT_DATA_STORE_ACTIONS,
     TRAIL_ACTIONS,
@@ -54,7 +54,7 @@ METADATA = CheckMetadata(
 @check(METADATA)
 def cloudtrail_multi_region_logging(ctx):
     trails = trails_covering_account(ctx, ctx.api_region)
-    coverage = {id(t): management_coverage(t, ANY_MANAGEMENT_SOURCE) for t in trails}
+    coverage = {id(t): management_coverage(t, ANY_MANAGEMENT_SOURCE, redact_identifier) for t in trails}
 
     def qualifies(source) -> bool:
         return source.error is None and source.multi_region and source.is_logging and all(coverage[id(source)])
@@ -63,7 +63,7 @@ def cloudtrail_multi_region_logging(ctx):
     # organizations log with trails, so most accounts are spared the event data store reads.
     stores_read = not any(qualifies(t) for t in trails)
     stores = event_data_stores_covering_account(ctx, ctx.api_region) if stores_read else []
-    coverage.update((id(s), management_coverage(s, ANY_MANAGEMENT_SOURCE)) for s in stores)
+    coverage.update((id(s), management_coverage(s, ANY_MANAGEMENT_SOURCE, redact_identifier)) for s in stores)
     qualifying = [t for t in [*trails, *stores] if qualifies(t)]
     evidence_trails = [
         {

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from checks.cloudtrail.trails import Trail, own_trails_in_region
+from checks.trails import Trail, own_trails_in_region
 
 from scanner.errors import MalformedResponse
 from checks.sensitive_data.detector import redact_identifier

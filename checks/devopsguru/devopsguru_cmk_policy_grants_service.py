@@ -26,10 +26,9 @@ from checks.request_kinds import DEVOPS_GURU_ACTIONS
 from checks.request_kinds import devops_guru_request as _fas_request
 from scanner.errors import AwsError, MalformedResponse
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
-from scanner.options import OptionError, known_options
+from scanner.options import option_values
 
 REQUIRED_ACTIONS = DEVOPS_GURU_ACTIONS
-OPTION_NAMES = ("require_explicit_statement",)
 
 # Two statements, because kms:GrantIsForAWSResource exists only in grant requests: in a statement that
 # also allows kms:DescribeKey, a Bool test on it is false for DescribeKey and would deny DevOps Guru.
@@ -74,6 +73,8 @@ METADATA = CheckMetadata(
         url="https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
     ),
     iam_actions=(GET_RESOURCE_COLLECTION, DESCRIBE_SERVICE_INTEGRATION, DESCRIBE_KEY, LIST_ALIASES, GET_KEY_POLICY),
+    # true: PASS only with the guidance's own key-policy statement (docs/checks/devopsguru.md).
+    option_schemas={"require_explicit_statement": {"type": "boolean", "default": False}},
     references=(
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
         "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service",
@@ -85,14 +86,9 @@ METADATA = CheckMetadata(
 
 
 
-def read_options(options: Mapping[str, Any]) -> bool:
-    """``require_explicit_statement`` (default false); raises :class:`OptionError` naming a wrong setting."""
-    where = f"[checks.{METADATA.id}]"
-    options = known_options(METADATA.id, options, OPTION_NAMES)
-    strict = options.get("require_explicit_statement", False)
-    if not isinstance(strict, bool):
-        raise OptionError(f"{where} require_explicit_statement: expected true or false")
-    return strict
+def read_options(options: Mapping[str, Any] | None) -> bool:
+    """``require_explicit_statement`` (default false; validated against the check's schema when the scan was planned)."""
+    return option_values(METADATA, options)["require_explicit_statement"]
 
 
 @dataclass
@@ -306,11 +302,7 @@ def judge(accesses: list[ActionAccess], account_id: str, region: str, strict: bo
 
 @check(METADATA)
 def devopsguru_cmk_policy_grants_service(ctx):
-    try:
-        strict = read_options(ctx.options or {})
-    except OptionError as error:
-        yield integration_error(str(error))
-        return
+    strict = read_options(ctx.options)
     key = customer_managed_key_or_finding(
         ctx,
         when_missing="no key policy grants DevOps Guru access",

@@ -27,7 +27,7 @@ from scanner.errors import AwsError, MalformedResponse
 from scanner.findings import error_kind, judge_apart, one_line
 from scanner.logsetup import redact
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
-from scanner.options import OptionError, known_options
+from scanner.options import option_values
 
 METADATA = CheckMetadata(
     id="devopsguru_privatelink_endpoint",
@@ -65,6 +65,15 @@ METADATA = CheckMetadata(
         GET_RESOURCE_COLLECTION, "ec2:DescribeVpcs", "ec2:DescribeSubnets", DESCRIBE_VPC_ENDPOINTS,
         "route53:ListHostedZonesByVPC", "route53resolver:ListResolverRuleAssociations", "route53resolver:GetResolverRule",
     ),
+    option_schemas={
+        # Which VPCs are judged (docs/checks/devopsguru.md): every VPC with a subnet, or every VPC.
+        "vpcs": {"enum": ["with-subnets", "all"], "default": "with-subnets"},
+        "skip_default_vpcs": {"type": "boolean", "default": False},
+        # Only VPCs with these tags: key = value, or a list of values ("*": any value).
+        "vpc_tags": {"type": "object", "minProperties": 1,
+                     "additionalProperties": {"anyOf": [{"type": "string"},
+                                                        {"type": "array", "items": {"type": "string"}, "minItems": 1}]}},
+    },
     references=(
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/vpc-interface-endpoints.html",
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
@@ -73,9 +82,6 @@ METADATA = CheckMetadata(
         "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-overview-forward-vpc-to-network-domain-name-matches.html",
     ),
 )
-
-_VPC_SCOPES = ("with-subnets", "all")
-_OPTION_NAMES = ("vpcs", "skip_default_vpcs", "vpc_tags")
 
 
 @dataclass(frozen=True)
@@ -87,27 +93,14 @@ class VpcScope:
     vpc_tags: Mapping[str, tuple[str, ...]] | None = None
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> "VpcScope":
-        where = "[checks.devopsguru_privatelink_endpoint]"
-        options = known_options("devopsguru_privatelink_endpoint", options, _OPTION_NAMES)
-        vpcs = options.get("vpcs", "with-subnets")
-        if vpcs not in _VPC_SCOPES:
-            raise OptionError(f"{where} vpcs: expected one of {', '.join(_VPC_SCOPES)}, got {vpcs!r:.40}")
-        skip_default = options.get("skip_default_vpcs", False)
-        if not isinstance(skip_default, bool):
-            raise OptionError(f"{where} skip_default_vpcs: expected true or false")
-        tags = options.get("vpc_tags")
+    def from_options(cls, options: Mapping[str, Any] | None) -> "VpcScope":
+        """The scope the check's options ask for (validated against its schema when the scan was planned)."""
+        values = option_values(METADATA, options)
+        tags = values.get("vpc_tags")
         normalised = None
         if tags is not None:
-            if not isinstance(tags, Mapping) or not tags:
-                raise OptionError(f"{where} vpc_tags: expected a table of tag key = value (or list of values)")
-            normalised = {}
-            for key, value in tags.items():
-                values = value if isinstance(value, list) else [value]
-                if not values or not all(isinstance(v, str) for v in values):
-                    raise OptionError(f"{where} vpc_tags.{key}: expected a string or a list of strings")
-                normalised[str(key)] = tuple(values)
-        return cls(vpcs, skip_default, normalised)
+            normalised = {str(key): tuple(value if isinstance(value, list) else [value]) for key, value in tags.items()}
+        return cls(values["vpcs"], values["skip_default_vpcs"], normalised)
 
     def includes(self, vpc: Mapping[str, Any], has_subnet: bool) -> bool:
         if self.vpcs == "with-subnets" and not has_subnet:
@@ -337,11 +330,7 @@ def judge_vpc(ctx, vpc: Mapping[str, Any], vpc_id: str, endpoints: list[Mapping[
 
 @check(METADATA)
 def devopsguru_privatelink_endpoint(ctx):
-    try:
-        scope = VpcScope.from_options(ctx.options or {})
-    except OptionError as error:
-        yield integration_error(str(error))
-        return
+    scope = VpcScope.from_options(ctx.options)
     try:
         usage = devops_guru_usage(ctx)
         if not usage.in_use:

@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 from checks.iam.users import USER_TYPE, User, list_users, no_users_finding, redact_text, user_error
 from scanner.findings import judge_apart
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
-from scanner.options import OptionError, known_options
+from scanner.options import option_values
 
 METADATA = CheckMetadata(
     id="iam_user_access_keys_rotated",
@@ -37,6 +37,7 @@ METADATA = CheckMetadata(
         url="https://docs.aws.amazon.com/IAM/latest/UserGuide/id-credentials-access-keys-update.html",
     ),
     iam_actions=("iam:ListUsers", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"),
+    option_schemas={"max_age_days": {"type": "integer", "minimum": 1, "maximum": 36500, "default": 90}},
     references=(
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/id-credentials-access-keys-update.html",
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html",
@@ -47,19 +48,9 @@ METADATA = CheckMetadata(
     ),
 )
 
-OPTION_NAMES = ("max_age_days",)
-DEFAULT_MAX_AGE_DAYS = 90
-
-
-
-def read_options(options: Mapping[str, Any]) -> int:
-    """``max_age_days`` (default 90, a whole number of days from 1); raises :class:`OptionError` naming a wrong setting."""
-    where = f"[checks.{METADATA.id}]"
-    options = known_options(METADATA.id, options, OPTION_NAMES)
-    days = options.get("max_age_days", DEFAULT_MAX_AGE_DAYS)
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 36500:
-        raise OptionError(f"{where} max_age_days: expected a whole number of days from 1 to 36500")
-    return days
+def max_age_days(options: Mapping[str, Any]) -> int:
+    """``max_age_days`` from the check's options (validated against its schema when the scan was planned; default 90)."""
+    return option_values(METADATA, options)["max_age_days"]
 
 
 @dataclass(frozen=True)
@@ -137,11 +128,7 @@ def _utc_now() -> datetime:
 
 @check(METADATA)
 def iam_user_access_keys_rotated(ctx, now: Callable[[], datetime] = _utc_now):
-    try:
-        max_age_days = read_options(ctx.options or {})
-    except OptionError as error:
-        yield Finding(Status.ERROR, resource_id=ctx.account_id, message=str(error), resource_type="AWS::::Account")
-        return
+    max_age = max_age_days(ctx.options)
     users = list_users(ctx)
     if not users:
         yield no_users_finding(ctx)
@@ -149,5 +136,5 @@ def iam_user_access_keys_rotated(ctx, now: Callable[[], datetime] = _utc_now):
     # One instant for the whole account, so every user is judged against the same "now".
     instant = now()
     for user in users:
-        yield from judge_apart(user.resource_id, lambda user=user: judge_user(ctx, user, max_age_days, instant),
+        yield from judge_apart(user.resource_id, lambda user=user: judge_user(ctx, user, max_age, instant),
                                resource_arn=user.resource_arn, resource_type=USER_TYPE, redact_text=redact_text)

@@ -14,6 +14,8 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from checks.sensitive_data import patterns
+from scanner.model import CheckMetadata
+from scanner.options import option_values
 
 SECRET = "secret"
 PERSONAL_DATA = "personal_data"
@@ -218,24 +220,16 @@ def redact_identifier(text: str | None) -> str | None:
     return DEFAULT_DETECTOR.redact(text)
 
 
-def normalised_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """A check's option table with ``allow-tag-keys`` spelt ``allow_tag_keys`` (the config file uses kebab-case)."""
-    return {str(key).replace("-", "_"): value for key, value in options.items()}
+#: The options every sensitive-data check takes in its ``[checks.<id>]`` table (``CheckMetadata.option_schemas``).
+DETECTOR_OPTION_SCHEMAS = {
+    # Regular expressions (Python's syntax, checked when the scan is planned): detected data one matches in full is ignored.
+    "allow_value_patterns": {"type": "array", "items": {"type": "string", "format": "regex"}, "default": []},
+    # Kinds never reported, by the names of the kind table (docs/checks/cloudtrail-and-sensitive-data.md).
+    "ignore_kinds": {"type": "array", "items": {"enum": sorted(patterns.KIND_DESCRIPTIONS)}, "default": []},
+}
 
 
-def detector_from_options(options: Mapping[str, Any], check_id: str, extra_keys: Iterable[str] = ()) -> SensitiveDataDetector:
-    """The detector configured by a check's ``[checks.<id>]`` table; unknown keys are an error naming them."""
-    options = normalised_options(options)
-    known = {"allow_value_patterns", "ignore_kinds", *extra_keys}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ValueError(f"[checks.{check_id}]: unknown option(s) {unknown}; known: {sorted(known)}")
-    patterns_option = options.get("allow_value_patterns", [])
-    kinds_option = options.get("ignore_kinds", [])
-    for option, value in (("allow_value_patterns", patterns_option), ("ignore_kinds", kinds_option)):
-        if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
-            raise ValueError(f"[checks.{check_id}] {option} must be a list of strings")
-    try:
-        return SensitiveDataDetector(patterns_option, kinds_option)
-    except ValueError as error:
-        raise ValueError(f"[checks.{check_id}] {error}") from None
+def detector_from_options(metadata: CheckMetadata, options: Mapping[str, Any] | None) -> SensitiveDataDetector:
+    """The detector a check's ``[checks.<id>]`` table configures (validated against the check's schemas when the scan was planned)."""
+    values = option_values(metadata, options)
+    return SensitiveDataDetector(values["allow_value_patterns"], values["ignore_kinds"])

@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from checks.cloudtrail.trails import own_trails_in_region
+from checks.trails import own_trails_in_region
 
 from scanner.errors import MalformedResponse
 
 #: The region that judges IAM (a global service) when the context does not say
 #: which region is the scan's first: IAM's home region per partition.
 IAM_HOME_REGIONS = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}
+#: The ``iam_region`` option of the checks that judge IAM names and tags (a ``CheckMetadata.option_schemas`` entry).
+IAM_REGION_OPTION_SCHEMA = {"type": "string", "minLength": 1}
 
 
 def judges_iam(ctx: Any) -> bool:

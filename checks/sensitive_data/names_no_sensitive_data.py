@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from checks.cloudtrail.trails import own_trails_in_region
+from checks.trails import own_trails_in_region
 
 from checks.sensitive_data import inventory
-from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, redact_identifier
+from checks.sensitive_data.detector import DETECTOR_OPTION_SCHEMAS, SensitiveDataDetector, detector_from_options, redact_identifier
 from scanner.errors import MalformedResponse, ServiceNotAvailable
 from scanner.findings import describe_failure, error_kind, judge_apart, one_line
 from scanner.model import GLOBAL_REGION, CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
@@ -50,6 +50,7 @@ METADATA = CheckMetadata(
         "cloudformation:DescribeStacks",
         "devops-guru:GetResourceCollection",
     ),
+    option_schemas={**DETECTOR_OPTION_SCHEMAS, "iam_region": inventory.IAM_REGION_OPTION_SCHEMA},
     references=(
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
         "https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html",
@@ -216,7 +217,7 @@ def _iam(ctx: Any, detector: SensitiveDataDetector) -> Iterator[tuple[str, Any, 
 
 @check(METADATA)
 def names_no_sensitive_data(ctx):
-    detector = detector_from_options(ctx.options, METADATA.id, extra_keys=("iam_region",))
+    detector = detector_from_options(METADATA, ctx.options)
     sources = list(_regional(ctx, detector))
     if inventory.judges_iam(ctx):
         sources += list(_iam(ctx, detector))

@@ -5,10 +5,11 @@ import fnmatch
 from typing import Any, Callable, Iterable, Iterator
 
 from checks.sensitive_data import inventory
-from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, normalised_options, redact_identifier
+from checks.sensitive_data.detector import DETECTOR_OPTION_SCHEMAS, SensitiveDataDetector, detector_from_options, redact_identifier
 from scanner.errors import AccessDenied, ServiceNotAvailable
 from scanner.findings import describe_failure, error_kind, judge_apart, one_line
 from scanner.model import GLOBAL_REGION, CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
+from scanner.options import option_values
 
 METADATA = CheckMetadata(
     id="tags_no_sensitive_data",
@@ -50,6 +51,12 @@ METADATA = CheckMetadata(
         "iam:ListUsers",
         "iam:ListUserTags",
     ),
+    option_schemas={
+        **DETECTOR_OPTION_SCHEMAS,
+        # Glob patterns, case-insensitive: tags with these keys are not judged.
+        "allow_tag_keys": {"type": "array", "items": {"type": "string"}, "default": []},
+        "iam_region": inventory.IAM_REGION_OPTION_SCHEMA,
+    },
     references=(
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
         "https://docs.aws.amazon.com/whitepapers/latest/tagging-best-practices/other-considerations.html",
@@ -260,11 +267,8 @@ def _summary(ctx: Any, judge: TagJudge, region: str, scope: str) -> Finding:
 
 
 def options_of(ctx: Any) -> tuple[SensitiveDataDetector, list[str]]:
-    detector = detector_from_options(ctx.options, METADATA.id, extra_keys=("allow_tag_keys", "iam_region"))
-    allowed_keys = normalised_options(ctx.options).get("allow_tag_keys", [])
-    if not isinstance(allowed_keys, list) or not all(isinstance(k, str) for k in allowed_keys):
-        raise ValueError(f"[checks.{METADATA.id}] allow_tag_keys must be a list of strings (glob patterns)")
-    return detector, allowed_keys
+    """The detector and the allowed tag-key patterns the check's options ask for (validated when the scan was planned)."""
+    return detector_from_options(METADATA, ctx.options), option_values(METADATA, ctx.options)["allow_tag_keys"]
 
 
 @check(METADATA)

@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 from checks.sensitive_data import patterns
-from checks.sensitive_data.detector import SensitiveDataDetector, detector_from_options, mask, normalised_options, redact_identifier
+from checks.sensitive_data.detector import DETECTOR_OPTION_SCHEMAS, SensitiveDataDetector, detector_from_options, mask, redact_identifier
 from scanner.errors import AwsError, MalformedResponse, ServiceNotAvailable
 from scanner.findings import describe_failure, error_kind, judge_apart, one_line, resource_error
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
+from scanner.options import option_values
 
 METADATA = CheckMetadata(
     id="urls_no_embedded_credentials",
@@ -36,14 +37,16 @@ METADATA = CheckMetadata(
         url="https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-target-connection.html",
     ),
     iam_actions=("sns:ListSubscriptions", "sns:GetSubscriptionAttributes", "events:ListApiDestinations"),
+    option_schemas={
+        **DETECTOR_OPTION_SCHEMAS,
+        # Query parameters that are not credentials in your URLs.
+        "allow_query_parameters": {"type": "array", "items": {"type": "string"}, "default": []},
+    },
     references=(
         "https://docs.aws.amazon.com/devops-guru/latest/userguide/data-protection.html",
         "https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html",
     ),
 )
-
-_OPTIONS = ("allow_query_parameters",)
-
 
 def credentials_in_url(url: str, detector: SensitiveDataDetector, allowed_parameters: frozenset[str]) -> list[dict[str, str]]:
     """Where a URL carries credentials: the userinfo password, credential query values, or known token formats."""
@@ -154,11 +157,8 @@ def _api_destinations(ctx: Any, detector: SensitiveDataDetector, allowed: frozen
 
 @check(METADATA)
 def urls_no_embedded_credentials(ctx):
-    detector = detector_from_options(ctx.options, METADATA.id, extra_keys=_OPTIONS)
-    allowed_option = normalised_options(ctx.options).get("allow_query_parameters", [])
-    if not isinstance(allowed_option, list) or not all(isinstance(p, str) for p in allowed_option):
-        raise ValueError(f"[checks.{METADATA.id}] allow_query_parameters must be a list of strings")
-    allowed = frozenset(patterns.normalise_name(p) for p in allowed_option)
+    detector = detector_from_options(METADATA, ctx.options)
+    allowed = frozenset(patterns.normalise_name(p) for p in option_values(METADATA, ctx.options)["allow_query_parameters"])
     for action, produce in (("sns:ListSubscriptions", _sns), ("events:ListApiDestinations", _api_destinations)):
         try:
             yield from produce(ctx, detector, allowed)

@@ -37,6 +37,8 @@ class Faults:
       the requests the predicate picks are answered with the protocol's ExpiredToken, as AWS
       answers a request that arrives after the session it was signed with has ended; the
       predicate may keep state (expire only the first request), so a test needs no clock.
+    - ``clock_skew_seconds``: the simulator's STS clock runs this far ahead of the real one: sessions
+      are issued and judged expired by it, so a test ages credentials by moving it instead of sleeping.
     - ``iam_enforcement``: moto checks every call against the caller's IAM policies.
     - ``fault_operations``: limit the rate-based faults to these IAM actions (true names; empty: all
       calls but ``sts:AssumeRole``, so that a scan still reaches its accounts).
@@ -57,6 +59,7 @@ class Faults:
     deny_requests: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
     max_session_seconds: int | None = None
     expire_requests: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
+    clock_skew_seconds: float = 0.0
     iam_enforcement: bool = False
     fault_operations: tuple[str, ...] = ()
     answer_edits: dict[str, AnswerEdit] = field(default_factory=dict)

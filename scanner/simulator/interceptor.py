@@ -9,6 +9,7 @@ them as it would AWS's.
 """
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import re
@@ -338,6 +339,8 @@ class Interceptor:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, str, str]] = Counter()
         self._occurrences: Counter[tuple[str, ...]] = Counter()
+        #: How the injected latency is waited out; a test may put a fake clock's ``sleep`` here.
+        self.sleep = time.sleep
 
     def reset_counts(self) -> None:
         with self._lock:
@@ -363,7 +366,7 @@ class Interceptor:
             self._occurrences[key] += 1
         _set_iam_enforcement(faults.iam_enforcement)
         if faults.latency_ms:
-            time.sleep(faults.latency_ms / 1000.0)
+            self.sleep(faults.latency_ms / 1000.0)
         if not _access_key_known(call):
             return unknown_access_key(call)
         if faults.rate_faults_apply(action):
@@ -374,7 +377,7 @@ class Interceptor:
             if faults.throttle_rate and roll(faults.seed, "throttle", key, occurrence) < faults.throttle_rate:
                 return throttled(call)
         assumed = self._assumed_role(call)
-        if assumed is not None and _expired(assumed):
+        if assumed is not None and _expired(assumed, faults.clock_skew_seconds):
             return expired_token(call)
         if faults.expire_requests and faults.request_expired(call, action):
             return expired_token(call)
@@ -542,11 +545,11 @@ def _set_iam_enforcement(enabled: bool) -> None:
         moto.settings.INITIAL_NO_AUTH_ACTION_COUNT = limit
 
 
-def _expired(assumed: Any) -> bool:
+def _expired(assumed: Any, clock_skew_seconds: float = 0.0) -> bool:
     from moto.core.utils import utcnow
 
     expiration = assumed.expiration
-    now = utcnow()
+    now = utcnow() + datetime.timedelta(seconds=clock_skew_seconds)
     if expiration.tzinfo is not None and now.tzinfo is None:
         now = now.replace(tzinfo=expiration.tzinfo)
     return expiration <= now

@@ -12,6 +12,7 @@ that is currently applied through :data:`ACTIVE`.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import sys
@@ -314,8 +315,13 @@ def _patch_sts() -> None:
         limit = simulation.faults.max_session_seconds if simulation is not None else None
         if limit is not None:
             duration = min(duration, limit)
-        return original(self, region_name=region_name, role_session_name=role_session_name, role_arn=role_arn,
+        role = original(self, region_name=region_name, role_session_name=role_session_name, role_arn=role_arn,
                         policy=policy, duration=duration, external_id=external_id)
+        skew = simulation.faults.clock_skew_seconds if simulation is not None else 0.0
+        if skew:
+            # Issued by the skewed clock, as expiry is judged: a fresh session lasts its full duration.
+            role.expiration += datetime.timedelta(seconds=skew)
+        return role
 
     STSBackend.assume_role = assume_role  # type: ignore[method-assign]
 

@@ -13,6 +13,9 @@ from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, 
 RELEASE = threading.Event()
 #: Longest a hanging check waits if nobody releases it (a safety net, not part of the test).
 LONGEST_WAIT_SECONDS = 120
+#: Accounts whose hanging check started, and those whose check returned (only once released).
+STARTED: list[str] = []
+RETURNED: list[str] = []
 
 
 @check(
@@ -30,7 +33,9 @@ LONGEST_WAIT_SECONDS = 120
 )
 def hanging_check(ctx):
     ctx.aws.call("iam", "get_account_summary")
+    STARTED.append(ctx.account_id)
     RELEASE.wait(LONGEST_WAIT_SECONDS)
+    RETURNED.append(ctx.account_id)
     yield Finding(Status.PASS, resource_id=ctx.account_id, message="released")
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import select
 import signal
 import stat
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from tests.reliability.harness import (
 )
 
 from scanner.simulator import Faults
+from tests.reliability import result_signal_plugin
 
 SPOOL = Path(".orgscan-spool") / "results.jsonl"
 #: --resume loads only the plugins named on its own command line, never those plan.json names.
@@ -49,15 +51,16 @@ def _done_markers(output_dir: Path) -> list[tuple[str, str]]:
     return markers
 
 
-def _wait_for_first_target(process: subprocess.Popen, output_dir: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the scan ended before it could be interrupted: {process.communicate()}")
-        if _done_markers(output_dir):
-            return
-        time.sleep(0.05)
-    raise AssertionError("no target was done in time")
+def _wait_for_first_target(process: subprocess.Popen, ready: int, timeout: float = 60) -> None:
+    """Block until the scan process reports its first result on the ``ready`` pipe (result_signal_plugin).
+
+    ``timeout`` only keeps a broken scan from hanging the suite: nothing is timed.
+    """
+    readable, _, _ = select.select([ready], [], [], timeout)
+    if not readable:
+        raise AssertionError("no target was done in time")
+    if os.read(ready, 1) != b"1":
+        raise AssertionError(f"the scan ended before it could be interrupted: {process.communicate()}")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -66,17 +69,23 @@ def test_interrupted_scan_keeps_what_it_collected_and_resumes(org, clean_scan, t
     environment = scan_environment(org, tmp_path)
     environment["PYTHONPATH"] = str(REPO_ROOT)
     org.faults = Faults(latency_ms=60)
-    argv = scan_arguments(output_dir)
+    argv = scan_arguments(output_dir, plugins=(FAKE_PLUGIN, "tests.reliability.result_signal_plugin"))
     argv[argv.index("--concurrency") + 1] = "2"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scanner.cli", *argv], cwd=REPO_ROOT, env=environment,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    ready, notify = os.pipe()
+    environment[result_signal_plugin.ENVIRONMENT_VARIABLE] = str(notify)
     try:
-        _wait_for_first_target(process, output_dir)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "scanner.cli", *argv], cwd=REPO_ROOT, env=environment,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=(notify,),
+        )
+    finally:
+        os.close(notify)  # the process holds the only write end: its exit ends the pipe
+    try:
+        _wait_for_first_target(process, ready)
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=60)
     finally:
+        os.close(ready)
         if process.poll() is None:
             process.kill()
             process.communicate()

@@ -80,7 +80,7 @@ def test_a_limited_check_that_overruns_its_timeout_keeps_its_run_slot(make_org, 
     )
     results = [r for r in document["results"] if r["check_id"] == "limited_overruns"]
     assert len(results) == 3 and all(r["status"] == "ERROR" and "timed out after 0.2 s" in r["message"] for r in results)
-    # Reported timed out after 0.2 s, each run went on for 0.6 s: the next still waited for it.
+    # Each run went on until the host had reported it timed out: the next still waited for it to end.
     assert limited_plugin.overruns.peak == 1
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+import botocore.config
 import botocore.credentials
 import botocore.exceptions
 import botocore.retries.standard
@@ -33,18 +34,21 @@ def _error(call):
     return caught.value.response
 
 
-def test_latency_is_added_to_every_call(make_org):
+def test_latency_is_added_to_every_call(make_org, monkeypatch):
     sim = make_org(ORG, Faults(latency_ms=150))
+    waits: list[float] = []
+    monkeypatch.setattr(sim.interceptor, "sleep", waits.append)  # a fake clock: the waits asked for, none waited
     kms = sim.client("kms", account_id="222222222222")
-    started = time.monotonic()
+    kms.list_keys()
+    assert waits and set(waits) == {0.15}  # the role's AssumeRole waits too
+    waits.clear()
     kms.list_keys()
     kms.list_aliases()
-    assert time.monotonic() - started >= 0.3
+    assert waits == [0.15, 0.15]
     sim.faults.latency_ms = 0  # faults change at runtime
-    started = time.monotonic()
     for _ in range(3):
         kms.list_keys()
-    assert time.monotonic() - started < 0.45  # three calls at 150 ms each would take longer
+    assert waits == [0.15, 0.15]
 
 
 @pytest.mark.parametrize(
@@ -152,6 +156,7 @@ def test_chosen_actions_denied_inside_chosen_accounts(make_org, service, action,
 
 
 def test_short_sessions_expire_and_refreshing_credentials_keep_working(make_org):
+    # Sessions are aged by the simulator's skewed STS clock, not by sleeping.
     sim = make_org(ORG, Faults(max_session_seconds=1))
     credentials = sim.assume_role("222222222222")
     lifetime = credentials["Expiration"].timestamp() - time.time()
@@ -159,7 +164,7 @@ def test_short_sessions_expire_and_refreshing_credentials_keep_working(make_org)
     stale = {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
              "aws_session_token": credentials["SessionToken"]}
     sim.client_with("kms", "us-east-1", stale, **NO_RETRIES).list_keys()
-    time.sleep(1.5)
+    sim.faults.clock_skew_seconds = 1.5
     response = _error(lambda: sim.client_with("kms", "us-east-1", stale, **NO_RETRIES).list_keys())
     assert response["Error"]["Code"] == "ExpiredTokenException"
     response = _error(lambda: sim.client_with("iam", "us-east-1", stale, **NO_RETRIES).get_account_summary())
@@ -173,15 +178,15 @@ def test_short_sessions_expire_and_refreshing_credentials_keep_working(make_org)
     refreshing = botocore.credentials.RefreshableCredentials.create_from_metadata(refresh(), refresh, "assume-role")
     session = sim.botocore_session()
     kms = session.create_client("kms", region_name="us-east-1", endpoint_url=sim.endpoint_url,
-                                aws_access_key_id="unused", aws_secret_access_key="unused")
+                                aws_access_key_id="unused", aws_secret_access_key="unused",
+                                config=botocore.config.Config(**NO_RETRIES))
     kms._request_signer._credentials = refreshing
-    deadline = time.monotonic() + 2.5
-    calls = 0
-    while time.monotonic() < deadline:
+    # Each step ages every session issued before it past its one second: only refreshed credentials still work.
+    for _ in range(8):
+        sim.faults.clock_skew_seconds += 1.5
         kms.list_keys()
-        calls += 1
-        time.sleep(0.2)
-    assert calls >= 8
+    stale_now = _error(lambda: sim.client_with("kms", "us-east-1", stale, **NO_RETRIES).list_keys())
+    assert stale_now["Error"]["Code"] == "ExpiredTokenException"
 
 
 def test_picked_requests_meet_expired_credentials_in_each_protocols_words(make_org):

@@ -11,7 +11,7 @@ from checks.cloudtrail.cloudtrail_cmk_encryption import cloudtrail_cmk_encryptio
 from checks.cloudtrail.cloudtrail_kms_events_logged import cloudtrail_kms_events_logged
 from checks.cloudtrail.cloudtrail_log_file_validation import cloudtrail_log_file_validation
 from checks.cloudtrail.cloudtrail_multi_region_logging import cloudtrail_multi_region_logging
-from checks.cloudtrail.trails import Trail, advanced_selector_matches
+from checks.trails import Trail, advanced_selector_matches
 from scanner.errors import AccessDenied
 from scanner.model import Status
 from scanner.simulator import Faults

@@ -15,6 +15,7 @@ from devopsguru_scenarios import (
     only,
     root_statement,
 )
+from scanner.errors import UsageError
 from scanner.model import Status
 from scanner.simulator import Faults
 
@@ -58,11 +59,11 @@ def test_delegation_only_key_policy_passes(judge):
     assert strict.status is Status.FAIL and "require_explicit_statement is set" in strict.message
 
 
-def test_wrong_option_is_error_naming_it(judge):
-    finding = _judge_policy(judge, key_policy(), options={"require_explicit_statement": "yes"})
-    assert finding.status is Status.ERROR and "require_explicit_statement: expected true or false" in finding.message
-    finding = _judge_policy(judge, key_policy(), options={"strict": True})
-    assert finding.status is Status.ERROR and "unknown option 'strict'" in finding.message
+def test_wrong_option_is_refused_as_the_scan_plans_it(judge):
+    with pytest.raises(UsageError, match=r"^\[checks.devopsguru_cmk_policy_grants_service\] require_explicit_statement: expected true or false$"):
+        _judge_policy(judge, key_policy(), options={"require_explicit_statement": "yes"})
+    with pytest.raises(UsageError, match=r"strict: unknown option \(known: require_explicit_statement\)"):
+        _judge_policy(judge, key_policy(), options={"strict": True})
 
 
 def _without_condition(statement, operator, key):

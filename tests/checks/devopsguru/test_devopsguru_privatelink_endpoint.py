@@ -3,6 +3,7 @@ import pytest
 
 from checks.devopsguru.devopsguru_privatelink_endpoint import devopsguru_privatelink_endpoint
 from devopsguru_scenarios import MEMBER, OTHER, REGION, devops_guru, only
+from scanner.errors import UsageError
 from scanner.model import Status
 from scanner.simulator import Faults
 
@@ -82,15 +83,17 @@ def test_scope_options(judge):
     "options,message",
     [
         ({"vpcs": "some"}, "vpcs: expected one of with-subnets, all"),
-        ({"skip_default_vpc": True}, "unknown option 'skip_default_vpc'"),
+        ({"skip_default_vpc": True}, "skip_default_vpc: unknown option; did you mean 'skip_default_vpcs'?"),
         ({"skip_default_vpcs": "yes"}, "skip_default_vpcs: expected true or false"),
-        ({"vpc_tags": ["Environment"]}, "vpc_tags: expected a table"),
+        ({"vpc_tags": ["Environment"]}, "vpc_tags: expected a non-empty table of key = a string or a non-empty list of strings"),
+        ({"vpc_tags": {"Environment": [1]}}, "vpc_tags.Environment: expected a string or a non-empty list of strings"),
+        ({"vpc_tags": {}}, "vpc_tags: expected a non-empty table"),
     ],
 )
-def test_bad_options_are_error_naming_the_setting(judge, options, message):
-    finding = only(judge(devopsguru_privatelink_endpoint, member(vpc(endpoint())), options=options))
-    assert finding.status is Status.ERROR
-    assert "[checks.devopsguru_privatelink_endpoint]" in finding.message and message in finding.message
+def test_bad_options_are_refused_as_the_scan_plans_them(judge, options, message):
+    with pytest.raises(UsageError) as refused:
+        judge(devopsguru_privatelink_endpoint, member(vpc(endpoint())), options=options)
+    assert str(refused.value).startswith("[checks.devopsguru_privatelink_endpoint] ") and message in str(refused.value)
 
 
 def test_not_applicable_where_devops_guru_is_not_in_use(judge):

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from checks.iam.iam_user_access_keys_rotated import KeyUse, iam_user_access_keys_rotated, key_problems
-from scanner.errors import AccessDenied
+from scanner.errors import AccessDenied, UsageError
 from scanner.model import Status
 from scanner.simulator import Faults
 from scanner.testing import check_context
@@ -92,15 +92,17 @@ def test_max_age_days_option(make_org):
 
 
 @pytest.mark.parametrize("options, text", [
-    ({"max_age_days": 0}, "max_age_days"),
-    ({"max_age_days": "90"}, "max_age_days"),
-    ({"max_age_days": True}, "max_age_days"),
-    ({"max_days": 30}, "unknown option 'max_days'"),
+    ({"max_age_days": 0}, "max_age_days: expected a whole number from 1 to 36500"),
+    ({"max_age_days": "90"}, "max_age_days: expected a whole number from 1 to 36500"),
+    ({"max_age_days": True}, "max_age_days: expected a whole number from 1 to 36500"),
+    ({"max_days": 30}, "max_days: unknown option; did you mean 'max_age_days'?"),
 ])
-def test_a_wrong_option_is_one_error_naming_it(make_org, options, text):
+def test_a_wrong_option_is_refused_as_the_scan_plans_it(make_org, options, text):
+    # Before any AWS call, once per scan (tests/scanner/test_check_options.py runs it through `orgscan scan`).
     sim = make_org(SCENARIO)
-    findings = list(_scan(sim, USERS, datetime.now(timezone.utc), options=options).values())
-    assert [f.status for f in findings] == [Status.ERROR] and text in findings[0].message
+    with pytest.raises(UsageError) as refused:
+        _scan(sim, USERS, datetime.now(timezone.utc), options=options)
+    assert str(refused.value).startswith("[checks.iam_user_access_keys_rotated] ") and text in str(refused.value)
 
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)

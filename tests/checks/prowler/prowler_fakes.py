@@ -22,7 +22,7 @@ CAPTURED_OCSF = DATA / "prowler-5.46.0-ocsf.json"
 CAPTURED_META = json.loads((DATA / "prowler-5.46.0-ocsf.meta.json").read_text(encoding="utf-8"))
 
 _FAKE_PROWLER = """#!{python}
-import json, os, shutil, sys, time
+import fcntl, json, os, select, shutil, sys, time
 from pathlib import Path
 
 here = Path(__file__).resolve().parent
@@ -35,7 +35,31 @@ record = calls / f"{{os.getpid()}}.json"
 record.write_text(json.dumps(call))
 sys.stderr.write(behaviour.get("stderr", ""))
 sys.stderr.flush()
-time.sleep(behaviour.get("sleep", 0))
+if behaviour.get("hang"):
+    # A hung Prowler: blocks until the bridge kills it (the bound only keeps a broken bridge from hanging the suite).
+    select.select([], [], [], 600)
+if behaviour.get("hold_until_running"):
+    # A barrier between runs: each waits until that many runs are going on at once (fewer for the last ones),
+    # so runs the bridge allows side by side do overlap, whatever the machine's load; no clock is read.
+    gate_path = calls / f"gate-{{os.getpid()}}"
+    os.mkfifo(gate_path)
+    gate = os.open(gate_path, os.O_RDWR)  # opened before it is announced, so a release never misses it
+    with open(calls / "gate.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        waiting = sorted(calls.glob("gate-*"))
+        released_path = calls / "gate.released"
+        released = int(released_path.read_text()) if released_path.exists() else 0
+        if len(waiting) >= min(behaviour["hold_until_running"], behaviour["runs"] - released):
+            for path in waiting:
+                release = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+                os.write(release, b"1")
+                os.close(release)
+                path.unlink()
+            released_path.write_text(str(released + len(waiting)))
+    # Bounded: a bridge that allows fewer runs at once than it should leaves this run to go on alone.
+    if select.select([gate], [], [], 120)[0]:
+        os.read(gate, 1)
+    os.close(gate)
 output = Path(argv[argv.index("--output-directory") + 1])
 name = argv[argv.index("--output-filename") + 1]
 if "ocsf_source" in behaviour or "ocsf_text" in behaviour:
@@ -76,11 +100,18 @@ class FakeProwler:
         ocsf_source: Path | None = None,
         ocsf_text: str | None = None,
         stderr: str = "",
-        sleep: float = 0,
+        hang: bool = False,
+        hold_until_running: int | None = None,
+        runs: int = 0,
         as_caller: bool = False,
     ) -> None:
-        """``as_caller`` rewrites the captured account id to the caller's, read with sts:GetCallerIdentity."""
-        behaviour: dict[str, Any] = {"exit_status": exit_status, "stderr": stderr, "sleep": sleep}
+        """``as_caller`` rewrites the captured account id to the caller's, read with sts:GetCallerIdentity.
+
+        ``hang``: the run never ends by itself (it is killed). ``hold_until_running``: each of the
+        next ``runs`` runs waits until that many are going on at once (a barrier, no clock).
+        """
+        behaviour: dict[str, Any] = {"exit_status": exit_status, "stderr": stderr, "hang": hang,
+                                     "hold_until_running": hold_until_running, "runs": runs}
         if as_caller:
             behaviour["as_account"] = CAPTURED_META["account_id"]
         if ocsf_source is not None:

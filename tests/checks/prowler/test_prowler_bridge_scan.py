@@ -99,7 +99,7 @@ def test_a_bad_prowler_option_is_one_line_and_exit_2(make_org, run_orgscan, prow
 @pytest.mark.parametrize("concurrency", [1, 2])
 def test_prowler_runs_are_bounded_by_prowler_concurrency_apart_from_orgscans_threads(make_org, run_orgscan, prowler, concurrency):
     make_org(FOUR_ACCOUNTS)
-    prowler.behave(0, sleep=0.4)
+    prowler.behave(0, hold_until_running=concurrency, runs=4)
     # One thread for orgscan's own targets: the bridge's runs have threads of their own.
     code, document = run_orgscan(
         "--org", "--regions", "us-east-1", "--concurrency", "1", "--checks", "prowler_bridge,iam_root_mfa_enabled",

@@ -9,6 +9,7 @@ from checks.sensitive_data.names_no_sensitive_data import names_no_sensitive_dat
 from checks.sensitive_data.tags_no_sensitive_data import tags_no_sensitive_data
 from checks.sensitive_data.urls_no_embedded_credentials import credentials_in_url, redact_url, urls_no_embedded_credentials
 from checks.sensitive_data.detector import SensitiveDataDetector
+from scanner.errors import UsageError
 from scanner.model import GLOBAL_REGION, Status
 from scanner.simulator import Faults
 from scanner.testing import check_context
@@ -138,7 +139,7 @@ def test_tags_allowlist_from_the_config_table(org):
 
 
 def test_tags_bad_option_is_one_clear_error(org):
-    with pytest.raises(ValueError, match=r"\[checks.tags_no_sensitive_data\]: unknown option\(s\) \['allow_keys'\]"):
+    with pytest.raises(UsageError, match=r"^\[checks.tags_no_sensitive_data\] allow_keys: unknown option; did you mean 'allow_tag_keys'\?"):
         run(org, DIRTY, "us-east-1", tags_no_sensitive_data, options={"allow_keys": ["x"]})
 
 

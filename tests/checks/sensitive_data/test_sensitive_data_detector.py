@@ -21,6 +21,10 @@ from checks.sensitive_data.detector import (
     mask,
     redact_identifier,
 )
+from checks.sensitive_data.names_no_sensitive_data import names_no_sensitive_data
+from checks.sensitive_data.tags_no_sensitive_data import tags_no_sensitive_data
+from scanner.errors import UsageError
+from scanner.options import validate_check_options
 
 CORPUS = [json.loads(line) for line in (Path(__file__).parent / "tag_corpus.jsonl").read_text().splitlines() if line]
 HELD_OUT = [row for row in CORPUS if row["split"] == "held_out"]
@@ -162,7 +166,7 @@ def test_credential_names():
 
 def test_allowlist_and_ignored_kinds():
     detector = detector_from_options(
-        {"allow_value_patterns": [r".*@example\.com"], "ignore_kinds": ["phone_number"]}, "tags_no_sensitive_data"
+        tags_no_sensitive_data.metadata, {"allow-value-patterns": [r".*@example\.com"], "ignore_kinds": ["phone_number"]}
     )
     assert detector.scan_tag("Owner", "team@example.com") == []
     assert detector.scan_tag("Phone", "+1 415 555 2671") == []
@@ -172,17 +176,23 @@ def test_allowlist_and_ignored_kinds():
 @pytest.mark.parametrize(
     "options,message",
     [
-        ({"allow_value_pattern": []}, "unknown option(s) ['allow_value_pattern']"),
-        ({"allow_value_patterns": "x"}, "allow_value_patterns must be a list of strings"),
-        ({"allow_value_patterns": ["("]}, "is not a regular expression"),
-        ({"ignore_kinds": ["emails"]}, "unknown kind(s) ['emails']"),
+        ({"allow_value_pattern": []}, "allow_value_pattern: unknown option; did you mean 'allow_value_patterns'?"),
+        ({"allow_value_patterns": "x"}, "allow_value_patterns: expected a list of regular expressions"),
+        ({"allow_value_patterns": ["("]}, "allow_value_patterns[0]: expected a regular expression"),
+        ({"ignore_kinds": ["email_address", "emails"]}, "ignore_kinds[1]: expected one of "),
     ],
 )
 def test_bad_options_name_the_check_and_the_option(options, message):
-    with pytest.raises(ValueError) as error:
-        detector_from_options(options, "tags_no_sensitive_data")
-    assert message in str(error.value)
-    assert "[checks.tags_no_sensitive_data]" in str(error.value)
+    # Refused when the scan is planned, against the schemas the sensitive-data checks declare.
+    with pytest.raises(UsageError) as error:
+        validate_check_options({"tags_no_sensitive_data": tags_no_sensitive_data}, {"tags_no_sensitive_data": options}, "orgscan.toml")
+    assert str(error.value).startswith(f"orgscan.toml [checks.tags_no_sensitive_data] {message}")
+
+
+def test_every_kind_the_detector_knows_can_be_ignored():
+    # The schema's list of kinds is the detector's own: a new kind is accepted in ignore_kinds at once.
+    validate_check_options({"names_no_sensitive_data": names_no_sensitive_data},
+                           {"names_no_sensitive_data": {"ignore_kinds": sorted(patterns.KIND_DESCRIPTIONS)}})
 
 
 def test_redacted_identifier_keeps_structure_and_hides_the_value():

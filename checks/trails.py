@@ -1,5 +1,10 @@
 """What the CloudTrail checks know about trails: which trails cover an account, and what they record.
 
+Shared, so it lives beside the check groups rather than in one of them: the
+``cloudtrail`` checks judge trails, and the ``sensitive_data`` checks read the
+account's own trails for their names and tags (``own_trails_in_region``). The
+groups then never import each other (``.importlinter``, checks-acyclic).
+
 Gathering (``DescribeTrails``, ``GetTrailStatus``, ``GetEventSelectors``) goes
 through the cached reader, so the four CloudTrail checks share one call per
 trail. Judging what a trail records follows CloudTrail's own semantics for basic
@@ -10,7 +15,7 @@ ANDed within a selector, selectors ORed, every operator).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from scanner.aws import AwsReader
 from scanner.findings import describe_failure, one_line
@@ -233,22 +238,21 @@ def trails_covering_account(ctx: Any, region: str) -> list[Trail]:
     return list(trails.values())
 
 
-def management_coverage(trail: Trail, event_source: str) -> tuple[bool, bool] | None:
+def management_coverage(trail: Trail, event_source: str, redact: Callable[[str], str | None]) -> tuple[bool, bool] | None:
     """``(records read events, records write events)`` from ``event_source``; ``None`` when the trail cannot be judged.
 
     Selectors of a shape CloudTrail never returns (a number where a list
     belongs, say) make this trail unreadable, kept as its ``error``, instead of
     ending the judgement of every other trail: another trail may still qualify.
+    ``redact`` masks sensitive data in the trail's ARN for that error (the
+    caller's: this module imports no check group).
     """
     if trail.error is not None:
         return None
     try:
         return trail.records_management(event_source, True), trail.records_management(event_source, False)
     except Exception as error:  # noqa: BLE001 - one trail's malformed selectors never hide the others
-        # Imported here: the sensitive-data package imports this module while it initialises.
-        from checks.sensitive_data.detector import redact_identifier
-
-        trail.error = MalformedResponse(f"event selectors of {redact_identifier(trail.arn)} cannot be judged: "
+        trail.error = MalformedResponse(f"event selectors of {redact(trail.arn)} cannot be judged: "
                                         f"{one_line(describe_failure(error), 200)}")
         return None
 
