@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import queue
 import threading
 from typing import Callable
 
@@ -117,11 +118,19 @@ class LocalExecutor:
         with SCAN_GARBAGE_COLLECTION.held():
             try:
                 futures = {}
+                # The main thread waits on a SimpleQueue, not concurrent.futures.as_completed: SIGINT and SIGTERM
+                # raise KeyboardInterrupt in this thread wherever it is, and a threading.Condition.wait it hits
+                # at the wrong instruction leaves its lock released twice ("release unlocked lock" instead of
+                # an orderly stop). SimpleQueue.get waits in C and is safe to interrupt.
+                finished: queue.SimpleQueue = queue.SimpleQueue()
                 run = functools.partial(self._guarded, runner, stop=stop)
                 for target, planned in work:
                     done = functools.partial(main_parts_done, target.account_id) if main_parts_done else None
-                    futures[pools.submit(target, planned, run, done)] = (target, planned)
-                for future in concurrent.futures.as_completed(futures):
+                    future = pools.submit(target, planned, run, done)
+                    futures[future] = (target, planned)
+                    future.add_done_callback(finished.put)
+                for _ in range(len(futures)):
+                    future = finished.get()
                     target, planned = futures[future]
                     records = future.result()
                     if records is None:  # stopped before it started
