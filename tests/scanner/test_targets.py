@@ -91,7 +91,7 @@ def test_organization_mode_lists_every_account_and_skips_suspended_ones_visibly(
     assert sorted(by_id) == sorted([MANAGEMENT, PROD, NESTED, SANDBOX, CLOSED])
     assert by_id[CLOSED].status == "skipped" and by_id[CLOSED].error == "account is suspended"
     assert {a.status for a in planned.accounts if a.id != CLOSED} == {"scanned"}
-    assert [unit["name"] for unit in by_id[NESTED].ou_path] == ["Root", "Workloads", "Prod"]
+    assert [unit.name for unit in by_id[NESTED].ou_path] == ["Root", "Workloads", "Prod"]
 
 
 def test_an_ou_filter_takes_every_account_below_it(org):
@@ -130,6 +130,6 @@ def test_a_hostile_ou_name_is_made_safe_in_the_plan(org):
     org.client("organizations").update_organizational_unit(OrganizationalUnitId=unit_id(org, "Sandbox"),
                                                             Name="Sand\u202ebox\x00" + "x" * 200)
     sandbox = next(a for a in plan().accounts if a.id == SANDBOX)
-    name = sandbox.ou_path[-1]["name"]
+    name = sandbox.ou_path[-1].name
     # Control characters replaced, the length bounded (MAX_OU_NAME, plus the truncation note), once, here.
     assert name.startswith("Sand\u202ebox\ufffdx") and "\x00" not in name and len(name) < 200
