@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable
 
 from scanner.aws import AwsReader
-from scanner.config import ScanSettings, validate_account_ids  # noqa: F401 - validate_account_ids' home is config; kept importable from here
+from scanner.config import ScanSettings
 from scanner.document import MAX_NAME, new_scan_id, utc_now
 from scanner.errors import AccessDenied, AwsError, UsageError
 from scanner.plan import OrganizationalUnit, PlannedAccount, ScanPlan

@@ -8,7 +8,6 @@ from checks.devopsguru.gather import (
     DESCRIBE_SERVICE_INTEGRATION,
     GET_RESOURCE_COLLECTION,
     customer_managed_key_or_finding,
-    integration_error,
 )
 from checks.kms.gather import DESCRIBE_KEY, GET_KEY_POLICY, LIST_ALIASES, key_policy_text
 from checks.policy import (

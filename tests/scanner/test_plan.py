@@ -6,7 +6,7 @@ import pytest
 
 from scanner.config import ScanSettings
 from scanner.errors import UsageError
-from scanner.plan import ScanPlan, planned_targets
+from scanner.plan import planned_targets
 from scanner.plugins import build_plugin_manager
 from scanner.scan import Scan
 

@@ -2,7 +2,6 @@
 
 The fan-out itself is exercised end to end in test_scan.py and tests/reliability.
 """
-import gc
 import threading
 from dataclasses import replace
 

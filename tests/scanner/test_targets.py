@@ -103,7 +103,7 @@ def test_an_ou_filter_takes_every_account_below_it(org):
 
 def test_accounts_narrow_the_organization_and_must_belong_to_it(org):
     assert [a.id for a in plan(accounts=[PROD]).accounts] == [PROD]
-    with pytest.raises(UsageError, match=rf"^--accounts: 999999999999 is not an account of organization o-"):
+    with pytest.raises(UsageError, match=r"^--accounts: 999999999999 is not an account of organization o-"):
         plan(accounts=[PROD, "999999999999"])
     # Under an OU filter an account outside the OUs is simply not planned: the two options narrow together.
     assert [a.id for a in plan(ous=[unit_id(org, "Sandbox")], accounts=[SANDBOX, PROD]).accounts] == [SANDBOX]

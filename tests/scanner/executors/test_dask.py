@@ -10,7 +10,6 @@ import scanner.executors.dask as dask_executor  # noqa: E402
 from scanner.executors.dask import DaskExecutor, active_scans, choose_accounts_per_shard, forget_scan, shard_work  # noqa: E402
 from scanner.config import ScanSettings  # noqa: E402
 from scanner.plan import ScanPlan, Target  # noqa: E402
-from scanner.config import RoleSettings  # noqa: E402
 
 # The fake plugin is a local module (--plugin): the workers must import it themselves.
 LOCAL_PLUGIN = ("--plugin", "tests.plugins.fake_plugin")
