@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import botocore.exceptions
 
 from scanner.arguments import UsageErrorParser
+from scanner.aws import credentials_expired
 from scanner.config import DEFAULT_ROLE_SESSION_NAME, MAX_CONCURRENCY, ScanSettings, validate_role_name
 from scanner.document_view import check_catalogue, text
 from scanner.errors import AwsError, DocumentError, UsageError
@@ -91,13 +92,16 @@ def _batches(findings: Sequence[dict[str, Any]]) -> Iterable[list[dict[str, Any]
 
 
 def import_findings(client: Any, findings: Sequence[dict[str, Any]], *, attempts: int = ATTEMPTS,
-                    sleep: Callable[[float], None] = time.sleep) -> ImportOutcome:
+                    sleep: Callable[[float], None] = time.sleep,
+                    renew_credentials: Callable[[], bool] | None = None) -> ImportOutcome:
     """Import ``findings`` in calls of at most 100, retrying throttled calls and ``FailedFindings``.
 
-    Any other error of a call fails that call's findings at once (retrying an
-    access denial or a disabled Security Hub cannot help).
+    A call AWS answers with expired credentials renews them once (``renew_credentials``, which
+    assumes the account's role anew) and is tried again. Any other error of a call fails that
+    call's findings at once (retrying an access denial or a disabled Security Hub cannot help).
     """
     outcome = ImportOutcome()
+    renewed = False
     pending = list(findings)
     last_error: dict[str, tuple[str, str]] = {}
     for attempt in range(attempts):
@@ -109,6 +113,10 @@ def import_findings(client: Any, findings: Sequence[dict[str, Any]], *, attempts
                 code = error.response.get("Error", {}).get("Code", "ClientError")
                 message = error.response.get("Error", {}).get("Message", str(error))
                 if code in THROTTLING_CODES:
+                    retry.extend(batch)
+                    last_error.update({f["Id"]: (code, message) for f in batch})
+                elif credentials_expired(error) and not renewed and renew_credentials is not None and renew_credentials():
+                    renewed = True
                     retry.extend(batch)
                     last_error.update({f["Id"]: (code, message) for f in batch})
                 else:
@@ -281,8 +289,9 @@ def changes_for(plan: TargetPlan, existing: Sequence[Mapping[str, Any]], updated
 
 
 def upload_target(client: Any, plan: TargetPlan, updated_at: str, *, dry_run: bool = False,
-                  sleep: Callable[[float], None] = time.sleep) -> TargetOutcome:
-    """Bring one account and region's Security Hub in line with the scan."""
+                  sleep: Callable[[float], None] = time.sleep,
+                  renew_credentials: Callable[[], bool] | None = None) -> TargetOutcome:
+    """Bring one account and region's Security Hub in line with the scan (``renew_credentials``: see :func:`import_findings`)."""
     existing = existing_findings(client, plan.account_id, plan.region)
     earlier = {finding.get("Id"): finding for finding in existing}
     current = []
@@ -302,7 +311,7 @@ def upload_target(client: Any, plan: TargetPlan, updated_at: str, *, dry_run: bo
     for findings, counter in ((current, "imported"), (updates, "updated"), (archivals, "archived")):
         if not findings:
             continue
-        result = import_findings(client, findings, sleep=sleep)
+        result = import_findings(client, findings, sleep=sleep, renew_credentials=renew_credentials)
         outcome.failed.extend(result.failed)
         failed_ids.update(item[0] for item in result.failed)
         setattr(outcome, counter, sum(1 for f in findings if f["Id"] not in failed_ids))
@@ -343,10 +352,21 @@ def _upload_account(account_id: str, plans: list[TargetPlan], sessions: Any, upd
         summary.failed += sum(len(plan.current) for plan in plans)
         summary.problems.append(f"account {account_id}: {error}")
         return summary
+
+    def renew() -> bool:
+        return sessions.renew_credentials(account_id)
+
     for plan in plans:
         try:
             client = sessions.client(account_id, "securityhub", plan.region)
-            outcome = upload_target(client, plan, updated_at, dry_run=dry_run, sleep=sleep)
+            try:
+                outcome = upload_target(client, plan, updated_at, dry_run=dry_run, sleep=sleep, renew_credentials=renew)
+            except botocore.exceptions.ClientError as error:
+                # GetFindings answered that the role's credentials expired: assume it anew and go once more
+                # (an import already made is made again harmlessly: BatchImportFindings updates by Id).
+                if not (credentials_expired(error) and renew()):
+                    raise
+                outcome = upload_target(client, plan, updated_at, dry_run=dry_run, sleep=sleep, renew_credentials=renew)
         except (AwsError, botocore.exceptions.BotoCoreError) as error:
             summary.failed += len(plan.current)
             summary.problems.append(f"account {account_id} {plan.region}: {error}")

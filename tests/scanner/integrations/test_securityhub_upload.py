@@ -265,3 +265,46 @@ def test_account_wide_findings_move_with_the_scans_first_region(org, tmp_path, c
     (old,) = hub_findings(org, DEV, "us-east-1").values()
     (new,) = hub_findings(org, DEV, "eu-west-1").values()
     assert old["Id"] == new["Id"] and old["RecordState"] == "ARCHIVED" and new["RecordState"] == "ACTIVE"
+
+
+class FirstRequestsOf:
+    """Picks the first ``count`` requests of one account for ExpiredToken (the simulator's expire_requests)."""
+
+    def __init__(self, account_id: str, count: int = 1):
+        self.account_id, self.count, self.picked = account_id, count, 0
+
+    def __call__(self, call) -> bool:
+        if call.account_id != self.account_id or self.picked >= self.count:
+            return False
+        self.picked += 1
+        return True
+
+
+def assume_role_calls(sim):
+    """AssumeRole calls (the simulator counts them under the caller's account, the management account)."""
+    return sum(n for (_, _, action), n in sim.call_counts().items() if action == "sts:AssumeRole")
+
+
+@pytest.mark.parametrize("action", ["securityhub:GetFindings", "securityhub:BatchImportFindings"])
+def test_credentials_that_expire_mid_upload_are_renewed_once_and_the_upload_goes_on(org, tmp_path, capsys, action):
+    expire = FirstRequestsOf(PROD)
+    org.faults = Faults(expire_requests={action: expire})
+    before = assume_role_calls(org)  # the fixture's own calls that enabled Security Hub
+    code = securityhub.main([write(tmp_path, first_scan())])
+    assert expire.picked == 1
+    assert (code, capsys.readouterr().out.strip()) == (0, "6 imported, 0 updated, 0 archived, 0 failed")
+    assert assume_role_calls(org) - before == 3  # PROD's and DEV's roles for the upload, and PROD's once more to renew
+    org.faults = Faults()
+    assert len(hub_findings(org, PROD, "us-east-1")) == 2
+
+
+def test_credentials_expired_again_at_once_fail_that_targets_findings_naming_the_code(org, tmp_path, capsys):
+    org.faults = Faults(expire_requests={"securityhub:BatchImportFindings": lambda call: call.account_id == PROD})
+    code = securityhub.main([write(tmp_path, first_scan())])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out.strip() == "3 imported, 0 updated, 0 archived, 3 failed"  # PROD's 3 FAILs; DEV and MANAGEMENT in
+    assert f"account {PROD} us-east-1: ExpiredToken" in captured.err
+    # Each of PROD's regions: tried, renewed, tried once more; never a third time.
+    calls = {region: org.call_counts().get((PROD, region, "securityhub:BatchImportFindings"), 0) for region in REGIONS}
+    assert calls == {"us-east-1": 2, "eu-west-1": 2}
