@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from checks.kms.gather import AWS_MANAGED_ALIAS_PREFIX, KeyFacts, aliases_by_key, describe_key
+from checks.aws_managed_keys import AWS_MANAGED_ALIAS_PREFIX
+from checks.kms.gather import KeyFacts, aliases_by_key, describe_key
 
 from scanner.errors import AccessDenied, AwsError, MalformedResponse
 from scanner.model import Finding, Status

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
+from checks.aws_managed_keys import AWS_MANAGED_ALIAS_PREFIX
 from checks.policy import Policy, PolicyError, parse_policy
 from scanner.errors import AwsError, MalformedResponse
 from scanner.findings import resource_error
 from scanner.model import Finding, Status
 
-AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"
 
 KNOWN_KEY_STATES = frozenset(
     {"Creating", "Enabled", "Disabled", "PendingDeletion", "PendingImport", "PendingReplicaDeletion", "Unavailable", "Updating"}
@@ -154,9 +154,7 @@ def customer_managed_keys(ctx) -> Iterator[KeyListing]:
         arn = f"arn:{ctx.partition}:kms:{ctx.region}:{ctx.account_id}:key/{key_id}"
         key_aliases = tuple(aliases.get(key_id, ()))
         if any(a.startswith(AWS_MANAGED_ALIAS_PREFIX) for a in key_aliases):
-            # Only AWS can give a key an alias/aws/ alias ("The alias/aws/ prefix is reserved for AWS managed key",
-            # https://docs.aws.amazon.com/kms/latest/developerguide/alias-create.html): no DescribeKey needed to skip it.
-            continue
+            continue  # AWS managed, as its alias alone says (checks/aws_managed_keys.py): no DescribeKey needed
         try:
             facts = describe_key(ctx, key_id)
         except (AwsError, MalformedResponse) as error:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from checks.aws_managed_keys import AWS_MANAGED_ALIAS_PREFIX
 from checks.trails import own_trails_in_region
 
 from scanner.errors import MalformedResponse
@@ -127,11 +128,6 @@ def cloudtrail_tagged(ctx: Any, trail_arns: list[str]) -> Iterator[TaggedResourc
                 if not isinstance(entry, Mapping) or not isinstance(entry.get("ResourceId"), str):
                     raise MalformedResponse("ListTags returned an entry without ResourceId")
                 yield _tagged(entry["ResourceId"], entry.get("TagsList", []), "cloudtrail:ListTags")
-
-
-#: Only AWS can give a key an alias that starts so ("The alias/aws/ prefix is reserved for AWS managed key",
-#: https://docs.aws.amazon.com/kms/latest/developerguide/alias-create.html).
-AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"
 
 
 def customer_managed_keys(ctx: Any) -> Iterator[tuple[str, Mapping[str, Any] | Exception]]:
