@@ -24,17 +24,6 @@ SCENARIO = {
 ROTATION = "iam_user_access_keys_rotated"
 
 
-@pytest.fixture
-def unreachable_aws(monkeypatch):
-    """No AWS endpoint answers: a command that makes any AWS call fails with a connection error, not a usage error."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-
-
 def _config(tmp_path, text):
     path = tmp_path / "orgscan.toml"
     path.write_text(text)

@@ -21,17 +21,6 @@ SCENARIO = {
 }
 
 
-@pytest.fixture
-def unreachable_aws(monkeypatch):
-    """No AWS endpoint answers: a usage error decided before any AWS call is the only possible outcome."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-
-
 def _stored_settings(output_dir):
     """The settings the scan ran with, as it stored them in its plan."""
     return Spool(output_dir).read_plan()["settings"]
