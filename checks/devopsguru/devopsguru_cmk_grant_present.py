@@ -7,7 +7,8 @@ from checks.devopsguru.gather import (
     UPDATE_INTEGRATION_CLI,
     customer_managed_key_or_finding,
 )
-from checks.kms.gather import DESCRIBE_KEY, LIST_ALIASES, LIST_GRANTS, GrantFacts, list_grants
+from checks.kms.gather import DESCRIBE_KEY, LIST_GRANTS, GrantFacts, list_grants
+from checks.kms_aliases import LIST_ALIASES
 from checks.sensitive_data.detector import redact_identifier
 from scanner.errors import AwsError, MalformedResponse
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check

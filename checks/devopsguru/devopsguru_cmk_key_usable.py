@@ -8,7 +8,8 @@ from checks.devopsguru.gather import (
     ConfiguredKey,
     configured_key_or_finding,
 )
-from checks.kms.gather import DESCRIBE_KEY, LIST_ALIASES
+from checks.kms.gather import DESCRIBE_KEY
+from checks.kms_aliases import LIST_ALIASES
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 
 METADATA = CheckMetadata(

@@ -9,7 +9,8 @@ from checks.devopsguru.gather import (
     GET_RESOURCE_COLLECTION,
     customer_managed_key_or_finding,
 )
-from checks.kms.gather import DESCRIBE_KEY, GET_KEY_POLICY, LIST_ALIASES, key_policy_text
+from checks.kms.gather import DESCRIBE_KEY, GET_KEY_POLICY, key_policy_text
+from checks.kms_aliases import LIST_ALIASES
 from checks.policy import (
     Condition,
     Policy,

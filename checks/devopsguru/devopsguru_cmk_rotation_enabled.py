@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from checks.devopsguru.gather import DESCRIBE_SERVICE_INTEGRATION, GET_RESOURCE_COLLECTION, customer_managed_key_or_finding
-from checks.kms.gather import DESCRIBE_KEY, GET_KEY_ROTATION_STATUS, LIST_ALIASES
+from checks.kms.gather import DESCRIBE_KEY, GET_KEY_ROTATION_STATUS
+from checks.kms_aliases import LIST_ALIASES
 from scanner.errors import AwsError
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check
 

@@ -15,8 +15,8 @@ from checks.devopsguru.notification_topics import (
     place_evidence,
     topic_attributes,
 )
-from checks.aws_managed_keys import AWS_MANAGED_ALIAS_PREFIX
 from checks.kms.gather import DESCRIBE_KEY, GET_KEY_POLICY, describe_key
+from checks.kms_aliases import AWS_MANAGED_ALIAS_PREFIX
 from checks.policy import PolicyError, Verdict, evaluate, parse_policy
 from scanner.errors import AwsError, MalformedResponse
 from scanner.model import CheckMetadata, Finding, Remediation, Scope, Severity, Status, check

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from checks.aws_managed_keys import AWS_MANAGED_ALIAS_PREFIX
-from checks.kms.gather import KeyFacts, aliases_by_key, describe_key
+from checks.kms.gather import KeyFacts, describe_key
+from checks.kms_aliases import AWS_MANAGED_ALIAS_PREFIX, aliases_by_key, aws_managed
 
 from scanner.errors import AccessDenied, AwsError, MalformedResponse
 from scanner.model import Finding, Status
@@ -210,7 +210,7 @@ class ConfiguredKey:
             return True
         if self.facts is None:
             return False
-        return self.facts.key_manager == "AWS" or any(a.startswith(AWS_MANAGED_ALIAS_PREFIX) for a in self.aliases)
+        return self.facts.key_manager == "AWS" or aws_managed(self.aliases)
 
     def evidence(self) -> dict[str, Any]:
         data: dict[str, Any] = {"KMSKeyId": self.ref.raw, "key_account": self.ref.account_id, "key_region": self.ref.region}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
-from checks.aws_managed_keys import AWS_MANAGED_ALIAS_PREFIX
+from checks.kms_aliases import aliases_by_key, aws_managed
 from checks.policy import Policy, PolicyError, parse_policy
 from scanner.errors import AwsError, MalformedResponse
 from scanner.findings import resource_error
@@ -23,7 +23,6 @@ KNOWN_KEY_MANAGERS = frozenset({"AWS", "CUSTOMER"})
 
 #: IAM actions behind the helpers below, for the checks' declarations.
 LIST_KEYS = "kms:ListKeys"
-LIST_ALIASES = "kms:ListAliases"
 DESCRIBE_KEY = "kms:DescribeKey"
 GET_KEY_POLICY = "kms:GetKeyPolicy"
 GET_KEY_ROTATION_STATUS = "kms:GetKeyRotationStatus"
@@ -110,18 +109,6 @@ def list_key_ids(ctx) -> list[str]:
     return ids
 
 
-def aliases_by_key(ctx) -> dict[str, list[str]]:
-    """Alias names per target key id in this account and region (ListAliases, every page)."""
-    by_key: dict[str, list[str]] = {}
-    for alias in ctx.aws.collect("kms", "list_aliases", "Aliases"):
-        if not isinstance(alias, Mapping):
-            raise MalformedResponse("ListAliases: an entry is not an object")
-        name, target = alias.get("AliasName"), alias.get("TargetKeyId")
-        if isinstance(name, str) and isinstance(target, str):
-            by_key.setdefault(target, []).append(name)
-    return by_key
-
-
 def describe_key(ctx, key_ref: str, region: str | None = None) -> KeyFacts:
     """DescribeKey of a key id, key ARN, alias name or alias ARN (aliases resolve to their key)."""
     return parse_key_metadata(ctx.aws.call("kms", "describe_key", region=region, KeyId=key_ref), key_ref)
@@ -153,8 +140,8 @@ def customer_managed_keys(ctx) -> Iterator[KeyListing]:
     for key_id in list_key_ids(ctx):
         arn = f"arn:{ctx.partition}:kms:{ctx.region}:{ctx.account_id}:key/{key_id}"
         key_aliases = tuple(aliases.get(key_id, ()))
-        if any(a.startswith(AWS_MANAGED_ALIAS_PREFIX) for a in key_aliases):
-            continue  # AWS managed, as its alias alone says (checks/aws_managed_keys.py): no DescribeKey needed
+        if aws_managed(key_aliases):
+            continue  # AWS managed, as its alias alone says (checks/kms_aliases.py): no DescribeKey needed
         try:
             facts = describe_key(ctx, key_id)
         except (AwsError, MalformedResponse) as error:

@@ -4,10 +4,10 @@ from __future__ import annotations
 from checks.kms.gather import (
     DESCRIBE_KEY,
     GET_KEY_POLICY,
-    LIST_ALIASES,
     LIST_KEYS,
     customer_managed_key_policies,
 )
+from checks.kms_aliases import LIST_ALIASES
 from checks.policy import CallerKind, Policy, PolicyError
 from checks.request_kinds import KMS_ACTIONS, Access, OutsideCaller, allowed_accesses, outside_callers, outside_kms_requests
 from checks.sensitive_data.detector import redact_identifier

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from checks.aws_managed_keys import AWS_MANAGED_ALIAS_PREFIX
+from checks.kms_aliases import aliases_by_key, aws_managed
 from checks.trails import own_trails_in_region
 
 from scanner.errors import MalformedResponse
@@ -137,19 +137,13 @@ def customer_managed_keys(ctx: Any) -> Iterator[tuple[str, Mapping[str, Any] | E
     parameters ``checks.kms.gather`` uses (ListAliases, DescribeKey by key id), so the target's cache answers
     each once for every check that asks.
     """
-    aws_managed = set()
-    for alias in ctx.aws.collect("kms", "list_aliases", "Aliases"):
-        if not isinstance(alias, Mapping):
-            raise MalformedResponse("ListAliases: an entry is not an object")
-        name, target = alias.get("AliasName"), alias.get("TargetKeyId")
-        if isinstance(name, str) and name.startswith(AWS_MANAGED_ALIAS_PREFIX) and isinstance(target, str):
-            aws_managed.add(target)
+    aliases = aliases_by_key(ctx)
     for key in ctx.aws.collect("kms", "list_keys", "Keys"):
         key_id = key.get("KeyId") if isinstance(key, Mapping) else None
         arn = key.get("KeyArn") if isinstance(key, Mapping) else None
         if not isinstance(arn, str) or not isinstance(key_id, str) or not key_id:
             raise MalformedResponse("ListKeys returned a key without KeyId or KeyArn")
-        if key_id in aws_managed:
+        if aws_managed(aliases.get(key_id, ())):
             continue
         try:
             metadata = ctx.aws.call("kms", "describe_key", KeyId=key_id).get("KeyMetadata")
