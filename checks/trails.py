@@ -363,6 +363,18 @@ def event_data_stores_in_region(reader: AwsReader, region: str) -> list[EventDat
             return stores
 
 
+def event_data_stores_unless_a_trail_qualifies(ctx: Any, region: str, trails: Iterable[Trail],
+                                               qualifies: Callable[[Trail], bool]) -> tuple[list[EventDataStore], bool]:
+    """The event data stores covering the account in ``region``, and whether they were read at all.
+
+    CloudTrail Lake is read only when no trail qualifies: a qualifying trail settles the verdict, and most
+    organizations log with trails, so most accounts are spared the event data store reads.
+    """
+    if any(qualifies(trail) for trail in trails):
+        return [], False
+    return event_data_stores_covering_account(ctx, region), True
+
+
 def event_data_stores_covering_account(ctx: Any, region: str) -> list[EventDataStore]:
     """Every CloudTrail Lake event data store that may record this account's events in ``region``.
 

@@ -5,7 +5,7 @@ from checks.trails import (
     EVENT_DATA_STORE_ACTIONS,
     KMS_EVENT_SOURCE,
     TRAIL_ACTIONS,
-    event_data_stores_covering_account,
+    event_data_stores_unless_a_trail_qualifies,
     first_error,
     management_coverage,
     trails_covering_account,
@@ -60,10 +60,7 @@ def cloudtrail_kms_events_logged(ctx):
     def qualifies(source) -> bool:
         return source.error is None and source.is_logging and all(coverage[id(source)])
 
-    # CloudTrail Lake is read only when no trail qualifies: a qualifying trail settles the verdict, and most
-    # organizations log with trails, so most targets are spared the event data store reads.
-    stores_read = not any(qualifies(t) for t in trails)
-    stores = event_data_stores_covering_account(ctx, ctx.region) if stores_read else []
+    stores, stores_read = event_data_stores_unless_a_trail_qualifies(ctx, ctx.region, trails, qualifies)
     coverage.update((id(s), management_coverage(s, KMS_EVENT_SOURCE, redact_identifier)) for s in stores)
 
     def described(source, arn_field: str) -> dict:

@@ -5,7 +5,7 @@ from checks.trails import (
     ANY_MANAGEMENT_SOURCE,
     EVENT_DATA_STORE_ACTIONS,
     TRAIL_ACTIONS,
-    event_data_stores_covering_account,
+    event_data_stores_unless_a_trail_qualifies,
     first_error,
     management_coverage,
     trails_covering_account,
@@ -59,10 +59,7 @@ def cloudtrail_multi_region_logging(ctx):
     def qualifies(source) -> bool:
         return source.error is None and source.multi_region and source.is_logging and all(coverage[id(source)])
 
-    # CloudTrail Lake is read only when no trail qualifies: a qualifying trail settles the verdict, and most
-    # organizations log with trails, so most accounts are spared the event data store reads.
-    stores_read = not any(qualifies(t) for t in trails)
-    stores = event_data_stores_covering_account(ctx, ctx.api_region) if stores_read else []
+    stores, stores_read = event_data_stores_unless_a_trail_qualifies(ctx, ctx.api_region, trails, qualifies)
     coverage.update((id(s), management_coverage(s, ANY_MANAGEMENT_SOURCE, redact_identifier)) for s in stores)
     qualifying = [t for t in [*trails, *stores] if qualifies(t)]
     evidence_trails = [
